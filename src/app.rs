@@ -1,0 +1,200 @@
+//! Assembling and running the server: load and validate everything at start (a misconfiguration
+//! stops start-up with `FILE:LINE: problem` lines), open and migrate the database, bind, serve,
+//! and shut down gracefully (in-flight requests finish).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ed25519_dalek::VerifyingKey;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::chat::slack::client::SlackClient;
+use crate::commands::{load as commands_load, Registry};
+use crate::config::{self, Directory, Settings};
+use crate::metrics::Metrics;
+use crate::model::Problem;
+use crate::service::Service;
+use crate::storage::Store;
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The guard pipeline and the database.
+    pub service: Service,
+    /// Slack signing secrets, newest and old during a rotation; empty disables Slack.
+    pub slack_secrets: Vec<SecretString>,
+    /// Dedicated Slack slash commands (`/deploy`) mapped to warden command names.
+    pub slack_dedicated: HashMap<String, String>,
+    /// Discord's application public key; `None` disables Discord.
+    pub discord_key: Option<VerifyingKey>,
+    /// The Slack Web API client, when a bot token is configured.
+    pub slack_client: Option<SlackClient>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Answers an `app_mention` with an ephemeral message, in the background so the event is
+    /// acknowledged at once. A failure is logged; delivery retries arrive with the outbox.
+    pub fn answer_mention(&self, channel: String, user: String, text: String) {
+        let Some(client) = self.slack_client.clone() else {
+            tracing::warn!("app_mention answered with nothing: SLACK_BOT_TOKEN is not set");
+            return;
+        };
+        tokio::spawn(async move {
+            if let Err(error) = client.post_ephemeral(&channel, &user, &text).await {
+                tracing::warn!("could not answer an app_mention: {error:#}");
+            }
+        });
+    }
+}
+
+/// Loads the directory (`warden.toml`) and the command registry, returning every problem found
+/// in either.
+pub fn load_definitions(settings: &Settings) -> Result<(Directory, Registry), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let directory = match &settings.config_path {
+        Some(path) => match config::load_directory(path) {
+            Ok(dir) => Some(dir),
+            Err(mut found) => {
+                problems.append(&mut found);
+                None
+            }
+        },
+        None => Some(Directory::default()),
+    };
+    let registry = match commands_load::load_dir(&settings.commands_dir) {
+        Ok(registry) => Some(registry),
+        Err(mut found) => {
+            problems.append(&mut found);
+            None
+        }
+    };
+    match (directory, registry) {
+        (Some(d), Some(r)) if problems.is_empty() => Ok((d, r)),
+        _ => Err(problems),
+    }
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The shared state, for tests that inspect the database.
+    pub state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("server task panicked")??;
+        self.state.service.store.close().await;
+        Ok(())
+    }
+}
+
+/// Loads everything, opens and migrates the database, binds and starts serving.
+pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+    let (directory, registry) = load_definitions(&settings).map_err(|problems| {
+        anyhow::anyhow!(problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"))
+    })?;
+    for warning in directory.warnings(chrono::Utc::now()) {
+        tracing::warn!("{warning}");
+    }
+    let store = Store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    let metrics = Arc::new(Metrics::new());
+    let slack_dedicated = registry
+        .iter()
+        .filter_map(|spec| {
+            spec.slash_command
+                .clone()
+                .map(|slash| (slash, spec.name.clone()))
+        })
+        .collect();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("building the HTTP client")?;
+    let (slack_secrets, slack_client) = match &settings.slack {
+        Some(slack) => (
+            slack.signing_secrets.clone(),
+            slack
+                .bot_token
+                .clone()
+                .map(|t| SlackClient::new(http.clone(), slack.api_url.clone(), t)),
+        ),
+        None => (Vec::new(), None),
+    };
+    let discord_key = match &settings.discord {
+        Some(discord) => Some(
+            VerifyingKey::from_bytes(&discord.public_key)
+                .map_err(|_| anyhow::anyhow!("DISCORD_PUBLIC_KEY is not a valid Ed25519 key"))?,
+        ),
+        None => None,
+    };
+    if slack_secrets.is_empty() && discord_key.is_none() {
+        tracing::warn!("neither SLACK_SIGNING_SECRET nor DISCORD_PUBLIC_KEY is set: every chat request will be rejected");
+    }
+    let state = Arc::new(AppState {
+        service: Service {
+            store: store.clone(),
+            directory: Arc::new(directory),
+            registry: Arc::new(registry),
+            root: settings.slack_command.clone(),
+            metrics: metrics.clone(),
+        },
+        slack_secrets,
+        slack_dedicated,
+        discord_key,
+        slack_client,
+        metrics,
+    });
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let router = crate::http::router(state.clone(), settings.request_timeout);
+    let (shutdown, mut stop) = watch::channel(false);
+    let mut stop_purge = stop.clone();
+    let purge_store = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(error) = purge_store.purge_replay_keys(chrono::Utc::now().timestamp()).await {
+                        tracing::warn!("purging replay keys failed: {error:#}");
+                    }
+                }
+                _ = stop_purge.changed() => break,
+            }
+        }
+    });
+    let task = tokio::spawn(async move {
+        crate::http::serve(listener, router, async move {
+            let _ = stop.changed().await;
+        })
+        .await
+    });
+    tracing::info!(listen = %addr, "warden is listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,58 @@
+//! The platform-neutral request and answer. Slack, Discord, the CLI and the tests all build an
+//! `Invocation` and get back a `Reply`, so they all pass through the same guard.
+
+use crate::commands::args::RawArgs;
+use crate::model::{Platform, PlatformUser};
+
+/// The arguments as the platform delivered them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgsInput {
+    /// Free text typed after the command name (Slack, the console); the guard applies the text
+    /// grammar at its argument step, so that a grammar error is reported like any bad argument.
+    Text(String),
+    /// Already-structured options (Discord application-command options).
+    Structured(RawArgs),
+}
+
+/// One request to run a command, whatever platform it came from.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The id of the HTTP request (or CLI run), carried into logs and audit events.
+    pub request_id: String,
+    /// The platform the request came from.
+    pub platform: Platform,
+    /// The Slack team id, the Discord guild id, or the tenant name for the console.
+    pub workspace: String,
+    /// Who typed the command.
+    pub user: PlatformUser,
+    /// The display name the platform sent, for readability only (never used for access).
+    pub user_name: Option<String>,
+    /// The channel the command was typed in, as `platform:ID`.
+    pub channel: Option<String>,
+    /// The command name (`help` when nothing was typed).
+    pub command: String,
+    /// The arguments.
+    pub input: ArgsInput,
+    /// The key under which this request is recorded so that a replay is not acted on twice.
+    pub replay_key: Option<String>,
+}
+
+/// What to tell the person, in neutral text: plain lines, with `backticks` for literals, which
+/// both Slack and Discord render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Seen only by the caller (Slack `ephemeral`, Discord flag 64).
+    pub ephemeral: bool,
+    /// The message text.
+    pub text: String,
+}
+
+impl Reply {
+    /// A message only the caller sees.
+    pub fn ephemeral(text: impl Into<String>) -> Self {
+        Reply {
+            ephemeral: true,
+            text: text.into(),
+        }
+    }
+}

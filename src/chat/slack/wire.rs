@@ -1,0 +1,181 @@
+//! Slack's request shapes, reduced to the fields warden reads. Unknown fields are ignored
+//! because Slack adds fields over time.
+
+use serde::Deserialize;
+
+/// A slash command, as Slack posts it (form-encoded).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlashCommand {
+    /// The workspace (team) id.
+    pub team_id: String,
+    /// The user who typed the command.
+    pub user_id: String,
+    /// The user's handle, for display only.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// The channel the command was typed in.
+    #[serde(default)]
+    pub channel_id: Option<String>,
+    /// The slash command itself, e.g. `/ops`.
+    pub command: String,
+    /// Everything typed after the slash command.
+    #[serde(default)]
+    pub text: String,
+    /// Where delayed answers go (valid 30 minutes, 5 uses).
+    #[serde(default)]
+    pub response_url: Option<String>,
+}
+
+/// An Events API callback.
+#[derive(Debug, Clone)]
+pub enum EventRequest {
+    /// The endpoint check Slack makes when the Events URL is configured.
+    UrlVerification {
+        /// The value to echo back.
+        challenge: String,
+    },
+    /// A mention of the bot in a channel.
+    AppMention {
+        /// The event id, identical across Slack's retries of the same event.
+        event_id: String,
+        /// The workspace.
+        team_id: String,
+        /// Who mentioned the bot.
+        user: String,
+        /// Where.
+        channel: String,
+    },
+    /// Any other event: acknowledged and ignored.
+    Other {
+        /// The event id, when there is one.
+        event_id: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    event: Option<RawInner>,
+}
+
+#[derive(Deserialize)]
+struct RawInner {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+/// Parses an Events API body (already verified).
+pub fn parse_event(body: &[u8]) -> Result<EventRequest, String> {
+    let raw: RawEvent =
+        serde_json::from_slice(body).map_err(|e| format!("not a Slack event: {e}"))?;
+    match raw.kind.as_str() {
+        "url_verification" => Ok(EventRequest::UrlVerification {
+            challenge: raw.challenge.ok_or("url_verification without a challenge")?,
+        }),
+        "event_callback" => match (raw.event, raw.event_id, raw.team_id) {
+            (Some(inner), Some(event_id), Some(team_id)) if inner.kind == "app_mention" => {
+                Ok(EventRequest::AppMention {
+                    event_id,
+                    team_id,
+                    user: inner.user.ok_or("app_mention without a user")?,
+                    channel: inner.channel.ok_or("app_mention without a channel")?,
+                })
+            }
+            (_, event_id, _) => Ok(EventRequest::Other { event_id }),
+        },
+        _ => Ok(EventRequest::Other {
+            event_id: raw.event_id,
+        }),
+    }
+}
+
+/// A button click or modal submission, reduced to who and where.
+#[derive(Debug, Clone)]
+pub struct InteractionRequest {
+    /// `block_actions`, `view_submission`, …
+    pub kind: String,
+    /// The workspace.
+    pub team_id: Option<String>,
+    /// Who clicked.
+    pub user_id: Option<String>,
+    /// Slack's id of this interaction, used as the replay key when present.
+    pub trigger_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+#[derive(Deserialize)]
+struct RawInteraction {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    team: Option<IdOnly>,
+    #[serde(default)]
+    user: Option<IdOnly>,
+    #[serde(default)]
+    trigger_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+/// Parses an interactivity body (`payload=` JSON, form-encoded; already verified).
+pub fn parse_interaction(body: &[u8]) -> Result<InteractionRequest, String> {
+    let form: InteractionForm =
+        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a Slack interaction: {e}"))?;
+    let raw: RawInteraction = serde_json::from_str(&form.payload)
+        .map_err(|e| format!("not a Slack interaction payload: {e}"))?;
+    Ok(InteractionRequest {
+        kind: raw.kind,
+        team_id: raw.team.map(|t| t.id),
+        user_id: raw.user.map(|u| u.id),
+        trigger_id: raw.trigger_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse() {
+        let v = parse_event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).unwrap();
+        assert!(matches!(v, EventRequest::UrlVerification { challenge } if challenge == "abc"));
+        let m = parse_event(
+            br#"{"type":"event_callback","team_id":"T01","event_id":"Ev1","event":{"type":"app_mention","user":"U1","channel":"C1","text":"<@UB> hi"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, EventRequest::AppMention { event_id, .. } if event_id == "Ev1"));
+        assert!(parse_event(b"{").is_err());
+    }
+
+    #[test]
+    fn interactions_parse() {
+        let body = serde_urlencoded::to_string([(
+            "payload",
+            r#"{"type":"block_actions","team":{"id":"T01"},"user":{"id":"U1"},"trigger_id":"t1"}"#,
+        )])
+        .unwrap();
+        let i = parse_interaction(body.as_bytes()).unwrap();
+        assert_eq!(i.kind, "block_actions");
+        assert_eq!(i.team_id.as_deref(), Some("T01"));
+        assert!(parse_interaction(b"payload=notjson").is_err());
+    }
+}

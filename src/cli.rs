@@ -1,0 +1,83 @@
+//! The command line: one file per subcommand. Each returns an exit code; problems are printed
+//! as one clear line each, never with a secret in them.
+
+mod audit;
+mod check;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+
+/// warden: chat-ops commands from Slack and Discord, guarded, audited.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (applies pending migrations first).
+    ///
+    /// Example: SLACK_SIGNING_SECRET=… warden serve
+    Serve,
+    /// Apply pending database migrations and exit.
+    ///
+    /// Example: WARDEN_DATABASE_URL=sqlite://warden.db warden migrate
+    Migrate,
+    /// Validate warden.toml and every command definition; print FILE:LINE: problem for each
+    /// problem and exit non-zero when there is any.
+    ///
+    /// Example: WARDEN_CONFIG=warden.toml warden check
+    Check,
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env(&std::env::vars().collect()) {
+        Ok(settings) => settings,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("warden: {problem}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check => check::run(&settings),
+        command => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(error) => {
+                    eprintln!("warden: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(async move {
+                match command {
+                    Command::Serve => serve::serve(settings).await,
+                    Command::Migrate => serve::migrate(settings).await,
+                    Command::Audit(cmd) => audit::run(cmd, settings).await,
+                    Command::Check => unreachable!("handled above"),
+                }
+            })
+        }
+    }
+}
+
+/// Prints an error chain on one line and returns a failure code.
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("warden: {error:#}");
+    ExitCode::FAILURE
+}

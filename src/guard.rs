@@ -1,0 +1,374 @@
+//! The guard: one pipeline for every platform. It takes a neutral `Invocation`, the directory,
+//! the command registry and the time, and decides, step by step, what may happen:
+//! tenant → principal → command → arguments → authorize → (rate limit, decided with the counts
+//! storage supplies). Later steps (dry-run, confirm, approval, job) build on `Accepted`.
+//!
+//! Architecture invariant: no IO. Every input is a parameter and every output is data, so each
+//! step is table-tested without a database or a network.
+
+mod builtins;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::SYSTEM_TENANT;
+use crate::chat::{ArgsInput, Invocation};
+use crate::commands::args::{self, ParsedArgs, RawArgs};
+use crate::commands::{CommandSpec, Registry};
+use crate::config::Directory;
+use crate::model::{Platform, RateLimit, Role};
+use crate::policy::{self, Grant, Principal};
+
+/// The steps of the pipeline, named as people and metrics see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The workspace or guild must belong to a tenant.
+    Tenant,
+    /// The caller must be identifiable.
+    Principal,
+    /// The command must exist.
+    Command,
+    /// The arguments must parse and validate.
+    Args,
+    /// The caller must hold the command's role in its environment.
+    Authorize,
+    /// The caller must be under the command's rate limit.
+    RateLimit,
+}
+
+impl Step {
+    /// The stable name used in replies, audit details and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Tenant => "tenant",
+            Step::Principal => "principal",
+            Step::Command => "command",
+            Step::Args => "args",
+            Step::Authorize => "authorize",
+            Step::RateLimit => "rate_limit",
+        }
+    }
+}
+
+/// A refusal: the step that failed, and what to tell the caller and the audit log.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// Which step refused.
+    pub step: Step,
+    /// The tenant chain the refusal is audited in (`_system` when the tenant is unknown).
+    pub tenant: String,
+    /// Who asked, as recorded in the audit log.
+    pub actor: String,
+    /// The command name as typed.
+    pub command: String,
+    /// One or more sentences for the caller (ephemeral).
+    pub message: String,
+    /// Structured details for the audit event (no secret values).
+    pub details: serde_json::Value,
+}
+
+/// A built-in command answered by the guard itself.
+#[derive(Debug, Clone)]
+pub struct BuiltinAnswer {
+    /// The tenant.
+    pub tenant: String,
+    /// Who asked.
+    pub principal: Principal,
+    /// `help` or `whoami`.
+    pub command: String,
+    /// The answer text.
+    pub text: String,
+}
+
+/// A registry command that passed every step up to the rate limit.
+#[derive(Debug, Clone)]
+pub struct Accepted<'r> {
+    /// The tenant.
+    pub tenant: String,
+    /// Who asked.
+    pub principal: Principal,
+    /// The command definition.
+    pub spec: &'r CommandSpec,
+    /// The validated arguments.
+    pub args: ParsedArgs,
+    /// The RBAC environment the command runs in, if it has one.
+    pub environment: Option<String>,
+    /// The role that allowed it.
+    pub role: Role,
+}
+
+/// The outcome of the stateless steps.
+#[derive(Debug, Clone)]
+pub enum Prepared<'r> {
+    /// Refused at one of the steps.
+    Refused(Refusal),
+    /// A built-in answered.
+    Builtin(BuiltinAnswer),
+    /// A registry command, pending the rate-limit step.
+    Accepted(Box<Accepted<'r>>),
+}
+
+/// What the guard reads besides the invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Tenants, people, groups and bindings.
+    pub directory: &'a Directory,
+    /// The command definitions.
+    pub registry: &'a Registry,
+    /// The root slash command shown in usage lines (`/ops`).
+    pub root: &'a str,
+}
+
+/// The name recorded as actor: the person when the identity is linked to one, else the raw
+/// platform identity.
+pub fn actor_name(principal: &Principal) -> String {
+    principal
+        .person
+        .clone()
+        .unwrap_or_else(|| principal.user.to_string())
+}
+
+/// Runs the stateless steps of the pipeline.
+pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> Prepared<'r> {
+    let raw_actor = inv.user.to_string();
+    let Some(tenant) = policy::tenant_for(ctx.directory, inv.platform, &inv.workspace) else {
+        let place = match inv.platform {
+            Platform::Slack => "Slack workspace",
+            Platform::Discord => "Discord server",
+            Platform::Console => "tenant",
+        };
+        let message = if inv.workspace.is_empty() {
+            "warden only answers inside a server or workspace that an operator has connected; direct messages are not supported.".to_string()
+        } else {
+            format!(
+                "This {place} (`{}`) is not connected to warden. Ask a warden operator to add it as a tenant in warden.toml.",
+                inv.workspace
+            )
+        };
+        return Prepared::Refused(Refusal {
+            step: Step::Tenant,
+            tenant: SYSTEM_TENANT.to_string(),
+            actor: raw_actor,
+            command: inv.command.clone(),
+            message,
+            details: json!({ "step": "tenant", "platform": inv.platform.as_str(), "workspace": inv.workspace }),
+        });
+    };
+    let tenant_name = tenant.name.clone();
+    if inv.user.user.is_empty() {
+        return Prepared::Refused(Refusal {
+            step: Step::Principal,
+            tenant: tenant_name,
+            actor: raw_actor,
+            command: inv.command.clone(),
+            message: "warden could not tell who sent this request, so it did nothing.".into(),
+            details: json!({ "step": "principal" }),
+        });
+    }
+    let principal = policy::principal_for(ctx.directory, &tenant_name, &inv.user);
+    let actor = actor_name(&principal);
+    let grants = policy::grants_for(&ctx.directory.bindings, &principal, now);
+    let refuse = |step: Step, message: String, details: serde_json::Value| {
+        Prepared::Refused(Refusal {
+            step,
+            tenant: tenant_name.clone(),
+            actor: actor.clone(),
+            command: inv.command.clone(),
+            message,
+            details,
+        })
+    };
+
+    let raw = match raw_args(&inv.input) {
+        Ok(raw) => raw,
+        Err(problem) => {
+            return refuse(
+                Step::Args,
+                format!("I could not read the arguments: {problem}"),
+                json!({ "step": "args", "error": problem }),
+            )
+        }
+    };
+
+    match inv.command.as_str() {
+        "help" => {
+            let text = builtins::help(ctx, &grants, &raw);
+            return Prepared::Builtin(BuiltinAnswer {
+                tenant: tenant_name,
+                principal,
+                command: "help".into(),
+                text,
+            });
+        }
+        "whoami" => {
+            let text = builtins::whoami(&principal, &grants);
+            return Prepared::Builtin(BuiltinAnswer {
+                tenant: tenant_name,
+                principal,
+                command: "whoami".into(),
+                text,
+            });
+        }
+        _ => {}
+    }
+
+    let Some(spec) = ctx.registry.get(&inv.command) else {
+        let mut message = format!("There is no command `{}`.", inv.command);
+        if let Some(close) = builtins::closest_command(ctx.registry, &inv.command) {
+            message.push_str(&format!(" Did you mean `{close}`?"));
+        }
+        message.push_str(&format!(
+            " Type `{} help` for the commands you may run.",
+            ctx.root
+        ));
+        return refuse(
+            Step::Command,
+            message,
+            json!({ "step": "command", "command": inv.command }),
+        );
+    };
+
+    let parsed = match args::parse_args(spec, &raw) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            // A refused secret argument is described without its value, in the reply as well as
+            // in the audit log: chat is no place for a secret either.
+            let secret = error
+                .arg()
+                .and_then(|name| spec.arg(name))
+                .is_some_and(|a| a.secret);
+            let what = if secret {
+                format!(
+                    "argument `{}` is not valid (its value is secret and not shown)",
+                    error.arg().unwrap_or_default()
+                )
+            } else {
+                error.to_string()
+            };
+            return refuse(
+                Step::Args,
+                format!("{what}\nUsage: `{}`", args::usage(spec, ctx.root)),
+                json!({ "step": "args", "argument": error.arg(), "error": what }),
+            );
+        }
+    };
+
+    let environment = spec.environment_for(&parsed);
+    let role = match policy::authorize(&grants, spec.role, environment.as_deref()) {
+        Ok(role) => role,
+        Err(denied) => {
+            return refuse(
+                Step::Authorize,
+                format!("You may not run `{}`: {denied}.", spec.name),
+                json!({
+                    "step": "authorize",
+                    "required": spec.role.as_str(),
+                    "environment": environment,
+                    "held": denied.held.map(|r| r.as_str()),
+                    "args": parsed.redacted(spec),
+                }),
+            )
+        }
+    };
+
+    Prepared::Accepted(Box::new(Accepted {
+        tenant: tenant_name,
+        principal,
+        spec,
+        args: parsed,
+        environment,
+        role,
+    }))
+}
+
+fn raw_args(input: &ArgsInput) -> Result<RawArgs, String> {
+    match input {
+        ArgsInput::Structured(raw) => Ok(raw.clone()),
+        ArgsInput::Text(text) => args::split_command_text(text)
+            .and_then(|tokens| args::parse_raw(&tokens))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The rate-limit step: `uses` is how many times the caller ran the command inside the window,
+/// `oldest` the time of the oldest of those uses.
+pub fn check_rate(
+    accepted: &Accepted<'_>,
+    limit: &RateLimit,
+    uses: u32,
+    oldest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    policy::rate::check(limit, uses, oldest, now).map_err(|limited| Refusal {
+        step: Step::RateLimit,
+        tenant: accepted.tenant.clone(),
+        actor: actor_name(&accepted.principal),
+        command: accepted.spec.name.clone(),
+        message: format!("`{}` is rate limited: {limited}.", accepted.spec.name),
+        details: json!({ "step": "rate_limit", "limit": limit.to_string(), "uses": uses }),
+    })
+}
+
+/// The audit details of an accepted command: everything that identifies what was asked, with
+/// secret arguments redacted.
+pub fn accepted_details(accepted: &Accepted<'_>) -> serde_json::Value {
+    json!({
+        "args": accepted.args.redacted(accepted.spec),
+        "environment": accepted.environment,
+        "dry_run": accepted.args.dry_run,
+        "reason": accepted.args.reason,
+        "role": accepted.role.as_str(),
+        "needs_approval": accepted.spec.approval.is_some() && accepted.spec.needs_approval(&accepted.args),
+    })
+}
+
+/// What the caller is told once a registry command passed every step. Running actions arrives
+/// with the job runner; until then the reply says so, and nothing runs.
+pub fn accepted_reply(accepted: &Accepted<'_>, root: &str) -> String {
+    let spec = accepted.spec;
+    let shown: Vec<String> = accepted
+        .args
+        .values
+        .iter()
+        .map(|(name, value)| {
+            let secret = spec.arg(name).is_some_and(|a| a.secret);
+            if secret {
+                format!("{name}=[redacted]")
+            } else {
+                format!("{name}={value}")
+            }
+        })
+        .collect();
+    let mut text = format!(
+        "`{} {}{}` passed every check",
+        root,
+        spec.name,
+        if shown.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", shown.join(" "))
+        }
+    );
+    if let Some(env) = &accepted.environment {
+        text.push_str(&format!(" (environment `{env}`, as {})", accepted.role));
+    }
+    text.push('.');
+    if spec.needs_approval(&accepted.args) {
+        if let Some(approval) = &spec.approval {
+            text.push_str(&format!(
+                "\nIt needs {} approval{} before it can run.",
+                approval.approvals,
+                if approval.approvals == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    text.push_str(
+        "\nThis warden build does not run actions yet (the job runner is not installed), so nothing was run.",
+    );
+    text
+}
+
+/// Convenience for callers that only need the grants of a principal now.
+pub fn grants_now(ctx: &Context<'_>, principal: &Principal, now: DateTime<Utc>) -> Vec<Grant> {
+    policy::grants_for(&ctx.directory.bindings, principal, now)
+}

@@ -1,0 +1,140 @@
+//! The built-in commands the guard answers itself: `help` and `whoami`.
+
+use crate::commands::args::{self, RawArgs};
+use crate::commands::Registry;
+use crate::policy::{self, Grant, Principal};
+
+use super::Context;
+
+/// `help` lists the commands the caller may run; `help NAME` describes one command.
+pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String {
+    let wanted = raw.positional.first().cloned().or_else(|| {
+        raw.named
+            .iter()
+            .find(|(k, _)| k == "command")
+            .map(|(_, v)| v.clone())
+    });
+    if let Some(name) = wanted {
+        return match ctx.registry.get(&name) {
+            Some(spec) => {
+                let mut text = args::describe(spec, ctx.root);
+                let envs = spec.possible_environments();
+                if !policy::may_run(grants, spec.role, envs.as_deref()) {
+                    text.push_str(&format!(
+                        "\nYou may not run it: it needs the `{}` role.",
+                        spec.role
+                    ));
+                }
+                text
+            }
+            None if name == "help" || name == "whoami" => builtin_usage(ctx.root, &name),
+            None => format!(
+                "There is no command `{name}`. Type `{} help` for the commands you may run.",
+                ctx.root
+            ),
+        };
+    }
+    let mut lines = vec!["Commands you may run:".to_string()];
+    lines.push(format!(
+        "`{} help [COMMAND]`: this list, or one command's usage",
+        ctx.root
+    ));
+    lines.push(format!(
+        "`{} whoami`: who warden thinks you are, and your roles",
+        ctx.root
+    ));
+    let mut hidden = 0;
+    for spec in ctx.registry.iter() {
+        let envs = spec.possible_environments();
+        if policy::may_run(grants, spec.role, envs.as_deref()) {
+            lines.push(format!("`{} {}`: {}", ctx.root, spec.name, spec.summary));
+        } else {
+            hidden += 1;
+        }
+    }
+    if hidden > 0 {
+        lines.push(format!(
+            "({hidden} more need a role you do not have; `{} whoami` shows yours.)",
+            ctx.root
+        ));
+    }
+    lines.join("\n")
+}
+
+fn builtin_usage(root: &str, name: &str) -> String {
+    match name {
+        "help" => format!(
+            "`{root} help [COMMAND]`: lists the commands you may run, or shows one command's usage."
+        ),
+        _ => format!("`{root} whoami`: shows your identity, tenant, groups and roles."),
+    }
+}
+
+/// `whoami`: identity, tenant, groups and roles.
+pub(super) fn whoami(principal: &Principal, grants: &[Grant]) -> String {
+    let mut lines = vec![format!(
+        "You are {} ({}) in tenant `{}`.",
+        principal.display, principal.user, principal.tenant
+    )];
+    if principal.person.is_none() {
+        lines.push("This identity is not linked to a person in warden.toml.".to_string());
+    }
+    if !principal.groups.is_empty() {
+        lines.push(format!("Groups: {}.", principal.groups.join(", ")));
+    }
+    let roles = policy::roles_summary(grants);
+    if roles.is_empty() {
+        lines.push("Roles: none in this tenant.".to_string());
+    } else {
+        lines.push(format!("Roles: {}.", roles.join("; ")));
+    }
+    lines.join("\n")
+}
+
+/// The registered command closest to a mistyped name, if one is close enough to suggest.
+pub(super) fn closest_command(registry: &Registry, typed: &str) -> Option<String> {
+    registry
+        .iter()
+        .map(|spec| spec.name.as_str())
+        .chain(["help", "whoami"])
+        .map(|name| (edit_distance(name, typed), name))
+        .filter(|(d, name)| *d <= 2.max(name.len() / 3))
+        .min()
+        .map(|(_, name)| name.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn distances() {
+        for (a, b, d) in [
+            ("deploy", "deploy", 0),
+            ("deploy", "depoly", 2),
+            ("", "abc", 3),
+            ("scale", "scal", 1),
+        ] {
+            assert_eq!(edit_distance(a, b), d, "{a} {b}");
+        }
+    }
+}

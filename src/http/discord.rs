@@ -1,0 +1,56 @@
+//! Discord's interactions endpoint. Verified on the raw bytes first; PING is answered with
+//! `{"type":1}`, as Discord requires before it accepts the endpoint.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::{header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome};
+use crate::app::AppState;
+use crate::chat::discord::{self, Interaction};
+use crate::chat::verify::verify_discord;
+use crate::chat::Reply;
+
+/// `POST /discord/interactions`.
+pub(super) async fn interactions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(rejection) = verify_discord(
+        state.discord_key.as_ref(),
+        header(&headers, "x-signature-timestamp"),
+        header(&headers, "x-signature-ed25519"),
+        &body,
+        chrono::Utc::now().timestamp(),
+    ) {
+        return reject(&state, "/discord/interactions", rejection);
+    }
+    let rid = request_id(&headers);
+    let interaction = match discord::parse_interaction(&body, rid.clone()) {
+        Ok(interaction) => interaction,
+        Err(problem) => return malformed("/discord/interactions", &problem),
+    };
+    match interaction {
+        Interaction::Ping => json_reply(Outcome("ok"), discord::pong()),
+        Interaction::Command(inv) => match state.service.handle(&inv, chrono::Utc::now()).await {
+            Ok((reply, handled)) => json_reply(outcome_of(handled), discord::render_reply(&reply)),
+            Err(error) => json_reply(
+                Outcome("error"),
+                discord::render_reply(&unavailable(&rid, &error)),
+            ),
+        },
+        Interaction::Component { id } => {
+            tracing::info!(discord.interaction = %id, "component interaction received; not supported yet");
+            json_reply(
+                Outcome("ok"),
+                discord::render_reply(&Reply::ephemeral(
+                    "Buttons and forms are not supported by this warden build yet; nothing was done.",
+                )),
+            )
+        }
+    }
+}

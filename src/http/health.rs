@@ -1,0 +1,42 @@
+//! Probes and metrics: `/healthz` (the process is up), `/readyz` (the database answers and is
+//! migrated) and `/metrics` (Prometheus text).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::Outcome;
+use crate::app::AppState;
+
+pub(super) async fn healthz() -> Response {
+    (Outcome("ok"), "ok\n").into_response()
+}
+
+pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.service.store.ready().await {
+        Ok(()) => (Outcome("ok"), "ready\n").into_response(),
+        Err(error) => {
+            tracing::warn!("not ready: {error:#}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome("not_ready"),
+                "database unavailable or not migrated\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        Outcome("ok"),
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}

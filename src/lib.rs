@@ -1,0 +1,31 @@
+//! warden: a chat-ops bot server. Code map, in reading order:
+//!
+//! - [`model`]: the shared vocabulary (roles, subjects, channels, durations, `Problem`).
+//! - [`config`]: environment variables and `warden.toml`; the only place configuration is read.
+//! - [`commands`]: command definitions (`commands/*.toml`), the text grammar, argument validation.
+//! - [`policy`]: tenants, principals, bindings, authorization and rate-limit decisions (pure).
+//! - [`chat`]: signature verification, Slack and Discord wire formats, the neutral invocation.
+//! - [`guard`]: the pipeline tenant → principal → command → args → authorize → rate limit (pure).
+//! - [`service`]: applies a guard decision in one transaction with its audit event.
+//! - [`audit`]: the per-tenant hash chain and its verification.
+//! - [`storage`]: the only SQL; SQLite with embedded migrations.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`http`]: the axum router and handlers; the only module that knows axum.
+//! - [`app`]: assembling state, starting and stopping the server.
+//! - [`cli`]: the `warden` subcommands.
+//! - [`telemetry`]: logging set-up.
+
+pub mod app;
+pub mod audit;
+pub mod chat;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod guard;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod policy;
+pub mod service;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,113 @@
+//! The only module that speaks SQL. `Store` owns the connection pool; `Tx` is one write
+//! transaction in which a state change, its audit event and (later) its outgoing messages
+//! commit together or not at all.
+//!
+//! SQLite is the embedded default: WAL journal, a busy timeout, and write transactions opened
+//! with `BEGIN IMMEDIATE` so that a read-then-write transaction takes the write lock up front
+//! instead of failing with "database is locked" when it tries to upgrade. The queries use `$n`
+//! placeholders and portable SQL so that a PostgreSQL backend can sit beside this one.
+
+mod audit;
+mod maintenance;
+mod rate;
+mod replay;
+
+pub use audit::AuditQuery;
+pub use rate::WindowUses;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// The migrations embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The database handle shared by every request and task.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// One write transaction. Dropping it without `commit` rolls everything back.
+pub struct Tx {
+    inner: Transaction<'static, Sqlite>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `url`, e.g. `sqlite://warden.db` or
+    /// `sqlite::memory:`. Does not migrate: call `migrate` (serve does it at start).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            anyhow::bail!(
+                "WARDEN_DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite://PATH"
+            );
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("WARDEN_DATABASE_URL: `{url}` is not a sqlite:// URL"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        // An in-memory database exists once per connection, so it must use exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database `{url}`"))?;
+        Ok(Store { pool })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(())
+    }
+
+    /// True when the database answers and every embedded migration has been applied.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.pool)
+                .await
+                .context("database unreachable or not migrated")?;
+        let expected = MIGRATOR.iter().count() as i64;
+        if applied < expected {
+            anyhow::bail!("{applied} of {expected} migrations applied");
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction that holds the write lock from its first statement.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        let inner = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .context("starting a database transaction")?;
+        Ok(Tx { inner })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Tx {
+    /// Commits everything written through this transaction.
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.inner
+            .commit()
+            .await
+            .context("committing a database transaction")
+    }
+}

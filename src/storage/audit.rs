@@ -1,0 +1,174 @@
+//! The audit tables: appending to a tenant's chain inside a transaction, and reading events
+//! back for verification, tailing and export.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+use super::{Store, Tx};
+use crate::audit::chain::{event_hash, ChainedFields, GENESIS};
+use crate::audit::{AuditEvent, ChainHead, NewEvent};
+
+const EVENT_COLUMNS: &str =
+    "id, tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash";
+
+fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent, sqlx::Error> {
+    Ok(AuditEvent {
+        id: row.try_get("id")?,
+        tenant: row.try_get("tenant")?,
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        kind: row.try_get("kind")?,
+        target: row.try_get("target")?,
+        channel: row.try_get("channel")?,
+        request_id: row.try_get("request_id")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+impl Tx {
+    /// Appends an event to its tenant's chain and moves the chain head, in this transaction.
+    /// The transaction holds SQLite's write lock, so no other writer can extend the same chain
+    /// between reading the head and writing the event.
+    pub async fn append_audit(
+        &mut self,
+        event: &NewEvent,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<AuditEvent> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
+                .bind(&event.tenant)
+                .fetch_optional(&mut *self.inner)
+                .await?;
+        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+        let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let details = serde_json::to_string(&event.details)?;
+        let seq = prev_seq + 1;
+        let hash = event_hash(
+            &prev_hash,
+            &ChainedFields {
+                tenant: &event.tenant,
+                seq,
+                at: &at,
+                actor: &event.actor,
+                kind: &event.kind,
+                target: &event.target,
+                channel: &event.channel,
+                request_id: &event.request_id,
+                details: &details,
+            },
+        );
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(&event.tenant)
+        .bind(seq)
+        .bind(&at)
+        .bind(&event.actor)
+        .bind(&event.kind)
+        .bind(&event.target)
+        .bind(&event.channel)
+        .bind(&event.request_id)
+        .bind(&details)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .fetch_one(&mut *self.inner)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .bind(&event.tenant)
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(AuditEvent {
+            id,
+            tenant: event.tenant.clone(),
+            seq,
+            at,
+            actor: event.actor.clone(),
+            kind: event.kind.clone(),
+            target: event.target.clone(),
+            channel: event.channel.clone(),
+            request_id: event.request_id.clone(),
+            details,
+            prev_hash,
+            hash,
+        })
+    }
+}
+
+/// Filters for reading the audit log back.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only this tenant's events.
+    pub tenant: Option<String>,
+    /// Only events of this kind.
+    pub kind: Option<String>,
+    /// At most this many events (the newest ones when set).
+    pub last: Option<u32>,
+}
+
+impl Store {
+    /// Streams every event in id order into `visit`, without loading the log into memory.
+    pub async fn for_each_audit_event(
+        &self,
+        tenant: Option<&str>,
+        mut visit: impl FnMut(AuditEvent) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE ($1 IS NULL OR tenant = $1) ORDER BY id"
+        );
+        let mut rows = sqlx::query(&sql).bind(tenant).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            visit(event_from_row(&row)?)?;
+        }
+        Ok(())
+    }
+
+    /// The newest events matching `query`, oldest first.
+    pub async fn audit_events(&self, query: &AuditQuery) -> anyhow::Result<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events
+             WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(query.tenant.as_deref())
+            .bind(query.kind.as_deref())
+            .bind(i64::from(query.last.unwrap_or(u32::MAX)))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Every tenant's chain head.
+    pub async fn audit_heads(&self) -> anyhow::Result<Vec<ChainHead>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT tenant, seq, hash FROM audit_heads ORDER BY tenant")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, seq, hash)| ChainHead { tenant, seq, hash })
+            .collect())
+    }
+
+    /// Runs a raw statement. Only tests use it, to tamper with the log the way an attacker with
+    /// file access would.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> anyhow::Result<u64> {
+        Ok(sqlx::raw_sql(sql).execute(&self.pool).await?.rows_affected())
+    }
+}

@@ -1,0 +1,377 @@
+//! The test harness: the real app on port 0 with a fresh database, requests signed exactly as
+//! Slack and Discord sign them, and a fake Slack Web API on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::routing::post;
+use axum::{Json, Router};
+use ed25519_dalek::{Signer, SigningKey};
+use warden::app::{start, RunningServer};
+use warden::audit::AuditEvent;
+use warden::chat::verify::slack_signature;
+use warden::config::Settings;
+use warden::storage::AuditQuery;
+
+/// The current Slack signing secret of the test app.
+pub const SLACK_SECRET: &str = "test-signing-secret-new-5c1e";
+/// The previous secret, still accepted during a rotation.
+pub const SLACK_OLD_SECRET: &str = "test-signing-secret-old-77a0";
+/// The bot token; it must never appear in logs.
+pub const SLACK_BOT_TOKEN: &str = "xoxb-test-bot-token-0b5e11";
+/// The Discord application's signing key (the public half is configured in the app).
+pub const DISCORD_SEED: [u8; 32] = [42u8; 32];
+
+/// The directory every integration test uses.
+pub const DIRECTORY: &str = r#"
+[tenants.acme]
+slack_team = "T0ACME"
+discord_guild = "900000000000000001"
+alert_channel = "slack:C0ALERTS"
+audit_channel = "slack:C0AUDIT"
+
+[tenants.globex]
+slack_team = "T0GLOBEX"
+
+[people.alice]
+slack = "T0ACME/U0ALICE"
+discord = "900000000000000001/100000000000000001"
+
+[people.bob]
+slack = "T0ACME/U0BOB"
+discord = "900000000000000001/100000000000000002"
+
+[people.carol]
+slack = ["T0ACME/U0CAROL", "T0GLOBEX/U0CAROL"]
+
+[groups]
+sre = ["alice"]
+everyone = ["alice", "bob", "carol"]
+
+[[bindings]]
+subject = "group:everyone"
+tenant = "acme"
+role = "viewer"
+
+[[bindings]]
+subject = "group:sre"
+tenant = "acme"
+role = "operator"
+environments = ["staging", "prod"]
+
+[[bindings]]
+subject = "carol"
+tenant = "acme"
+role = "operator"
+environments = ["staging"]
+
+[[bindings]]
+subject = "carol"
+tenant = "acme"
+role = "admin"
+expires = "2020-01-01T00:00:00Z"
+"#;
+
+/// A test command with a secret argument and a tight rate limit, beside the shipped ones.
+pub const ROTATE_COMMAND: &str = r#"
+name = "rotate-key"
+summary = "Rotate an API key"
+role = "operator"
+environment = "staging"
+rate_limit = "2/hour"
+
+[[args]]
+name = "service"
+type = "choice"
+choices = ["api", "web"]
+
+[[args]]
+name = "token"
+type = "string"
+secret = true
+pattern = '^tok_[a-z0-9]{8}$'
+
+[action]
+type = "builtin"
+name = "keys.rotate"
+"#;
+
+/// The repository's shipped command definitions.
+pub fn shipped_commands() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("commands")
+}
+
+/// A running app with its temporary directory.
+pub struct TestApp {
+    pub server: RunningServer,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+/// Options for spawning.
+#[derive(Default)]
+pub struct Options {
+    /// Extra environment variables (e.g. SLACK_API_URL of a fake Slack).
+    pub env: Vec<(String, String)>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let commands = dir.path().join("commands");
+        std::fs::create_dir(&commands).unwrap();
+        for entry in std::fs::read_dir(shipped_commands()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                std::fs::copy(&path, commands.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(commands.join("rotate-key.toml"), ROTATE_COMMAND).unwrap();
+        let config = dir.path().join("warden.toml");
+        std::fs::write(&config, DIRECTORY).unwrap();
+        let env = settings_env(dir.path(), &config, &commands, &options.env);
+        let settings = Settings::from_env(&env).expect("test settings are valid");
+        let server = start(settings).await.expect("the app starts");
+        let base = format!("http://{}", server.addr);
+        TestApp {
+            server,
+            base,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Every audit event, oldest first.
+    pub async fn audit(&self) -> Vec<AuditEvent> {
+        self.server
+            .state
+            .service
+            .store
+            .audit_events(&AuditQuery::default())
+            .await
+            .unwrap()
+    }
+
+    /// The database URL, for running the CLI against the same database.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("warden.db").display())
+    }
+
+    /// Sends a slash command signed with the current secret, as `user` in `team`.
+    pub async fn slack(&self, team: &str, user: &str, text: &str) -> SlackAnswer {
+        let body = slash_body(team, user, "/ops", text);
+        let response = self
+            .post_slack("/slack/commands", &body, SLACK_SECRET, now())
+            .await;
+        SlackAnswer::from(response).await
+    }
+
+    /// Posts a body to a Slack route, signed with `secret` at `timestamp`.
+    pub async fn post_slack(
+        &self,
+        path: &str,
+        body: &str,
+        secret: &str,
+        timestamp: i64,
+    ) -> reqwest::Response {
+        let ts = timestamp.to_string();
+        let sig = slack_signature(secret, &ts, body.as_bytes());
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", sig)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a Discord interaction signed with the test key at `timestamp`.
+    pub async fn post_discord(&self, body: &serde_json::Value, timestamp: i64) -> reqwest::Response {
+        let body = body.to_string();
+        let ts = timestamp.to_string();
+        let sig = discord_signature(&ts, body.as_bytes());
+        self.http
+            .post(format!("{}/discord/interactions", self.base))
+            .header("content-type", "application/json")
+            .header("x-signature-timestamp", ts)
+            .header("x-signature-ed25519", sig)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// The environment a test app (or the binary) is started with.
+pub fn settings_env(
+    dir: &Path,
+    config: &Path,
+    commands: &Path,
+    extra: &[(String, String)],
+) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("WARDEN_LISTEN", "127.0.0.1:0".to_string()),
+        (
+            "WARDEN_DATABASE_URL",
+            format!("sqlite://{}", dir.join("warden.db").display()),
+        ),
+        ("WARDEN_CONFIG", config.display().to_string()),
+        ("WARDEN_COMMANDS_DIR", commands.display().to_string()),
+        (
+            "SLACK_SIGNING_SECRET",
+            format!("{SLACK_SECRET},{SLACK_OLD_SECRET}"),
+        ),
+        ("SLACK_BOT_TOKEN", SLACK_BOT_TOKEN.to_string()),
+        ("DISCORD_PUBLIC_KEY", discord_public_key_hex()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.clone(), v.clone());
+    }
+    env
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A slash command body exactly as Slack sends it.
+pub fn slash_body(team: &str, user: &str, command: &str, text: &str) -> String {
+    // Slack gives every request its own trigger_id, so two identical commands typed in the
+    // same second still have different bodies (and signatures).
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let trigger = format!(
+        "{}.47445629121.803a0bc887a14d10d2c447fce8b6703c",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    serde_urlencoded::to_string([
+        ("token", "deprecated-verification-token"),
+        ("team_id", team),
+        ("team_domain", "acme"),
+        ("channel_id", "C0DEPLOYS"),
+        ("channel_name", "deploys"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", command),
+        ("text", text),
+        ("api_app_id", "A0WARDEN"),
+        ("response_url", "https://hooks.slack.com/commands/T0ACME/1/abc"),
+        ("trigger_id", trigger.as_str()),
+    ])
+    .unwrap()
+}
+
+pub fn discord_public_key_hex() -> String {
+    hex::encode(SigningKey::from_bytes(&DISCORD_SEED).verifying_key().to_bytes())
+}
+
+pub fn discord_signature(timestamp: &str, body: &[u8]) -> String {
+    let mut message = timestamp.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    hex::encode(SigningKey::from_bytes(&DISCORD_SEED).sign(&message).to_bytes())
+}
+
+/// An application-command interaction as Discord sends it.
+pub fn discord_command(
+    id: &str,
+    guild: &str,
+    user: &str,
+    name: &str,
+    options: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": 2,
+        "id": id,
+        "application_id": "123456789012345678",
+        "token": "interaction-token",
+        "version": 1,
+        "guild_id": guild,
+        "channel_id": "700000000000000001",
+        "member": { "user": { "id": user, "username": "someone" }, "roles": [] },
+        "data": { "id": "600000000000000001", "name": name, "type": 1, "options": options },
+        "locale": "en-US",
+    })
+}
+
+/// A slash-command answer: status and the JSON Slack would render.
+pub struct SlackAnswer {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl SlackAnswer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        SlackAnswer { status, body }
+    }
+
+    pub fn text(&self) -> &str {
+        self.body["text"].as_str().unwrap_or_default()
+    }
+
+    pub fn ephemeral(&self) -> bool {
+        self.body["response_type"] == "ephemeral"
+    }
+}
+
+/// A fake Slack Web API that records every call and answers `{"ok":true}`.
+#[derive(Clone, Default)]
+pub struct FakeSlack {
+    pub calls: Arc<Mutex<Vec<(String, serde_json::Value, Option<String>)>>>,
+}
+
+impl FakeSlack {
+    /// Starts it on 127.0.0.1 and returns its base URL (ending in `/`).
+    pub async fn start(&self) -> String {
+        let calls = self.calls.clone();
+        let app = Router::new().route(
+            "/api/{method}",
+            post(
+                move |axum::extract::Path(method): axum::extract::Path<String>,
+                      headers: axum::http::HeaderMap,
+                      Json(body): Json<serde_json::Value>| {
+                    let calls = calls.clone();
+                    async move {
+                        let auth = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
+                        calls.lock().unwrap().push((method, body, auth));
+                        Json(serde_json::json!({ "ok": true }))
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/api/")
+    }
+
+    pub fn calls(&self) -> Vec<(String, serde_json::Value, Option<String>)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
