@@ -1,1 +1,522 @@
-fn main() {}
+//! Load generator: how fast the real `warden serve` answers signed Slack slash commands, compared
+//! with a bare axum route on the same machine.
+//!
+//! Run it with `cargo bench --bench loadgen` (a release build). Each measured phase lasts 5 s
+//! after a 1 s warm-up; `LOADGEN_SECS=2 cargo bench --bench loadgen` shortens it.
+//!
+//! Two servers run as separate processes, each with tokio's default worker count:
+//!
+//! - `warden`: the real binary, with a fresh SQLite database and a one-tenant directory. Every
+//!   request runs the whole path: signature check, parse, guard, and one write transaction that
+//!   claims the replay key and appends the audit event.
+//! - `bare`: this very binary re-executed with `--bare-server ADDR`, an axum route that reads
+//!   the body and answers 200. It is the ceiling: HTTP, the kernel and the client, nothing else.
+//!
+//! For each concurrency level, `concurrency` client tasks share one keep-alive HTTP client and
+//! each sends `/ops help` as alice, in a loop, with a distinct signed body every time (a fresh
+//! `trigger_id`), so no request is a replay. Both targets get exactly the same client work. The
+//! output is a markdown table, the verdict on the targets (warden p99 < 10 ms at concurrency 50,
+//! warden throughput at least half the bare route's) and `warden audit verify` run on the database
+//! afterwards, whose event count must equal the number of answered requests. Any failed request,
+//! a broken audit chain or a count mismatch makes the process exit non-zero.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use warden::chat::verify::slack_signature;
+
+const SECRET: &str = "loadgen-signing-secret-4b7e";
+const LEVELS: [usize; 3] = [1, 10, 50];
+const WARMUP: Duration = Duration::from_secs(1);
+const DEFAULT_SECS: f64 = 5.0;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+const HELP_PREFIX: &str = "Commands you may run";
+
+/// One tenant and one viewer, the shape of `tests/common/mod.rs`'s directory, cut down.
+const DIRECTORY: &str = r#"
+[tenants.acme]
+slack_team = "T0ACME"
+
+[people.alice]
+slack = "T0ACME/U0ALICE"
+
+[[bindings]]
+subject = "alice"
+tenant = "acme"
+role = "viewer"
+"#;
+
+/// Every field of a slash-command body but the `trigger_id`, form-encoded as Slack sends it.
+const BODY_PREFIX: &str = "token=deprecated-verification-token&team_id=T0ACME&team_domain=acme\
+&channel_id=C0DEPLOYS&channel_name=deploys&user_id=U0ALICE&user_name=alice&command=%2Fops\
+&text=help&api_app_id=A0WARDEN&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT0ACME%2F1%2Fabc";
+
+fn main() -> ExitCode {
+    // The bare server is this binary re-executed; cargo's own `--bench` argument is ignored.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--bare-server") {
+        let Some(addr) = args.get(i + 1) else {
+            eprintln!("loadgen: --bare-server needs an address");
+            return ExitCode::from(2);
+        };
+        return bare_server(addr);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
+    match runtime.block_on(run()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("loadgen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The baseline: the same runtime flavour as warden's CLI and a route that does nothing.
+fn bare_server(addr: &str) -> ExitCode {
+    use axum::routing::{get, post};
+    // Exit when the parent closes our stdin, so a killed load generator leaves nothing behind.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("the bare runtime starts");
+    let served: std::io::Result<()> = runtime.block_on(async {
+        // The body is read, as warden reads it, so the connection stays reusable.
+        let app = axum::Router::new()
+            .route(
+                "/slack/commands",
+                post(|_: axum::body::Bytes| async { "ok" }),
+            )
+            .route("/readyz", get(|| async { "ready\n" }));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        axum::serve(listener, app).await
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bare server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A server process that is killed if it is still running when dropped, even on an error path.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn spawn(command: &mut Command, addr: &str) -> anyhow::Result<Server> {
+        let child = command.spawn().context("spawning a server")?;
+        Ok(Server {
+            child,
+            base: format!("http://{addr}"),
+        })
+    }
+
+    async fn wait_ready(&mut self, client: &reqwest::Client, name: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let url = format!("{}/readyz", self.base);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("{name} exited before it was ready: {status}");
+            }
+            if let Ok(response) = client.get(&url).send().await {
+                if response.status() == 200 {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{name} not ready within {READY_TIMEOUT:?}")
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit, killing the process if it overstays.
+    async fn terminate(&mut self) -> anyhow::Result<()> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    bail!("warden exited with {status} after SIGTERM");
+                }
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!("warden did not stop within {STOP_TIMEOUT:?} of SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What one (target, concurrency) phase measured.
+struct Phase {
+    target: &'static str,
+    concurrency: usize,
+    /// Latencies of the requests sent in the measured window, in microseconds, sorted.
+    latencies_us: Vec<u32>,
+    elapsed: Duration,
+    /// Failed requests, warm-up included.
+    errors: u64,
+    first_error: Option<String>,
+    /// Correct answers, warm-up included: each one is an audit event for warden.
+    answered: u64,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The nearest-rank percentile, in milliseconds.
+    fn percentile_ms(&self, q: f64) -> f64 {
+        let n = self.latencies_us.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        f64::from(self.latencies_us[rank - 1]) / 1000.0
+    }
+}
+
+#[derive(Default)]
+struct Worker {
+    latencies_us: Vec<u32>,
+    last_done: Option<Instant>,
+    errors: u64,
+    first_error: Option<String>,
+    answered: u64,
+}
+
+async fn run() -> anyhow::Result<ExitCode> {
+    let secs = match std::env::var("LOADGEN_SECS") {
+        Ok(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s > 0.0)
+            .context("LOADGEN_SECS: seconds > 0")?,
+        Err(_) => DEFAULT_SECS,
+    };
+    let measure = Duration::from_secs_f64(secs);
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, DIRECTORY)?;
+    let database_url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    // The environment is cleared so that nothing from the caller's shell changes the server.
+    let warden_env = |cmd: &mut Command| {
+        cmd.env_clear()
+            .env("WARDEN_DATABASE_URL", &database_url)
+            .env("WARDEN_CONFIG", &config)
+            .env(
+                "WARDEN_COMMANDS_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/commands"),
+            )
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .env("WARDEN_LOG_FORMAT", "json");
+    };
+
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    let log = |name: &str| File::create(dir.path().join(name));
+    let warden_addr = free_addr()?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+    warden_env(&mut cmd);
+    cmd.arg("serve").env("WARDEN_LISTEN", &warden_addr);
+    cmd.stdout(log("warden.out")?).stderr(log("warden.err")?);
+    let mut warden = Server::spawn(&mut cmd, &warden_addr)?;
+    if let Err(error) = warden.wait_ready(&client, "warden").await {
+        eprintln!("{}", log_tail(dir.path()));
+        return Err(error);
+    }
+
+    let bare_addr = free_addr()?;
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["--bare-server", &bare_addr])
+        .stdin(Stdio::piped());
+    cmd.stdout(log("bare.out")?).stderr(log("bare.err")?);
+    let mut bare = Server::spawn(&mut cmd, &bare_addr)?;
+    bare.wait_ready(&client, "bare").await?;
+
+    eprintln!("loadgen: {secs} s per phase after {WARMUP:?} of warm-up; concurrency {LEVELS:?}");
+    let counter = Arc::new(AtomicU64::new(1));
+    let mut phases = Vec::new();
+    for concurrency in LEVELS {
+        for (target, base) in [("bare", &bare.base), ("warden", &warden.base)] {
+            let url = format!("{base}/slack/commands");
+            let phase = load(&client, target, &url, concurrency, measure, &counter).await;
+            eprintln!(
+                "loadgen: {target} x{concurrency}: {:.0} req/s",
+                phase.rate()
+            );
+            phases.push(phase);
+        }
+    }
+
+    drop(bare);
+    let stopped = warden.terminate().await;
+    let audit = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", &database_url)
+        .output()
+        .context("running warden audit verify")?;
+    let failed = report(&phases, &audit);
+    let failed = match stopped {
+        Ok(()) => failed,
+        Err(error) => {
+            println!("\n**FAILED:** {error:#}");
+            true
+        }
+    };
+    if failed {
+        eprintln!("loadgen: the run FAILED\n{}", log_tail(dir.path()));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One closed-loop phase: `concurrency` tasks each send a request as soon as the last answer
+/// arrived. Requests sent during the warm-up are checked but not timed.
+async fn load(
+    client: &reqwest::Client,
+    target: &'static str,
+    url: &str,
+    concurrency: usize,
+    measure: Duration,
+    counter: &Arc<AtomicU64>,
+) -> Phase {
+    let measure_from = Instant::now() + WARMUP;
+    let until = measure_from + measure;
+    let check_help = target == "warden";
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, url, counter) = (client.clone(), url.to_string(), counter.clone());
+        tasks.spawn(async move {
+            let mut w = Worker::default();
+            loop {
+                let sent = Instant::now();
+                if sent >= until {
+                    return w;
+                }
+                let result = send(&client, &url, &counter, check_help).await;
+                let done = Instant::now();
+                match result {
+                    Ok(()) => w.answered += 1,
+                    Err(error) => {
+                        w.errors += 1;
+                        w.first_error.get_or_insert(error);
+                    }
+                }
+                if sent >= measure_from {
+                    let us = done.duration_since(sent).as_micros();
+                    w.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                    w.last_done = Some(done);
+                }
+            }
+        });
+    }
+    let mut phase = Phase {
+        target,
+        concurrency,
+        latencies_us: Vec::new(),
+        elapsed: measure,
+        errors: 0,
+        first_error: None,
+        answered: 0,
+    };
+    let mut last = measure_from;
+    while let Some(joined) = tasks.join_next().await {
+        let w = joined.expect("a load task panicked");
+        phase.latencies_us.extend(w.latencies_us);
+        phase.errors += w.errors;
+        phase.answered += w.answered;
+        phase.first_error = phase.first_error.or(w.first_error);
+        last = last.max(w.last_done.unwrap_or(last));
+    }
+    // The window ends when the last measured answer arrived, not at the deadline, so that the
+    // requests still in flight at the deadline are not counted against a too-short window.
+    phase.elapsed = last
+        .duration_since(measure_from)
+        .max(Duration::from_millis(1));
+    phase.latencies_us.sort_unstable();
+    phase
+}
+
+/// Signs and sends one slash command, and checks the answer.
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    counter: &AtomicU64,
+    check_help: bool,
+) -> Result<(), String> {
+    // Slack gives every request its own trigger_id, so every body and signature is distinct.
+    let n = counter.fetch_add(1, Ordering::Relaxed);
+    let body = format!("{BODY_PREFIX}&trigger_id={n}.47445629121.803a0bc887a14d10d2c447fce8b6703c");
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        .to_string();
+    let signature = slack_signature(SECRET, &ts, body.as_bytes());
+    let response = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    if status != 200 {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        ));
+    }
+    if check_help {
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("answer is not JSON: {e}"))?;
+        let text = json["text"].as_str().unwrap_or_default();
+        if !text.starts_with(HELP_PREFIX) {
+            return Err(format!("unexpected answer: {text:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Prints the table, the verdict on the targets and the audit check; returns whether it failed.
+fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
+    let bare_rate = |c: usize| {
+        phases
+            .iter()
+            .find(|p| p.target == "bare" && p.concurrency == c)
+            .map(Phase::rate)
+    };
+    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | req/s vs bare |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for p in phases {
+        let ratio = match (p.target, bare_rate(p.concurrency)) {
+            ("warden", Some(bare)) => format!("{:.2}", p.rate() / bare),
+            _ => "".to_string(),
+        };
+        println!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {ratio} |",
+            p.target,
+            p.concurrency,
+            p.latencies_us.len(),
+            p.rate(),
+            p.percentile_ms(0.50),
+            p.percentile_ms(0.99),
+            p.percentile_ms(1.0),
+            p.errors,
+        );
+    }
+
+    let mut failed = false;
+    for p in phases.iter().filter(|p| p.errors > 0) {
+        failed = true;
+        let first = p.first_error.as_deref().unwrap_or("?");
+        println!(
+            "\n**ERRORS:** {} x{}: {} failed; first: {first}",
+            p.target, p.concurrency, p.errors
+        );
+    }
+
+    println!("\nTargets:");
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
+    if let Some(w) = phases
+        .iter()
+        .find(|p| p.target == "warden" && p.concurrency == 50)
+    {
+        let p99 = w.percentile_ms(0.99);
+        println!(
+            "- warden p99 < 10 ms at concurrency 50: {} ({p99:.2} ms)",
+            verdict(p99 < 10.0)
+        );
+    }
+    for w in phases.iter().filter(|p| p.target == "warden") {
+        if let Some(bare) = bare_rate(w.concurrency) {
+            let ratio = w.rate() / bare;
+            println!(
+                "- warden req/s >= 0.5 x bare at concurrency {}: {} ({:.0} vs {bare:.0}, {ratio:.2})",
+                w.concurrency,
+                verdict(ratio >= 0.5),
+                w.rate()
+            );
+        }
+    }
+
+    // Every correct warden answer wrote exactly one audit event (`command.invoked`), so the
+    // verified chain must hold exactly that many.
+    let answered: u64 = phases
+        .iter()
+        .filter(|p| p.target == "warden")
+        .map(|p| p.answered)
+        .sum();
+    let stdout = String::from_utf8_lossy(&audit.stdout);
+    println!("\nAudit (`warden audit verify` on the run's database):");
+    println!("    {}", stdout.trim());
+    for line in String::from_utf8_lossy(&audit.stderr).lines() {
+        println!("    {line}");
+    }
+    let events = stdout
+        .split("verified: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok());
+    match events {
+        Some(events) if audit.status.success() && events == answered => {
+            println!("- {events} audit events for {answered} answered warden requests: PASS");
+        }
+        _ => {
+            failed = true;
+            println!(
+                "- **FAILED:** expected {answered} audit events in an intact chain ({})",
+                audit.status
+            );
+        }
+    }
+    failed
+}
+
+/// A free loopback port, picked by the kernel and released for the server to bind.
+fn free_addr() -> std::io::Result<String> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
+}
+
+/// The end of warden's log, which is where the reason for a failure usually is.
+fn log_tail(dir: &Path) -> String {
+    let log = std::fs::read_to_string(dir.join("warden.err")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(10)..].join("\n");
+    format!("warden's log ends with:\n{tail}")
+}

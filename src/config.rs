@@ -1593,10 +1593,7 @@ schedule = "hourly"
 
     #[test]
     fn example_file_parses() {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/warden.example.toml"
-        ));
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/warden.example.toml"));
         let dir = load_directory(path).unwrap_or_else(|problems| {
             panic!(
                 "{}",

@@ -291,22 +291,24 @@ fn raw_args(input: &ArgsInput) -> Result<RawArgs, String> {
 }
 
 /// The rate-limit step: `uses` is how many times the caller ran the command inside the window,
-/// `oldest` the time of the oldest of those uses.
+/// `oldest` the time of the oldest of those uses. Returns the refusal when the limit is reached.
 pub fn check_rate(
     accepted: &Accepted<'_>,
     limit: &RateLimit,
     uses: u32,
     oldest: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<(), Refusal> {
-    policy::rate::check(limit, uses, oldest, now).map_err(|limited| Refusal {
-        step: Step::RateLimit,
-        tenant: accepted.tenant.clone(),
-        actor: actor_name(&accepted.principal),
-        command: accepted.spec.name.clone(),
-        message: format!("`{}` is rate limited: {limited}.", accepted.spec.name),
-        details: json!({ "step": "rate_limit", "limit": limit.to_string(), "uses": uses }),
-    })
+) -> Option<Refusal> {
+    policy::rate::check(limit, uses, oldest, now)
+        .err()
+        .map(|limited| Refusal {
+            step: Step::RateLimit,
+            tenant: accepted.tenant.clone(),
+            actor: actor_name(&accepted.principal),
+            command: accepted.spec.name.clone(),
+            message: format!("`{}` is rate limited: {limited}.", accepted.spec.name),
+            details: json!({ "step": "rate_limit", "limit": limit.to_string(), "uses": uses }),
+        })
 }
 
 /// The audit details of an accepted command: everything that identifies what was asked, with

@@ -147,7 +147,11 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// A failed verification: 401 with an empty body, counted by reason, logged without the body.
 fn reject(state: &AppState, route: &str, rejection: Rejection) -> Response {
     state.metrics.reject(rejection.reason());
-    tracing::warn!(http.route = route, reject.reason = rejection.reason(), "request rejected: {rejection}");
+    tracing::warn!(
+        http.route = route,
+        reject.reason = rejection.reason(),
+        "request rejected: {rejection}"
+    );
     (StatusCode::UNAUTHORIZED, Outcome("rejected"), ()).into_response()
 }
 

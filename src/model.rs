@@ -260,7 +260,8 @@ impl std::str::FromStr for RateLimit {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a rate limit: write 10/hour, 5/minute, 100/day or 3/10m");
+        let bad =
+            || format!("`{s}` is not a rate limit: write 10/hour, 5/minute, 100/day or 3/10m");
         let (count, window) = s.split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         if count == 0 {
@@ -327,7 +328,11 @@ impl fmt::Display for Problem {
 /// Converts a byte offset in `text` into a 1-based line number, for errors that carry a span.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

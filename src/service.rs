@@ -116,7 +116,7 @@ impl Service {
                         .oldest_ms
                         .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
                     match guard::check_rate(&accepted, limit, uses.count, oldest, now) {
-                        Ok(()) => {
+                        None => {
                             tx.record_rate_use(
                                 &accepted.tenant,
                                 &actor,
@@ -126,7 +126,7 @@ impl Service {
                             )
                             .await?
                         }
-                        Err(refusal) => refused = Some(refusal),
+                        Some(refusal) => refused = Some(refusal),
                     }
                 }
                 match refused {

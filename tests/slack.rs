@@ -25,7 +25,9 @@ async fn help_lists_only_what_the_caller_may_run() {
 
     let events = app.audit().await;
     assert_eq!(events.len(), 3);
-    assert!(events.iter().all(|e| e.kind == "command.invoked" && e.target == "help"));
+    assert!(events
+        .iter()
+        .all(|e| e.kind == "command.invoked" && e.target == "help"));
     assert_eq!(events[0].actor, "bob");
     assert_eq!(events[0].tenant, "acme");
     assert_eq!(events[0].channel, "slack:C0DEPLOYS");
@@ -36,7 +38,11 @@ async fn help_lists_only_what_the_caller_may_run() {
 async fn empty_text_is_help_and_whoami_shows_roles() {
     let app = TestApp::spawn().await;
     let empty = app.slack("T0ACME", "U0BOB", "").await;
-    assert!(empty.text().starts_with("Commands you may run"), "{}", empty.text());
+    assert!(
+        empty.text().starts_with("Commands you may run"),
+        "{}",
+        empty.text()
+    );
 
     let who = app.slack("T0ACME", "U0ALICE", "whoami").await;
     assert!(who.ephemeral());
@@ -49,11 +55,19 @@ async fn empty_text_is_help_and_whoami_shows_roles() {
     // Carol's admin binding expired in 2020: whoami must not show it.
     let carol = app.slack("T0ACME", "U0CAROL", "whoami").await;
     assert!(!carol.text().contains("admin"), "{}", carol.text());
-    assert!(carol.text().contains("operator in staging"), "{}", carol.text());
+    assert!(
+        carol.text().contains("operator in staging"),
+        "{}",
+        carol.text()
+    );
 
     // An identity linked to nobody is still answered, with no roles.
     let stranger = app.slack("T0ACME", "U0NOBODY", "whoami").await;
-    assert!(stranger.text().contains("not linked"), "{}", stranger.text());
+    assert!(
+        stranger.text().contains("not linked"),
+        "{}",
+        stranger.text()
+    );
     assert!(stranger.text().contains("none"), "{}", stranger.text());
     app.server.shutdown().await.unwrap();
 }
@@ -64,8 +78,16 @@ async fn unknown_command_is_refused_with_a_suggestion() {
     let answer = app.slack("T0ACME", "U0ALICE", "deplyo api v1.2.3").await;
     assert_eq!(answer.status, 200);
     assert!(answer.ephemeral());
-    assert!(answer.text().contains("no command `deplyo`"), "{}", answer.text());
-    assert!(answer.text().contains("Did you mean `deploy`"), "{}", answer.text());
+    assert!(
+        answer.text().contains("no command `deplyo`"),
+        "{}",
+        answer.text()
+    );
+    assert!(
+        answer.text().contains("Did you mean `deploy`"),
+        "{}",
+        answer.text()
+    );
     let events = app.audit().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "command.refused");
@@ -76,10 +98,16 @@ async fn unknown_command_is_refused_with_a_suggestion() {
 #[tokio::test]
 async fn bad_argument_names_the_argument_and_shows_usage() {
     let app = TestApp::spawn().await;
-    let answer = app.slack("T0ACME", "U0ALICE", "deploy api 1.2 env=staging").await;
+    let answer = app
+        .slack("T0ACME", "U0ALICE", "deploy api 1.2 env=staging")
+        .await;
     assert!(answer.ephemeral());
     assert!(answer.text().contains("version"), "{}", answer.text());
-    assert!(answer.text().contains("Usage: `/ops deploy"), "{}", answer.text());
+    assert!(
+        answer.text().contains("Usage: `/ops deploy"),
+        "{}",
+        answer.text()
+    );
 
     let injected = app
         .slack("T0ACME", "U0ALICE", "deploy \"api; touch /tmp/x\" v1.2.3")
@@ -87,28 +115,44 @@ async fn bad_argument_names_the_argument_and_shows_usage() {
     assert!(injected.text().contains("service"), "{}", injected.text());
 
     let unterminated = app.slack("T0ACME", "U0ALICE", "deploy api \"v1.2.3").await;
-    assert!(unterminated.text().contains("could not read the arguments"), "{}", unterminated.text());
+    assert!(
+        unterminated.text().contains("could not read the arguments"),
+        "{}",
+        unterminated.text()
+    );
 
     let events = app.audit().await;
     assert_eq!(events.len(), 3);
     assert!(events.iter().all(|e| e.kind == "command.refused"));
-    assert!(events.iter().all(|e| e.details.contains("\"step\":\"args\"")));
+    assert!(events
+        .iter()
+        .all(|e| e.details.contains("\"step\":\"args\"")));
     app.server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn missing_role_names_the_role_and_environment() {
     let app = TestApp::spawn().await;
-    let bob = app.slack("T0ACME", "U0BOB", "deploy api v1.2.3 env=prod").await;
+    let bob = app
+        .slack("T0ACME", "U0BOB", "deploy api v1.2.3 env=prod")
+        .await;
     assert!(bob.ephemeral());
     assert!(bob.text().contains("operator"), "{}", bob.text());
     assert!(bob.text().contains("prod"), "{}", bob.text());
 
     // Carol is operator in staging only: prod is refused, staging passes.
-    let carol_prod = app.slack("T0ACME", "U0CAROL", "deploy api v1.2.3 env=prod").await;
+    let carol_prod = app
+        .slack("T0ACME", "U0CAROL", "deploy api v1.2.3 env=prod")
+        .await;
     assert!(carol_prod.text().contains("prod"), "{}", carol_prod.text());
-    let carol_staging = app.slack("T0ACME", "U0CAROL", "deploy api v1.2.3 env=staging").await;
-    assert!(carol_staging.text().contains("passed every check"), "{}", carol_staging.text());
+    let carol_staging = app
+        .slack("T0ACME", "U0CAROL", "deploy api v1.2.3 env=staging")
+        .await;
+    assert!(
+        carol_staging.text().contains("passed every check"),
+        "{}",
+        carol_staging.text()
+    );
 
     let events = app.audit().await;
     assert_eq!(events[0].kind, "command.refused");
@@ -122,7 +166,11 @@ async fn missing_role_names_the_role_and_environment() {
 async fn accepted_command_passes_every_step_but_runs_nothing_yet() {
     let app = TestApp::spawn().await;
     let answer = app
-        .slack("T0ACME", "U0ALICE", "deploy api v1.2.3 env=prod --reason \"hotfix for INC-7\"")
+        .slack(
+            "T0ACME",
+            "U0ALICE",
+            "deploy api v1.2.3 env=prod --reason \"hotfix for INC-7\"",
+        )
         .await;
     let text = answer.text();
     assert!(text.contains("passed every check"), "{text}");
@@ -143,10 +191,14 @@ async fn accepted_command_passes_every_step_but_runs_nothing_yet() {
 #[tokio::test]
 async fn secret_arguments_never_reach_audit_or_chat() {
     let app = TestApp::spawn().await;
-    let ok = app.slack("T0ACME", "U0ALICE", "rotate-key api tok_abcdefgh").await;
+    let ok = app
+        .slack("T0ACME", "U0ALICE", "rotate-key api tok_abcdefgh")
+        .await;
     assert!(ok.text().contains("token=[redacted]"), "{}", ok.text());
     assert!(!ok.text().contains("tok_abcdefgh"));
-    let bad = app.slack("T0ACME", "U0ALICE", "rotate-key api tok_SECRETVALUE").await;
+    let bad = app
+        .slack("T0ACME", "U0ALICE", "rotate-key api tok_SECRETVALUE")
+        .await;
     assert!(bad.text().contains("token"), "{}", bad.text());
     assert!(!bad.text().contains("SECRETVALUE"), "{}", bad.text());
     for event in app.audit().await {
@@ -160,18 +212,33 @@ async fn secret_arguments_never_reach_audit_or_chat() {
 async fn rate_limit_refuses_past_the_limit() {
     let app = TestApp::spawn().await;
     for _ in 0..2 {
-        let ok = app.slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh").await;
+        let ok = app
+            .slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh")
+            .await;
         assert!(ok.text().contains("passed every check"), "{}", ok.text());
     }
-    let third = app.slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh").await;
+    let third = app
+        .slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh")
+        .await;
     assert!(third.text().contains("rate limit"), "{}", third.text());
     // The limit is per caller: carol still has room.
-    let carol = app.slack("T0ACME", "U0CAROL", "rotate-key web tok_abcdefgh").await;
-    assert!(carol.text().contains("passed every check"), "{}", carol.text());
+    let carol = app
+        .slack("T0ACME", "U0CAROL", "rotate-key web tok_abcdefgh")
+        .await;
+    assert!(
+        carol.text().contains("passed every check"),
+        "{}",
+        carol.text()
+    );
     let kinds: Vec<String> = app.audit().await.into_iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        ["command.invoked", "command.invoked", "command.refused", "command.invoked"]
+        [
+            "command.invoked",
+            "command.invoked",
+            "command.refused",
+            "command.invoked"
+        ]
     );
     app.server.shutdown().await.unwrap();
 }
@@ -182,7 +249,11 @@ async fn unknown_workspace_is_refused_and_audited_in_the_system_chain() {
     let answer = app.slack("T0EVIL", "U0ALICE", "deploy api v1.2.3").await;
     assert_eq!(answer.status, 200);
     assert!(answer.ephemeral());
-    assert!(answer.text().contains("not connected to warden"), "{}", answer.text());
+    assert!(
+        answer.text().contains("not connected to warden"),
+        "{}",
+        answer.text()
+    );
     let events = app.audit().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].tenant, "_system");
@@ -191,7 +262,10 @@ async fn unknown_workspace_is_refused_and_audited_in_the_system_chain() {
     // A tenant's people mean nothing in another tenant: carol has no binding in globex.
     let globex = app.slack("T0GLOBEX", "U0CAROL", "whoami").await;
     assert!(globex.text().contains("none"), "{}", globex.text());
-    assert!(app.metrics().await.contains("warden_guard_refusals_total{step=\"tenant\"} 1"));
+    assert!(app
+        .metrics()
+        .await
+        .contains("warden_guard_refusals_total{step=\"tenant\"} 1"));
     app.server.shutdown().await.unwrap();
 }
 
@@ -200,9 +274,13 @@ async fn a_replayed_request_is_answered_but_not_acted_on() {
     let app = TestApp::spawn().await;
     let body = slash_body("T0ACME", "U0ALICE", "/ops", "deploy api v1.2.3");
     let ts = now();
-    let first = app.post_slack("/slack/commands", &body, SLACK_SECRET, ts).await;
+    let first = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, ts)
+        .await;
     assert_eq!(first.status(), 200);
-    let second = app.post_slack("/slack/commands", &body, SLACK_SECRET, ts).await;
+    let second = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, ts)
+        .await;
     assert_eq!(second.status(), 200);
     let text = second.json::<serde_json::Value>().await.unwrap()["text"]
         .as_str()
@@ -222,13 +300,19 @@ async fn forged_stale_and_tampered_requests_get_401_and_change_nothing() {
     let app = TestApp::spawn().await;
     let body = slash_body("T0ACME", "U0ALICE", "/ops", "whoami");
 
-    let wrong = app.post_slack("/slack/commands", &body, "not-the-secret", now()).await;
+    let wrong = app
+        .post_slack("/slack/commands", &body, "not-the-secret", now())
+        .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(wrong.text().await.unwrap(), "");
 
-    let stale = app.post_slack("/slack/commands", &body, SLACK_SECRET, now() - 301).await;
+    let stale = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, now() - 301)
+        .await;
     assert_eq!(stale.status(), 401);
-    let future = app.post_slack("/slack/commands", &body, SLACK_SECRET, now() + 400).await;
+    let future = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, now() + 400)
+        .await;
     assert_eq!(future.status(), 401);
 
     // A valid signature over a different body.
@@ -262,9 +346,18 @@ async fn forged_stale_and_tampered_requests_get_401_and_change_nothing() {
 
     assert!(app.audit().await.is_empty());
     let metrics = app.metrics().await;
-    assert!(metrics.contains("warden_requests_rejected_total{reason=\"bad_signature\"} 4"), "{metrics}");
-    assert!(metrics.contains("warden_requests_rejected_total{reason=\"stale_timestamp\"} 2"), "{metrics}");
-    assert!(metrics.contains("warden_requests_rejected_total{reason=\"missing_headers\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("warden_requests_rejected_total{reason=\"bad_signature\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_requests_rejected_total{reason=\"stale_timestamp\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_requests_rejected_total{reason=\"missing_headers\"} 1"),
+        "{metrics}"
+    );
     app.server.shutdown().await.unwrap();
 }
 
@@ -272,10 +365,14 @@ async fn forged_stale_and_tampered_requests_get_401_and_change_nothing() {
 async fn both_secrets_work_during_a_rotation() {
     let app = TestApp::spawn().await;
     let body = slash_body("T0ACME", "U0ALICE", "/ops", "whoami");
-    let new = app.post_slack("/slack/commands", &body, SLACK_SECRET, now()).await;
+    let new = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, now())
+        .await;
     assert_eq!(new.status(), 200);
     let body = slash_body("T0ACME", "U0ALICE", "/ops", "help");
-    let old = app.post_slack("/slack/commands", &body, SLACK_OLD_SECRET, now()).await;
+    let old = app
+        .post_slack("/slack/commands", &body, SLACK_OLD_SECRET, now())
+        .await;
     assert_eq!(old.status(), 200);
     assert_eq!(app.audit().await.len(), 2);
     app.server.shutdown().await.unwrap();
@@ -289,12 +386,17 @@ async fn oversized_body_is_413_before_verification() {
         slash_body("T0ACME", "U0ALICE", "/ops", "help"),
         "x".repeat(70 * 1024)
     );
-    let response = app.post_slack("/slack/commands", &body, SLACK_SECRET, now()).await;
+    let response = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, now())
+        .await;
     assert_eq!(response.status(), 413);
     assert!(app.audit().await.is_empty());
     let metrics = app.metrics().await;
     assert!(metrics.contains("outcome=\"too_large\""), "{metrics}");
-    assert!(!metrics.contains("warden_requests_rejected_total{"), "{metrics}");
+    assert!(
+        !metrics.contains("warden_requests_rejected_total{"),
+        "{metrics}"
+    );
     app.server.shutdown().await.unwrap();
 }
 
@@ -302,9 +404,17 @@ async fn oversized_body_is_413_before_verification() {
 async fn dedicated_slash_command_reaches_the_same_command() {
     let app = TestApp::spawn().await;
     let body = slash_body("T0ACME", "U0ALICE", "/deploy", "api v1.2.3");
-    let response = app.post_slack("/slack/commands", &body, SLACK_SECRET, now()).await;
+    let response = app
+        .post_slack("/slack/commands", &body, SLACK_SECRET, now())
+        .await;
     let json: serde_json::Value = response.json().await.unwrap();
-    assert!(json["text"].as_str().unwrap().contains("passed every check"), "{json}");
+    assert!(
+        json["text"]
+            .as_str()
+            .unwrap()
+            .contains("passed every check"),
+        "{json}"
+    );
     app.server.shutdown().await.unwrap();
 }
 
@@ -317,15 +427,22 @@ async fn events_url_verification_and_app_mention_answered_once() {
     })
     .await;
     let challenge = r#"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
-    let r = app.post_slack("/slack/events", challenge, SLACK_SECRET, now()).await;
+    let r = app
+        .post_slack("/slack/events", challenge, SLACK_SECRET, now())
+        .await;
     assert_eq!(r.status(), 200);
     let json: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(json["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    assert_eq!(
+        json["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
 
     let mention = r#"{"type":"event_callback","team_id":"T0ACME","api_app_id":"A0WARDEN","event_id":"Ev0MENTION1","event_time":1,"event":{"type":"app_mention","user":"U0BOB","channel":"C0OPS","text":"<@U0WARDEN> hi","ts":"1.1"}}"#;
     // Slack retries the same event with a new signature and X-Slack-Retry-Num.
     for _ in 0..3 {
-        let r = app.post_slack("/slack/events", mention, SLACK_SECRET, now()).await;
+        let r = app
+            .post_slack("/slack/events", mention, SLACK_SECRET, now())
+            .await;
         assert_eq!(r.status(), 200);
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -340,7 +457,10 @@ async fn events_url_verification_and_app_mention_answered_once() {
     assert_eq!(body["channel"], "C0OPS");
     assert_eq!(body["user"], "U0BOB");
     assert!(body["text"].as_str().unwrap().contains("/ops status"));
-    assert_eq!(auth.as_deref(), Some(format!("Bearer {SLACK_BOT_TOKEN}").as_str()));
+    assert_eq!(
+        auth.as_deref(),
+        Some(format!("Bearer {SLACK_BOT_TOKEN}").as_str())
+    );
     assert_eq!(app.audit().await.len(), 1);
     app.server.shutdown().await.unwrap();
 }
@@ -353,10 +473,15 @@ async fn interactions_are_verified_and_answered_not_yet_supported() {
         r#"{"type":"block_actions","team":{"id":"T0ACME"},"user":{"id":"U0ALICE"},"trigger_id":"1.2","actions":[]}"#,
     )])
     .unwrap();
-    let r = app.post_slack("/slack/interactions", &body, SLACK_SECRET, now()).await;
+    let r = app
+        .post_slack("/slack/interactions", &body, SLACK_SECRET, now())
+        .await;
     assert_eq!(r.status(), 200);
     let json: serde_json::Value = r.json().await.unwrap();
-    assert!(json["text"].as_str().unwrap().contains("not supported"), "{json}");
+    assert!(
+        json["text"].as_str().unwrap().contains("not supported"),
+        "{json}"
+    );
     assert!(app.audit().await.is_empty());
     app.server.shutdown().await.unwrap();
 }
@@ -365,23 +490,48 @@ async fn interactions_are_verified_and_answered_not_yet_supported() {
 async fn probes_and_metrics() {
     let app = TestApp::spawn().await;
     for path in ["/healthz", "/readyz"] {
-        let r = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{path}");
         assert!(r.headers().contains_key("x-request-id"));
     }
     app.slack("T0ACME", "U0BOB", "help").await;
     let metrics = app.metrics().await;
-    assert!(metrics.contains("warden_requests_total{route=\"/slack/commands\",outcome=\"ok\"} 1"), "{metrics}");
-    assert!(metrics.contains("warden_request_duration_seconds_bucket{le="), "{metrics}");
-    let missing = app.http.get(format!("{}/nope", app.base)).send().await.unwrap();
+    assert!(
+        metrics.contains("warden_requests_total{route=\"/slack/commands\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_request_duration_seconds_bucket{le="),
+        "{metrics}"
+    );
+    let missing = app
+        .http
+        .get(format!("{}/nope", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 
     // With the database gone, readiness fails and a chat request gets a clear error.
     app.server.state.service.store.close().await;
-    let r = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503);
     let answer = app.slack("T0ACME", "U0BOB", "help").await;
     assert_eq!(answer.status, 200);
     assert!(answer.ephemeral());
-    assert!(answer.text().contains("database is unavailable"), "{}", answer.text());
+    assert!(
+        answer.text().contains("database is unavailable"),
+        "{}",
+        answer.text()
+    );
 }

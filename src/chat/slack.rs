@@ -86,11 +86,23 @@ mod tests {
     #[test]
     fn root_and_dedicated_commands() {
         let dedicated = HashMap::from([("/deploy".to_string(), "deploy".to_string())]);
-        let inv = invocation(cmd("/ops", "deploy api  v1"), "/ops", &dedicated, "r".into(), None);
+        let inv = invocation(
+            cmd("/ops", "deploy api  v1"),
+            "/ops",
+            &dedicated,
+            "r".into(),
+            None,
+        );
         assert_eq!(inv.command, "deploy");
         assert_eq!(inv.input, ArgsInput::Text("api  v1".into()));
         assert_eq!(inv.channel.as_deref(), Some("slack:C01"));
-        let inv = invocation(cmd("/deploy", "api v1"), "/ops", &dedicated, "r".into(), None);
+        let inv = invocation(
+            cmd("/deploy", "api v1"),
+            "/ops",
+            &dedicated,
+            "r".into(),
+            None,
+        );
         assert_eq!(inv.command, "deploy");
         assert_eq!(inv.input, ArgsInput::Text("api v1".into()));
         let inv = invocation(cmd("/ops", "  "), "/ops", &dedicated, "r".into(), None);

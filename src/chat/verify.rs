@@ -65,8 +65,8 @@ fn check_window(timestamp: Option<&str>, now: i64) -> Result<i64, Rejection> {
 /// Computes Slack's `v0=` signature of a request. Exposed for tests, the load generator and the
 /// demo, which sign requests exactly as Slack does.
 pub fn slack_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
     mac.update(b":");
@@ -154,8 +154,20 @@ mod tests {
     const SLACK_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
     const SLACK_SIG: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
+    /// Secrets, timestamp, signature, body, now, and the expected rejection.
+    type Case<'a> = (
+        Vec<SecretString>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [u8],
+        i64,
+        Rejection,
+    );
+
     fn secrets(list: &[&str]) -> Vec<SecretString> {
-        list.iter().map(|s| SecretString::from(s.to_string())).collect()
+        list.iter()
+            .map(|s| SecretString::from(s.to_string()))
+            .collect()
     }
 
     #[test]
@@ -182,32 +194,127 @@ mod tests {
         let good = secrets(&[SLACK_SECRET]);
         let mut tampered = SLACK_BODY.as_bytes().to_vec();
         tampered[10] ^= 1;
-        let cases: Vec<(Vec<SecretString>, Option<&str>, Option<&str>, &[u8], i64, Rejection)> = vec![
-            (good.clone(), Some(SLACK_TS), Some(SLACK_SIG), &tampered, now, Rejection::BadSignature),
-            (secrets(&["wrong"]), Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now, Rejection::BadSignature),
-            (good.clone(), Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now + 301, Rejection::StaleTimestamp),
-            (good.clone(), Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now - 301, Rejection::StaleTimestamp),
-            (good.clone(), None, Some(SLACK_SIG), SLACK_BODY.as_bytes(), now, Rejection::MissingHeaders),
-            (good.clone(), Some(SLACK_TS), None, SLACK_BODY.as_bytes(), now, Rejection::MissingHeaders),
-            (good.clone(), Some("soon"), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now, Rejection::BadTimestamp),
-            (good.clone(), Some(SLACK_TS), Some("v1=abcd"), SLACK_BODY.as_bytes(), now, Rejection::MalformedSignature),
-            (good.clone(), Some(SLACK_TS), Some("v0=zz"), SLACK_BODY.as_bytes(), now, Rejection::MalformedSignature),
-            (vec![], Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now, Rejection::NotConfigured),
+        let cases: Vec<Case<'_>> = vec![
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                Some(SLACK_SIG),
+                &tampered,
+                now,
+                Rejection::BadSignature,
+            ),
+            (
+                secrets(&["wrong"]),
+                Some(SLACK_TS),
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::BadSignature,
+            ),
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now + 301,
+                Rejection::StaleTimestamp,
+            ),
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now - 301,
+                Rejection::StaleTimestamp,
+            ),
+            (
+                good.clone(),
+                None,
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::MissingHeaders,
+            ),
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                None,
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::MissingHeaders,
+            ),
+            (
+                good.clone(),
+                Some("soon"),
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::BadTimestamp,
+            ),
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                Some("v1=abcd"),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::MalformedSignature,
+            ),
+            (
+                good.clone(),
+                Some(SLACK_TS),
+                Some("v0=zz"),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::MalformedSignature,
+            ),
+            (
+                vec![],
+                Some(SLACK_TS),
+                Some(SLACK_SIG),
+                SLACK_BODY.as_bytes(),
+                now,
+                Rejection::NotConfigured,
+            ),
         ];
         for (i, (secrets, ts, sig, body, now, want)) in cases.into_iter().enumerate() {
-            assert_eq!(verify_slack(&secrets, ts, sig, body, now), Err(want), "case {i}");
+            assert_eq!(
+                verify_slack(&secrets, ts, sig, body, now),
+                Err(want),
+                "case {i}"
+            );
         }
         // The window is inclusive at exactly 300 s.
-        assert!(verify_slack(&good, Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now + 300).is_ok());
+        assert!(verify_slack(
+            &good,
+            Some(SLACK_TS),
+            Some(SLACK_SIG),
+            SLACK_BODY.as_bytes(),
+            now + 300
+        )
+        .is_ok());
     }
 
     #[test]
     fn slack_rotation_accepts_old_and_new() {
         let now = SLACK_TS.parse::<i64>().unwrap();
         let both = secrets(&["new-secret", SLACK_SECRET]);
-        assert!(verify_slack(&both, Some(SLACK_TS), Some(SLACK_SIG), SLACK_BODY.as_bytes(), now).is_ok());
+        assert!(verify_slack(
+            &both,
+            Some(SLACK_TS),
+            Some(SLACK_SIG),
+            SLACK_BODY.as_bytes(),
+            now
+        )
+        .is_ok());
         let new_sig = slack_signature("new-secret", SLACK_TS, SLACK_BODY.as_bytes());
-        assert!(verify_slack(&both, Some(SLACK_TS), Some(&new_sig), SLACK_BODY.as_bytes(), now).is_ok());
+        assert!(verify_slack(
+            &both,
+            Some(SLACK_TS),
+            Some(&new_sig),
+            SLACK_BODY.as_bytes(),
+            now
+        )
+        .is_ok());
     }
 
     #[test]
@@ -220,9 +327,18 @@ mod tests {
         msg.extend_from_slice(body);
         let sig = hex::encode(signing.sign(&msg).to_bytes());
         let now = 1_700_000_010;
-        assert_eq!(verify_discord(Some(&key), Some(ts), Some(&sig), body, now), Ok(()));
         assert_eq!(
-            verify_discord(Some(&key), Some(ts), Some(&sig), br#"{"type":2,"id":"1"}"#, now),
+            verify_discord(Some(&key), Some(ts), Some(&sig), body, now),
+            Ok(())
+        );
+        assert_eq!(
+            verify_discord(
+                Some(&key),
+                Some(ts),
+                Some(&sig),
+                br#"{"type":2,"id":"1"}"#,
+                now
+            ),
             Err(Rejection::BadSignature)
         );
         assert_eq!(

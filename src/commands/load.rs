@@ -226,14 +226,18 @@ fn is_slash_command(s: &str) -> bool {
 /// True for names of environment variables: `[A-Za-z_][A-Za-z0-9_]*`.
 fn is_env_var(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// True for the names of secret variables: `[A-Z_][A-Z0-9_]*`.
 fn is_upper_env_var(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
@@ -275,9 +279,9 @@ fn toml_to_json(value: &toml::Value) -> Result<serde_json::Value, String> {
             .ok_or_else(|| format!("body: {f} has no JSON form"))?,
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
-        toml::Value::Array(items) => serde_json::Value::Array(
-            items.iter().map(toml_to_json).collect::<Result<_, _>>()?,
-        ),
+        toml::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(toml_to_json).collect::<Result<_, _>>()?)
+        }
         toml::Value::Table(table) => serde_json::Value::Object(
             table
                 .iter()
@@ -382,7 +386,10 @@ fn build(ctx: &mut Ctx<'_>, raw: RawCommand) -> Option<CommandSpec> {
         .and_then(|r| ctx.parse::<Risk>(r))
         .unwrap_or_default();
 
-    let rate_limit = raw.rate_limit.as_ref().and_then(|r| ctx.parse::<RateLimit>(r));
+    let rate_limit = raw
+        .rate_limit
+        .as_ref()
+        .and_then(|r| ctx.parse::<RateLimit>(r));
     let timeout = ctx.duration("timeout", &raw.timeout, DEFAULT_TIMEOUT);
     let retries = match &raw.retries {
         None => 0,
@@ -453,7 +460,10 @@ fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSpec> {
         } else if RESERVED_ARG_NAMES.contains(&n.as_str()) {
             ctx.at(
                 &name.span(),
-                format!("`{n}` cannot be an argument name: it would be confused with --{}", n.replace('_', "-")),
+                format!(
+                    "`{n}` cannot be an argument name: it would be confused with --{}",
+                    n.replace('_', "-")
+                ),
             );
         } else if args.iter().any(|a| a.name == n) {
             ctx.at(&name.span(), format!("argument `{n}` is declared twice"));
@@ -504,7 +514,10 @@ fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSpec> {
                     }
                 }
             }
-            (Some(c), _) => ctx.at(&c.span(), "`choices` is only allowed with type = \"choice\""),
+            (Some(c), _) => ctx.at(
+                &c.span(),
+                "`choices` is only allowed with type = \"choice\"",
+            ),
             (None, _) => {}
         }
 
@@ -522,7 +535,10 @@ fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSpec> {
                 }
             },
             (Some(p), _) => {
-                ctx.at(&p.span(), "`pattern` is only allowed with type = \"string\"");
+                ctx.at(
+                    &p.span(),
+                    "`pattern` is only allowed with type = \"string\"",
+                );
                 None
             }
             (None, _) => None,
@@ -530,7 +546,10 @@ fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSpec> {
 
         for (key, bound) in [("min", &raw.min), ("max", &raw.max)] {
             if let (Some(b), true) = (bound, kind != ArgType::Int) {
-                ctx.at(&b.span(), format!("`{key}` is only allowed with type = \"int\""));
+                ctx.at(
+                    &b.span(),
+                    format!("`{key}` is only allowed with type = \"int\""),
+                );
             }
         }
         let (min, max) = if kind == ArgType::Int {
@@ -562,11 +581,19 @@ fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSpec> {
 
         if let Some(default) = &raw.default {
             match scalar_text(default.get_ref()) {
-                None => ctx.at(&default.span(), "default must be a string, a number or true/false"),
+                None => ctx.at(
+                    &default.span(),
+                    "default must be a string, a number or true/false",
+                ),
                 Some(text) => match arg.parse_value(&text) {
                     // The canonical form is stored, so `yes` and `true` compare equal later.
                     Ok(value) => arg.default = Some(value.to_string()),
-                    Err(err) => ctx.at(&default.span(), format!("default is invalid: {err}")),
+                    // Keeping the text avoids follow-up problems about a missing default; the
+                    // spec is discarded anyway because of this problem.
+                    Err(err) => {
+                        ctx.at(&default.span(), format!("default is invalid: {err}"));
+                        arg.default = Some(text);
+                    }
                 },
             }
         }
@@ -623,7 +650,10 @@ fn build_environment(ctx: &mut Ctx<'_>, env: &S<String>, args: &[ArgSpec]) -> Op
     if !matches!(arg.kind, ArgType::Choice | ArgType::String) {
         ctx.at(
             &env.span(),
-            format!("environment argument `{name}` must be a choice (or a string), not {}", arg.kind),
+            format!(
+                "environment argument `{name}` must be a choice (or a string), not {}",
+                arg.kind
+            ),
         );
         ok = false;
     }
@@ -707,15 +737,24 @@ fn build_approval(
     for approver in raw.approvers.iter().flatten() {
         if let Some(subject) = ctx.parse::<Subject>(approver) {
             if approvers.contains(&subject) {
-                ctx.at(&approver.span(), format!("approver `{subject}` is listed twice"));
+                ctx.at(
+                    &approver.span(),
+                    format!("approver `{subject}` is listed twice"),
+                );
             } else {
                 approvers.push(subject);
             }
         }
     }
-    let approver_role = raw.approver_role.as_ref().and_then(|r| ctx.parse::<Role>(r));
+    let approver_role = raw
+        .approver_role
+        .as_ref()
+        .and_then(|r| ctx.parse::<Role>(r));
     if raw.approvers.as_ref().is_none_or(|a| a.is_empty()) && raw.approver_role.is_none() {
-        ctx.at(&header, "approval needs `approvers`, `approver_role` or both");
+        ctx.at(
+            &header,
+            "approval needs `approvers`, `approver_role` or both",
+        );
     }
     // Individually named people are the only approvers whose number is known here; groups and
     // roles can grow, so only an all-individuals list can be shown to be too short.
@@ -759,7 +798,14 @@ fn build_action(
     let kind_name = kind.get_ref().as_str();
     let allowed: &[&str] = match kind_name {
         "http" => &["method", "url", "headers", "body", "sign_secret_env"],
-        "exec" => &["program", "args", "env", "inherit_env", "dry_run_args", "workdir"],
+        "exec" => &[
+            "program",
+            "args",
+            "env",
+            "inherit_env",
+            "dry_run_args",
+            "workdir",
+        ],
         "builtin" => &["name"],
         other => {
             ctx.at(
@@ -774,21 +820,52 @@ fn build_action(
     let present: [(&str, Option<Range<usize>>); 12] = [
         ("method", raw.method.as_ref().map(|v| v.span())),
         ("url", raw.url.as_ref().map(|v| v.span())),
-        ("headers", raw.headers.as_ref().map(|m| first_key_span(m).unwrap_or(header.clone()))),
+        (
+            "headers",
+            raw.headers
+                .as_ref()
+                .map(|m| first_key_span(m).unwrap_or(header.clone())),
+        ),
         ("body", raw.body.as_ref().map(|v| v.span())),
-        ("sign_secret_env", raw.sign_secret_env.as_ref().map(|v| v.span())),
+        (
+            "sign_secret_env",
+            raw.sign_secret_env.as_ref().map(|v| v.span()),
+        ),
         ("program", raw.program.as_ref().map(|v| v.span())),
-        ("args", raw.args.as_ref().map(|v| first_item_span(v).unwrap_or(header.clone()))),
-        ("env", raw.env.as_ref().map(|m| first_key_span(m).unwrap_or(header.clone()))),
-        ("inherit_env", raw.inherit_env.as_ref().map(|v| first_item_span(v).unwrap_or(header.clone()))),
-        ("dry_run_args", raw.dry_run_args.as_ref().map(|v| first_item_span(v).unwrap_or(header.clone()))),
+        (
+            "args",
+            raw.args
+                .as_ref()
+                .map(|v| first_item_span(v).unwrap_or(header.clone())),
+        ),
+        (
+            "env",
+            raw.env
+                .as_ref()
+                .map(|m| first_key_span(m).unwrap_or(header.clone())),
+        ),
+        (
+            "inherit_env",
+            raw.inherit_env
+                .as_ref()
+                .map(|v| first_item_span(v).unwrap_or(header.clone())),
+        ),
+        (
+            "dry_run_args",
+            raw.dry_run_args
+                .as_ref()
+                .map(|v| first_item_span(v).unwrap_or(header.clone())),
+        ),
         ("workdir", raw.workdir.as_ref().map(|v| v.span())),
         ("name", raw.name.as_ref().map(|v| v.span())),
     ];
     for (key, span) in present {
         if let Some(span) = span {
             if !allowed.contains(&key) {
-                ctx.at(&span, format!("`{key}` is not allowed in a {kind_name} action"));
+                ctx.at(
+                    &span,
+                    format!("`{key}` is not allowed in an action of type {kind_name}"),
+                );
             }
         }
     }
@@ -836,7 +913,10 @@ fn build_http(
                 .strip_prefix("https://")
                 .or_else(|| text.strip_prefix("http://"));
             match rest {
-                None => ctx.at(&url.span(), format!("url `{text}` must start with http:// or https://")),
+                None => ctx.at(
+                    &url.span(),
+                    format!("url `{text}` must start with http:// or https://"),
+                ),
                 Some(rest) => {
                     // The host decides where arguments (and the signature) are sent, so it is
                     // never taken from what a person typed.
@@ -856,17 +936,29 @@ fn build_http(
     let mut headers = BTreeMap::new();
     for (key, value) in raw.headers.iter().flatten() {
         if !is_header_name(key.get_ref()) {
-            ctx.at(&key.span(), format!("`{}` is not a valid header name", key.get_ref()));
+            ctx.at(
+                &key.span(),
+                format!("`{}` is not a valid header name", key.get_ref()),
+            );
         }
         if value.get_ref().chars().any(char::is_control) {
-            ctx.at(&value.span(), format!("header `{}` cannot contain control characters", key.get_ref()));
+            ctx.at(
+                &value.span(),
+                format!(
+                    "header `{}` cannot contain control characters",
+                    key.get_ref()
+                ),
+            );
         }
         ctx.check_spanned_template(&format!("header `{}`", key.get_ref()), value, args);
         headers.insert(key.get_ref().clone(), value.get_ref().clone());
     }
     let body = raw.body.as_ref().and_then(|b| {
         if method == HttpMethod::Get {
-            ctx.at(&b.span(), "a GET request has no body; put values in the url instead");
+            ctx.at(
+                &b.span(),
+                "a GET request has no body; put values in the url instead",
+            );
         }
         let json = match toml_to_json(&toml::Value::Table(b.get_ref().clone())) {
             Ok(json) => json,
@@ -934,12 +1026,18 @@ fn build_exec(
         dry_run_args.push(a.get_ref().clone());
     }
     if let (Some(first), false) = (raw.dry_run_args.as_ref().and_then(|v| v.first()), dry_run) {
-        ctx.at(&first.span(), "dry_run_args is set, but the command does not have dry_run = true");
+        ctx.at(
+            &first.span(),
+            "dry_run_args is set, but the command does not have dry_run = true",
+        );
     }
     let mut env = BTreeMap::new();
     for (key, value) in raw.env.iter().flatten() {
         if !is_env_var(key.get_ref()) {
-            ctx.at(&key.span(), format!("`{}` is not an environment variable name", key.get_ref()));
+            ctx.at(
+                &key.span(),
+                format!("`{}` is not an environment variable name", key.get_ref()),
+            );
         }
         // Environment values are fixed so that typed text never reaches a program through a
         // channel the file does not show; arguments go through `args`.
@@ -949,14 +1047,20 @@ fn build_exec(
     let mut inherit_env = Vec::new();
     for name in raw.inherit_env.iter().flatten() {
         if !is_env_var(name.get_ref()) {
-            ctx.at(&name.span(), format!("`{}` is not an environment variable name", name.get_ref()));
+            ctx.at(
+                &name.span(),
+                format!("`{}` is not an environment variable name", name.get_ref()),
+            );
         }
         inherit_env.push(name.get_ref().clone());
     }
     let workdir = raw.workdir.as_ref().map(|w| {
         ctx.no_template("workdir", w);
         if !w.get_ref().starts_with('/') {
-            ctx.at(&w.span(), format!("workdir `{}` must be an absolute path", w.get_ref()));
+            ctx.at(
+                &w.span(),
+                format!("workdir `{}` must be an absolute path", w.get_ref()),
+            );
         }
         PathBuf::from(w.get_ref())
     });
@@ -1135,7 +1239,10 @@ workdir = "/tmp"
             approval.when,
             vec![
                 ("force".to_string(), vec!["true".to_string()]),
-                ("replicas".to_string(), vec!["1".to_string(), "2".to_string()]),
+                (
+                    "replicas".to_string(),
+                    vec!["1".to_string(), "2".to_string()]
+                ),
             ]
         );
         assert_eq!(approval.expires_in, Duration::from_secs(2700));
@@ -1194,91 +1301,441 @@ workdir = "/tmp"
         format!("{BASE}{extra}")
     }
 
+    /// BASE with its action replaced by an exec action whose fields start at line 11.
+    fn exec(fields: &str) -> String {
+        let head = BASE.split("[action]").next().unwrap_or_default();
+        format!("{head}[action]\ntype = \"exec\"\n{fields}\n")
+    }
+
+    /// BASE with its action replaced by a builtin action whose fields start at line 11.
+    fn builtin(fields: &str) -> String {
+        let head = BASE.split("[action]").next().unwrap_or_default();
+        format!("{head}[action]\ntype = \"builtin\"\n{fields}\n")
+    }
+
     #[test]
     fn problems_with_lines() {
         let cases: Vec<(String, Vec<(usize, &str)>)> = vec![
             // Syntax, unknown keys and wrong types come from the deserializer.
             (edit(2, "summary = \"Deploy"), vec![(2, "")]),
-            (edit(2, "colour = \"red\""), vec![(2, "unknown field `colour`")]),
-            (edit(7, "typo = \"choice\""), vec![(7, "unknown field `typo`")]),
+            (
+                edit(2, "colour = \"red\""),
+                vec![(2, "unknown field `colour`")],
+            ),
+            (
+                edit(7, "typo = \"choice\""),
+                vec![(7, "unknown field `typo`")],
+            ),
             (append("bogus = 1\n"), vec![(12, "unknown field `bogus`")]),
-            (append("[approval]\nwhen = { env = [\"prod\"] }\napprovers = [\"a\"]\nextra = 1\n"), vec![(15, "unknown field `extra`")]),
+            (
+                append("[approval]\nwhen = { env = [\"prod\"] }\napprovers = [\"a\"]\nextra = 1\n"),
+                vec![(15, "unknown field `extra`")],
+            ),
             (edit(3, "role = 5"), vec![(3, "invalid type")]),
             (append("retries = -1\n"), vec![(12, "")]),
             // Top-level semantics.
-            (edit(1, "name = \"Deploy\""), vec![(1, "command name `Deploy`")]),
+            (
+                edit(1, "name = \"Deploy\""),
+                vec![(1, "command name `Deploy`")],
+            ),
             (edit(1, "name = \"help\""), vec![(1, "built-in command")]),
             (edit(1, "# no name"), vec![(1, "missing `name`")]),
-            (edit(2, "summary = \"  \""), vec![(2, "summary must be one non-empty line")]),
+            (
+                edit(2, "summary = \"  \""),
+                vec![(2, "summary must be one non-empty line")],
+            ),
             (edit(3, "role = \"root\""), vec![(3, "unknown role `root`")]),
             (edit(3, "risk = \"low\""), vec![(1, "missing `role`")]),
-            (edit(2, "summary = \"x\"\nrisk = \"extreme\""), vec![(3, "unknown risk `extreme`")]),
-            (edit(2, "summary = \"x\"\ncommand = \"deploy\""), vec![(3, "not a slash command")]),
-            (edit(2, "summary = \"x\"\nrate_limit = \"10/fortnight\""), vec![(3, "not a rate limit")]),
-            (edit(2, "summary = \"x\"\ntimeout = \"10\""), vec![(3, "timeout: `10` is not a duration")]),
-            (edit(2, "summary = \"x\"\nretries = 11"), vec![(3, "retries must be at most 10")]),
-            (edit(2, "summary = \"x\"\nalert_channel = \"mail:x\""), vec![(3, "not a channel")]),
+            (
+                edit(2, "summary = \"x\"\nrisk = \"extreme\""),
+                vec![(3, "unknown risk `extreme`")],
+            ),
+            (
+                edit(2, "summary = \"x\"\ncommand = \"deploy\""),
+                vec![(3, "not a slash command")],
+            ),
+            (
+                edit(2, "summary = \"x\"\nrate_limit = \"10/fortnight\""),
+                vec![(3, "not a rate limit")],
+            ),
+            (
+                edit(2, "summary = \"x\"\ntimeout = \"10\""),
+                vec![(3, "timeout: `10` is not a duration")],
+            ),
+            (
+                edit(2, "summary = \"x\"\nretries = 11"),
+                vec![(3, "retries must be at most 10")],
+            ),
+            (
+                edit(2, "summary = \"x\"\nalert_channel = \"mail:x\""),
+                vec![(3, "not a channel")],
+            ),
             // Environment.
-            (edit(4, "environment = \"Prod!\""), vec![(4, "must be a name")]),
-            (edit(4, "environment = \"{{nope}}\""), vec![(4, "no argument `nope`")]),
-            (edit(4, "environment = \"x-{{env}}\""), vec![(4, "exactly one argument")]),
-            (edit(4, "environment = \"{{ env }}\""), vec![(4, "not a template reference")]),
-            (edit(8, "choices = [\"staging\", \"prod\"]\nrequired = false"), vec![(4, "must be required or have a default")]),
-            (edit(7, "type = \"int\"").replace("choices = [\"staging\", \"prod\"]\n", ""), vec![(4, "must be a choice")]),
-            (edit(8, "choices = [\"staging\", \"prod\"]\nsecret = true"), vec![(4, "cannot be secret")]),
+            (
+                edit(4, "environment = \"Prod!\""),
+                vec![(4, "must be a name")],
+            ),
+            (
+                edit(4, "environment = \"{{nope}}\""),
+                vec![(4, "no argument `nope`")],
+            ),
+            (
+                edit(4, "environment = \"x-{{env}}\""),
+                vec![(4, "exactly one argument")],
+            ),
+            (
+                edit(4, "environment = \"{{ env }}\""),
+                vec![(4, "not a template reference")],
+            ),
+            (
+                edit(8, "choices = [\"staging\", \"prod\"]\nrequired = false"),
+                vec![
+                    (4, "must be required or have a default"),
+                    (12, "optional without a default"),
+                ],
+            ),
+            (
+                edit(7, "type = \"int\"").replace("choices = [\"staging\", \"prod\"]\n", ""),
+                vec![(4, "must be a choice")],
+            ),
+            (
+                edit(8, "choices = [\"staging\", \"prod\"]\nsecret = true"),
+                vec![(4, "cannot be secret")],
+            ),
             // Arguments.
-            (edit(6, "name = \"Env\""), vec![(4, "no argument `env`"), (6, "argument name `Env`"), (11, "no argument `env`")]),
-            (edit(6, "name = \"reason\""), vec![(4, "no argument `env`"), (6, "confused with --reason"), (11, "no argument `env`")]),
-            (edit(6, "type = \"choice\""), vec![(5, "missing `name`"), (11, "no argument `env`")]),
-            (append("[[args]]\nname = \"env\"\ntype = \"string\"\n").replace("[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n", "") + "[action]\ntype = \"builtin\"\nname = \"a.b\"\n", vec![(10, "declared twice")]),
-            (edit(7, "kind = \"choice\""), vec![(7, "unknown field `kind`")]),
-            (edit(7, "type = \"float\""), vec![(7, "unknown argument type `float`"), (8, "only allowed with type = \"choice\"")]),
+            (
+                edit(6, "name = \"Env\""),
+                vec![
+                    (4, "no argument `env`"),
+                    (6, "argument name `Env`"),
+                    (11, "no argument `env`"),
+                ],
+            ),
+            (
+                edit(6, "name = \"reason\""),
+                vec![
+                    (4, "no argument `env`"),
+                    (6, "confused with --reason"),
+                    (11, "no argument `env`"),
+                ],
+            ),
+            (
+                edit(6, "# no name"),
+                vec![
+                    (4, "no argument `env`"),
+                    (5, "missing `name`"),
+                    (11, "no argument `env`"),
+                ],
+            ),
+            (
+                append("[[args]]\nname = \"env\"\ntype = \"string\"\n").replace(
+                    "[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n",
+                    "",
+                ) + "[action]\ntype = \"builtin\"\nname = \"a.b\"\n",
+                vec![(10, "declared twice")],
+            ),
+            (
+                edit(7, "kind = \"choice\""),
+                vec![(7, "unknown field `kind`")],
+            ),
+            (
+                edit(7, "type = \"float\""),
+                vec![
+                    (7, "unknown argument type `float`"),
+                    (8, "only allowed with type = \"choice\""),
+                ],
+            ),
             (edit(8, "# no choices"), vec![(6, "needs `choices`")]),
-            (edit(8, "choices = []"), vec![(8, "choices cannot be empty")]),
-            (edit(8, "choices = [\"a\",\n  \"a\",\n  \"b c\"]"), vec![(9, "listed twice"), (10, "without spaces")]),
-            (append("[[args]]\nname = \"v\"\ntype = \"string\"\npattern = '^v(\\d+$'\n"), vec![(15, "pattern `^v(\\d+$` is not a valid regex")]),
-            (append("[[args]]\nname = \"v\"\ntype = \"int\"\npattern = 'x'\nmin = 3\nmax = 2\n"), vec![(15, "only allowed with type = \"string\""), (17, "max 2 is smaller than min 3")]),
-            (append("[[args]]\nname = \"v\"\ntype = \"bool\"\nmin = 3\n"), vec![(15, "`min` is only allowed with type = \"int\"")]),
-            (edit(8, "choices = [\"staging\", \"prod\"]\ndefault = \"qa\""), vec![(9, "default is invalid: argument `env`: `qa` is not one of staging, prod")]),
-            (append("[[args]]\nname = \"n\"\ntype = \"int\"\nmax = 5\ndefault = 9\n"), vec![(16, "default is invalid: argument `n`: 9 is out of range")]),
-            (append("[[args]]\nname = \"d\"\ntype = \"duration\"\ndefault = [1]\n"), vec![(15, "default must be a string, a number or true/false")]),
-            (edit(8, "choices = [\"staging\", \"prod\"]\ndefault = \"prod\"\nrequired = true"), vec![(10, "has a default, so it cannot be required")]),
+            (
+                edit(8, "choices = []"),
+                vec![(8, "choices cannot be empty")],
+            ),
+            (
+                edit(8, "choices = [\"a\",\n  \"a\",\n  \"b c\"]"),
+                vec![(9, "listed twice"), (10, "without spaces")],
+            ),
+            (
+                append("[[args]]\nname = \"v\"\ntype = \"string\"\npattern = '^v(\\d+$'\n"),
+                vec![(15, "pattern `^v(\\d+$` is not a valid regex")],
+            ),
+            (
+                append("[[args]]\nname = \"v\"\ntype = \"int\"\npattern = 'x'\nmin = 3\nmax = 2\n"),
+                vec![
+                    (15, "only allowed with type = \"string\""),
+                    (17, "max 2 is smaller than min 3"),
+                ],
+            ),
+            (
+                append("[[args]]\nname = \"v\"\ntype = \"bool\"\nmin = 3\n"),
+                vec![(15, "`min` is only allowed with type = \"int\"")],
+            ),
+            (
+                edit(8, "choices = [\"staging\", \"prod\"]\ndefault = \"qa\""),
+                vec![(
+                    9,
+                    "default is invalid: argument `env`: `qa` is not one of staging, prod",
+                )],
+            ),
+            (
+                append("[[args]]\nname = \"n\"\ntype = \"int\"\nmax = 5\ndefault = 9\n"),
+                vec![(
+                    16,
+                    "default is invalid: argument `n`: 9 is too large: use at most 5",
+                )],
+            ),
+            (
+                append("[[args]]\nname = \"d\"\ntype = \"duration\"\ndefault = [1]\n"),
+                vec![(15, "default must be a string, a number or true/false")],
+            ),
+            (
+                edit(
+                    8,
+                    "choices = [\"staging\", \"prod\"]\ndefault = \"prod\"\nrequired = true",
+                ),
+                vec![(10, "has a default, so it cannot be required")],
+            ),
             // Approval.
-            (append("[approval]\nwhen = { nope = [\"x\"] }\napprovers = [\"a\"]\n"), vec![(13, "there is no argument `nope`")]),
-            (append("[approval]\nwhen = { env = [\"qa\"] }\napprovers = [\"a\"]\n"), vec![(13, "approval `when`: argument `env`: `qa` is not one of staging, prod")]),
-            (append("[approval]\nwhen = { env = [] }\napprovers = [\"a\"]\n"), vec![(13, "lists no values")]),
-            (append("[approval]\napprovals = 0\napprovers = [\"a\"]\n"), vec![(13, "approvals must be at least 1")]),
-            (append("[approval]\napprovals = 3\napprovers = [\"alice\", \"slack:T1/U2\"]\n"), vec![(13, "can never be reached")]),
-            (append("[approval]\napprovers = [\"alice\",\n \"Bob\",\n \"alice\"]\n"), vec![(14, "not a subject"), (15, "listed twice")]),
-            (append("[approval]\nexpires_in = \"1w\"\n"), vec![(12, "needs `approvers`, `approver_role` or both"), (13, "expires_in")]),
-            (append("[approval]\napprover_role = \"boss\"\n"), vec![(13, "unknown role `boss`")]),
+            (
+                append("[approval]\nwhen = { nope = [\"x\"] }\napprovers = [\"a\"]\n"),
+                vec![(13, "there is no argument `nope`")],
+            ),
+            (
+                append("[approval]\nwhen = { env = [\"qa\"] }\napprovers = [\"a\"]\n"),
+                vec![(
+                    13,
+                    "approval `when`: argument `env`: `qa` is not one of staging, prod",
+                )],
+            ),
+            (
+                append("[approval]\nwhen = { env = [] }\napprovers = [\"a\"]\n"),
+                vec![(13, "lists no values")],
+            ),
+            (
+                append("[approval]\napprovals = 0\napprovers = [\"a\"]\n"),
+                vec![(13, "approvals must be at least 1")],
+            ),
+            (
+                append("[approval]\napprovals = 3\napprovers = [\"alice\", \"slack:T1/U2\"]\n"),
+                vec![(13, "can never be reached")],
+            ),
+            (
+                append("[approval]\napprovers = [\"alice\",\n \"Bob\",\n \"alice\"]\n"),
+                vec![(14, "not a subject"), (15, "listed twice")],
+            ),
+            (
+                append("[approval]\nexpires_in = \"1w\"\n"),
+                vec![
+                    (12, "needs `approvers`, `approver_role` or both"),
+                    (13, "expires_in"),
+                ],
+            ),
+            (
+                append("[approval]\napprover_role = \"boss\"\n"),
+                vec![(13, "unknown role `boss`")],
+            ),
             // Actions.
-            (BASE.replace("[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n", ""), vec![(1, "missing `[action]`")]),
+            (
+                BASE.replace(
+                    "[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n",
+                    "",
+                ),
+                vec![(1, "missing `[action]`")],
+            ),
             (edit(10, "method = \"GET\""), vec![(9, "missing `type`")]),
-            (edit(10, "type = \"ftp\""), vec![(10, "unknown action type `ftp`")]),
-            (edit(11, "program = \"/bin/x\""), vec![(9, "needs `url`"), (11, "`program` is not allowed in a http action")]),
-            (edit(11, "url = \"ftp://x/{{env}}\""), vec![(11, "must start with http:// or https://")]),
-            (edit(11, "url = \"https://{{env}}.internal/\""), vec![(11, "host of the url cannot contain templates")]),
+            (
+                edit(10, "type = \"ftp\""),
+                vec![(10, "unknown action type `ftp`")],
+            ),
+            (
+                edit(11, "program = \"/bin/x\""),
+                vec![
+                    (9, "needs `url`"),
+                    (11, "`program` is not allowed in an action of type http"),
+                ],
+            ),
+            (
+                edit(11, "url = \"ftp://x/{{env}}\""),
+                vec![(11, "must start with http:// or https://")],
+            ),
+            (
+                edit(11, "url = \"https://{{env}}.internal/\""),
+                vec![(11, "host of the url cannot contain templates")],
+            ),
             (edit(11, "url = \"https:///x\""), vec![(11, "has no host")]),
-            (edit(11, "url = \"https://x/{{envs}}\""), vec![(11, "url uses `{{envs}}`, but there is no argument `envs`")]),
-            (edit(11, "url = \"https://x/{{env\""), vec![(11, "never closed")]),
-            (append("method = \"FETCH\"\n"), vec![(12, "unknown method `FETCH`")]),
-            (append("headers = { \"Bad Header\" = \"x\", X-A = \"{{nope}}\" }\n"), vec![(12, "not a valid header name"), (12, "header `X-A` uses `{{nope}}`")]),
-            (append("sign_secret_env = \"lower\"\n"), vec![(12, "sign_secret_env `lower`")]),
-            (append("method = \"GET\"\n[action.body]\na = 1\nb = \"{{missing}}\"\n"), vec![(13, "a GET request has no body"), (15, "body uses `{{missing}}`")]),
-            (append("[action.body]\nx = \"\"\"\nline one\n{{nope}}\"\"\"\n"), vec![(15, "body uses `{{nope}}`")]),
+            (
+                edit(11, "url = \"https://x/{{envs}}\""),
+                vec![(11, "url uses `{{envs}}`, but there is no argument `envs`")],
+            ),
+            (
+                edit(11, "url = \"https://x/{{env\""),
+                vec![(11, "never closed")],
+            ),
+            (
+                append("method = \"FETCH\"\n"),
+                vec![(12, "unknown method `FETCH`")],
+            ),
+            (
+                append("headers = { \"Bad Header\" = \"x\", X-A = \"{{nope}}\" }\n"),
+                vec![
+                    (12, "not a valid header name"),
+                    (12, "header `X-A` uses `{{nope}}`"),
+                ],
+            ),
+            (
+                append("sign_secret_env = \"lower\"\n"),
+                vec![(12, "sign_secret_env `lower`")],
+            ),
+            (
+                append("method = \"GET\"\n[action.body]\na = 1\nb = \"{{missing}}\"\n"),
+                vec![
+                    (13, "a GET request has no body"),
+                    (15, "body uses `{{missing}}`"),
+                ],
+            ),
+            (
+                append("[action.body]\nx = \"\"\"\nline one\n{{nope}}\"\"\"\n"),
+                vec![(15, "body uses `{{nope}}`")],
+            ),
         ];
+        let cases = cases.into_iter().chain(vec![
+            // Exec and builtin actions.
+            (exec("program = \"restart\""), vec![(11, "must be an absolute path")]),
+            (exec("program = \"/bin/{{env}}\""), vec![(11, "program cannot contain templates")]),
+            (exec("program = \"/bin/x\"\nargs = [\"a\",\n  \"{{nope}}\"]"), vec![(13, "args uses `{{nope}}`")]),
+            (exec("program = \"/bin/x\"\ndry_run_args = [\"-n\"]"), vec![(12, "does not have dry_run = true")]),
+            (exec("program = \"/bin/x\"\nenv = { MODE = \"{{env}}\", \"1X\" = \"y\" }"), vec![(12, "`1X` is not an environment variable name"), (12, "env `MODE` cannot contain templates")]),
+            (exec("program = \"/bin/x\"\ninherit_env = [\"PATH\", \"A-B\"]"), vec![(12, "`A-B` is not an environment variable name")]),
+            (exec("program = \"/bin/x\"\nworkdir = \"tmp\""), vec![(12, "workdir `tmp` must be an absolute path")]),
+            (exec("program = \"/bin/x\"\nurl = \"https://x\""), vec![(12, "`url` is not allowed in an action of type exec")]),
+            (exec("args = []"), vec![(9, "an exec action needs `program`")]),
+            (builtin(""), vec![(9, "a builtin action needs `name`")]),
+            (builtin("name = \"Flags.Set\""), vec![(11, "must look like flags.set")]),
+            (builtin("name = \"flags..set\""), vec![(11, "must look like flags.set")]),
+            (builtin("name = \"flags.set\"\nmethod = \"GET\""), vec![(12, "`method` is not allowed in an action of type builtin")]),
+            (
+                append("[[args]]\nname = \"opt\"\ntype = \"string\"\nrequired = false\n[action.body]\nx = \"{{opt}}\"\n")
+                    .replace("[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n[[args]]", "[[args]]")
+                    .replace("[action.body]", "[action]\ntype = \"http\"\nurl = \"https://deployer.internal/{{env}}\"\n[action.body]"),
+                vec![(17, "body uses `{{opt}}`, but `opt` is optional without a default")],
+            ),
+            (append("[action.body]\nx = nan\n"), vec![(12, "has no JSON form")]),
+        ]);
         let mut failures = Vec::new();
         for (text, want) in cases {
             let got = problems(&text);
             let matches = got.len() == want.len()
-                && got.iter().zip(&want).all(|((line, message), (want_line, want_message))| {
-                    line == want_line && message.contains(want_message)
-                });
+                && got
+                    .iter()
+                    .zip(&want)
+                    .all(|((line, message), (want_line, want_message))| {
+                        line == want_line && message.contains(want_message)
+                    });
             if !matches {
-                failures.push(format!("{text}\n=> got {got:#?}\n   want {want:?}"));
+                failures.push(format!("{text}=> got {got:?}\n   want {want:?}"));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
+    /// A fresh scratch directory for one test.
+    fn scratch_dir(test: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("warden-commands-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn load_dir_reports_every_file() {
+        let dir = scratch_dir("every-file");
+        let slash = BASE.replace("role = ", "command = \"/deploy\"\nrole = ");
+        std::fs::write(dir.join("a.toml"), &slash).unwrap();
+        // Same name as a.toml: reported at b.toml's name line.
+        std::fs::write(dir.join("b.toml"), format!("# copy\n{BASE}")).unwrap();
+        // Another name but the same slash command.
+        std::fs::write(dir.join("c.toml"), slash.replace("\"deploy\"", "\"ship\"")).unwrap();
+        std::fs::write(dir.join("d.toml"), "name = \"broken\"\nsummary = 3\n").unwrap();
+        std::fs::write(dir.join("e.toml"), BASE.replace("\"deploy\"", "\"ok\"")).unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a command").unwrap();
+        let problems = load_dir(&dir).unwrap_err();
+        let got: Vec<(String, Option<usize>, bool)> = problems
+            .iter()
+            .map(|p| {
+                (
+                    p.file.file_name().unwrap().to_string_lossy().into_owned(),
+                    p.line,
+                    p.message.contains("already"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("b.toml".to_string(), Some(2), true),
+                ("c.toml".to_string(), Some(1), true),
+                ("d.toml".to_string(), Some(2), false),
+            ],
+            "{problems:#?}"
+        );
+        assert!(problems[1].message.contains("slash command `/deploy`"));
+
+        std::fs::remove_file(dir.join("b.toml")).unwrap();
+        std::fs::remove_file(dir.join("c.toml")).unwrap();
+        std::fs::remove_file(dir.join("d.toml")).unwrap();
+        let registry = load_dir(&dir).unwrap();
+        let names: Vec<&str> = registry.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["deploy", "ok"]);
+        assert_eq!(registry.by_slash_command("/deploy").unwrap().name, "deploy");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_dir_missing_directory() {
+        let dir = std::env::temp_dir().join("warden-commands-does-not-exist");
+        let problems = load_dir(&dir).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].file, dir);
+        assert!(problems[0]
+            .message
+            .contains("cannot read the commands directory"));
+    }
+
+    #[test]
+    fn shipped_examples_load() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/commands"));
+        let registry = match load_dir(dir) {
+            Ok(registry) => registry,
+            Err(problems) => panic!(
+                "{}",
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        };
+        for name in [
+            "deploy", "rollback", "restart", "flag-set", "flag-get", "scale", "status",
+        ] {
+            assert!(registry.get(name).is_some(), "missing {name}");
+        }
+        let viewer_visible = registry.iter().filter(|c| c.role == Role::Viewer).count();
+        assert!(viewer_visible >= 1);
+        let deploy = registry.by_slash_command("/deploy").unwrap();
+        assert_eq!(deploy.risk, Risk::High);
+        assert_eq!(deploy.approval.as_ref().unwrap().approvals, 2);
+    }
+
+    #[test]
+    fn truncated_files_never_panic() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/commands/deploy.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        for (cut, _) in text.char_indices() {
+            if let Err(problems) = load_str(Path::new("deploy.toml"), &text[..cut]) {
+                assert!(!problems.is_empty());
+                assert!(problems.iter().all(|p| p.line.is_some()), "{problems:?}");
+            }
+        }
     }
 }

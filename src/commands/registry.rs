@@ -40,7 +40,10 @@ impl Registry {
                 problems.push(Problem::at(
                     &spec.file,
                     spec.line,
-                    format!("`{}` is the name of a built-in command; choose another name", spec.name),
+                    format!(
+                        "`{}` is the name of a built-in command; choose another name",
+                        spec.name
+                    ),
                 ));
                 continue;
             }
@@ -59,14 +62,15 @@ impl Registry {
             }
             if let Some(slash) = &spec.slash_command {
                 if let Some(owner) = registry.slash.get(slash) {
-                    let first = &registry.commands[owner];
+                    let place = registry
+                        .commands
+                        .get(owner)
+                        .map(|first| format!(" in {}", first.file.display()))
+                        .unwrap_or_default();
                     problems.push(Problem::at(
                         &spec.file,
                         spec.line,
-                        format!(
-                            "slash command `{slash}` is already used by `{owner}` in {}",
-                            first.file.display()
-                        ),
+                        format!("slash command `{slash}` is already used by `{owner}`{place}"),
                     ));
                     continue;
                 }
@@ -93,7 +97,9 @@ impl Registry {
 
     /// The command whose dedicated slash command is `slash`, e.g. `/deploy`.
     pub fn by_slash_command(&self, slash: &str) -> Option<&CommandSpec> {
-        self.slash.get(slash).and_then(|name| self.commands.get(name))
+        self.slash
+            .get(slash)
+            .and_then(|name| self.commands.get(name))
     }
 
     /// How many commands there are.
@@ -104,5 +110,65 @@ impl Registry {
     /// Whether there are no commands.
     pub fn is_empty(&self) -> bool {
         self.commands.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn spec(file: &str, name: &str, slash: Option<&str>) -> CommandSpec {
+        let command = slash
+            .map(|s| format!("command = \"{s}\"\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "name = \"{name}\"\nsummary = \"S\"\n{command}role = \"viewer\"\n[action]\ntype = \"builtin\"\nname = \"flags.list\"\n"
+        );
+        crate::commands::load::load_str(Path::new(file), &text).unwrap()
+    }
+
+    #[test]
+    fn lookups() {
+        let registry = Registry::from_specs(vec![
+            spec("b.toml", "status", None),
+            spec("a.toml", "deploy", Some("/deploy")),
+        ])
+        .unwrap();
+        assert_eq!(registry.len(), 2);
+        assert!(!registry.is_empty());
+        let names: Vec<&str> = registry.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["deploy", "status"]);
+        assert_eq!(registry.get("status").unwrap().file, Path::new("b.toml"));
+        assert_eq!(registry.by_slash_command("/deploy").unwrap().name, "deploy");
+        assert!(registry.by_slash_command("/status").is_none());
+        assert!(registry.get("nope").is_none());
+        assert!(Registry::default().is_empty());
+    }
+
+    #[test]
+    fn problems() {
+        let mut reserved = spec("r.toml", "x", None);
+        reserved.name = "help".into();
+        let problems = Registry::from_specs(vec![
+            spec("a.toml", "deploy", Some("/deploy")),
+            spec("b.toml", "deploy", None),
+            spec("c.toml", "ship", Some("/deploy")),
+            reserved,
+        ])
+        .unwrap_err();
+        let got: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "b.toml:1: command `deploy` is already defined in a.toml:1",
+                "c.toml:1: slash command `/deploy` is already used by `deploy` in a.toml",
+                "r.toml:1: `help` is the name of a built-in command; choose another name",
+            ]
+        );
+        for name in RESERVED_NAMES {
+            assert!(is_reserved(name));
+        }
+        assert!(!is_reserved("deploy"));
     }
 }

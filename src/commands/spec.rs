@@ -326,3 +326,130 @@ impl CommandSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::args::{ArgValue, ParsedArgs};
+    use std::path::Path;
+
+    fn spec(environment: &str, env_arg: &str, approval: &str) -> CommandSpec {
+        let text = format!(
+            "name = \"x\"\nsummary = \"X\"\nrole = \"viewer\"\n{environment}\n{env_arg}\n{approval}\n[action]\ntype = \"builtin\"\nname = \"flags.get\"\n"
+        );
+        crate::commands::load::load_str(Path::new("x.toml"), &text).unwrap()
+    }
+
+    const CHOICE: &str = "[[args]]\nname = \"env\"\ntype = \"choice\"\nchoices = [\"staging\", \"prod\"]\ndefault = \"staging\"\n[[args]]\nname = \"force\"\ntype = \"bool\"\ndefault = false";
+
+    fn with(values: &[(&str, ArgValue)]) -> ParsedArgs {
+        ParsedArgs {
+            values: values
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect(),
+            ..ParsedArgs::default()
+        }
+    }
+
+    #[test]
+    fn environments() {
+        let prod = with(&[("env", ArgValue::Str("prod".into()))]);
+        // (spec, possible environments, environment when env=prod)
+        type Case<'a> = (CommandSpec, Option<Vec<&'a str>>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            (spec("", "", ""), None, None),
+            (
+                spec("environment = \"prod\"", "", ""),
+                Some(vec!["prod"]),
+                Some("prod"),
+            ),
+            (
+                spec("environment = \"{{env}}\"", CHOICE, ""),
+                Some(vec!["staging", "prod"]),
+                Some("prod"),
+            ),
+            (
+                spec(
+                    "environment = \"{{env}}\"",
+                    "[[args]]\nname = \"env\"\ntype = \"string\"\ndefault = \"dev\"",
+                    "",
+                ),
+                Some(vec!["dev"]),
+                Some("prod"),
+            ),
+            (
+                spec(
+                    "environment = \"{{env}}\"",
+                    "[[args]]\nname = \"env\"\ntype = \"string\"",
+                    "",
+                ),
+                Some(vec![]),
+                Some("prod"),
+            ),
+        ];
+        for (spec, possible, actual) in cases {
+            let possible = possible.map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
+            assert_eq!(
+                spec.possible_environments(),
+                possible,
+                "{:?}",
+                spec.environment
+            );
+            assert_eq!(
+                spec.environment_for(&prod).as_deref(),
+                actual,
+                "{:?}",
+                spec.environment
+            );
+        }
+    }
+
+    #[test]
+    fn approval_conditions() {
+        let always = spec("", CHOICE, "[approval]\napprover_role = \"admin\"");
+        let in_prod = spec(
+            "",
+            CHOICE,
+            "[approval]\nwhen = { env = [\"prod\"] }\napprover_role = \"admin\"",
+        );
+        let forced_prod = spec(
+            "",
+            CHOICE,
+            "[approval]\nwhen = { env = \"prod\", force = [\"yes\"] }\napprover_role = \"admin\"",
+        );
+        let none = spec("", CHOICE, "");
+        let args = |env: &str, force: bool| {
+            with(&[
+                ("env", ArgValue::Str(env.into())),
+                ("force", ArgValue::Bool(force)),
+            ])
+        };
+        let cases = [
+            (&always, args("staging", false), true),
+            (&in_prod, args("staging", true), false),
+            (&in_prod, args("prod", false), true),
+            (&forced_prod, args("prod", false), false),
+            (&forced_prod, args("prod", true), true),
+            (&forced_prod, args("staging", true), false),
+            (&none, args("prod", true), false),
+        ];
+        for (i, (spec, args, want)) in cases.into_iter().enumerate() {
+            assert_eq!(spec.needs_approval(&args), want, "case {i}");
+        }
+        assert_eq!(in_prod.arg("force").map(|a| a.kind), Some(ArgType::Bool));
+        assert!(in_prod.arg("nope").is_none());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for risk in [Risk::Low, Risk::Medium, Risk::High] {
+            assert_eq!(risk.as_str().parse::<Risk>(), Ok(risk));
+        }
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            assert_eq!(method.parse::<HttpMethod>().unwrap().to_string(), method);
+        }
+        assert!("get".parse::<HttpMethod>().is_err());
+        assert_eq!(ArgType::Duration.to_string(), "duration");
+    }
+}

@@ -62,9 +62,7 @@ pub fn parse(template: &str) -> Result<Vec<Segment<'_>>, TemplateError> {
         }
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            return Err(TemplateError::Unclosed {
-                at: offset + start,
-            });
+            return Err(TemplateError::Unclosed { at: offset + start });
         };
         let inner = &after[..end];
         if !is_ref_name(inner) {
@@ -251,7 +249,11 @@ mod tests {
         ];
         for (input, want) in cases {
             let got = render(input, &values, pct);
-            assert_eq!(got.as_deref().map_err(Clone::clone), want.clone(), "{input}");
+            assert_eq!(
+                got.as_deref().map_err(Clone::clone),
+                want.clone(),
+                "{input}"
+            );
         }
         assert_eq!(render("{{q}}", &values, no_escape).unwrap(), "a b&c");
     }

@@ -48,7 +48,10 @@ pub(super) async fn commands(
     );
     match state.service.handle(&inv, chrono::Utc::now()).await {
         Ok((reply, handled)) => json_reply(outcome_of(handled), slack::render_reply(&reply)),
-        Err(error) => json_reply(Outcome("error"), slack::render_reply(&unavailable(&rid, &error))),
+        Err(error) => json_reply(
+            Outcome("error"),
+            slack::render_reply(&unavailable(&rid, &error)),
+        ),
     }
 }
 
@@ -127,7 +130,12 @@ pub(super) async fn events(
                     unavailable(&rid, &error);
                     // A 500 makes Slack retry the event later, which is what we want when the
                     // database is briefly unavailable.
-                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Outcome("error"), ()).into_response()
+                    (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        Outcome("error"),
+                        (),
+                    )
+                        .into_response()
                 }
             }
         }

@@ -169,6 +169,9 @@ impl Store {
     /// file access would.
     #[doc(hidden)]
     pub async fn execute_raw(&self, sql: &str) -> anyhow::Result<u64> {
-        Ok(sqlx::raw_sql(sql).execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 }

@@ -55,13 +55,15 @@ impl Tx {
         .bind(window_start_ms)
         .execute(&mut *self.inner)
         .await?;
-        sqlx::query("INSERT INTO rate_uses (tenant, principal, command, at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(principal)
-            .bind(command)
-            .bind(at_ms)
-            .execute(&mut *self.inner)
-            .await?;
+        sqlx::query(
+            "INSERT INTO rate_uses (tenant, principal, command, at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(principal)
+        .bind(command)
+        .bind(at_ms)
+        .execute(&mut *self.inner)
+        .await?;
         Ok(())
     }
 }

@@ -195,7 +195,11 @@ impl TestApp {
     }
 
     /// Posts a Discord interaction signed with the test key at `timestamp`.
-    pub async fn post_discord(&self, body: &serde_json::Value, timestamp: i64) -> reqwest::Response {
+    pub async fn post_discord(
+        &self,
+        body: &serde_json::Value,
+        timestamp: i64,
+    ) -> reqwest::Response {
         let body = body.to_string();
         let ts = timestamp.to_string();
         let sig = discord_signature(&ts, body.as_bytes());
@@ -277,20 +281,31 @@ pub fn slash_body(team: &str, user: &str, command: &str, text: &str) -> String {
         ("command", command),
         ("text", text),
         ("api_app_id", "A0WARDEN"),
-        ("response_url", "https://hooks.slack.com/commands/T0ACME/1/abc"),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0ACME/1/abc",
+        ),
         ("trigger_id", trigger.as_str()),
     ])
     .unwrap()
 }
 
 pub fn discord_public_key_hex() -> String {
-    hex::encode(SigningKey::from_bytes(&DISCORD_SEED).verifying_key().to_bytes())
+    hex::encode(
+        SigningKey::from_bytes(&DISCORD_SEED)
+            .verifying_key()
+            .to_bytes(),
+    )
 }
 
 pub fn discord_signature(timestamp: &str, body: &[u8]) -> String {
     let mut message = timestamp.as_bytes().to_vec();
     message.extend_from_slice(body);
-    hex::encode(SigningKey::from_bytes(&DISCORD_SEED).sign(&message).to_bytes())
+    hex::encode(
+        SigningKey::from_bytes(&DISCORD_SEED)
+            .sign(&message)
+            .to_bytes(),
+    )
 }
 
 /// An application-command interaction as Discord sends it.
@@ -337,10 +352,13 @@ impl SlackAnswer {
     }
 }
 
+/// One recorded Web API call: method, JSON body, Authorization header.
+pub type SlackCall = (String, serde_json::Value, Option<String>);
+
 /// A fake Slack Web API that records every call and answers `{"ok":true}`.
 #[derive(Clone, Default)]
 pub struct FakeSlack {
-    pub calls: Arc<Mutex<Vec<(String, serde_json::Value, Option<String>)>>>,
+    pub calls: Arc<Mutex<Vec<SlackCall>>>,
 }
 
 impl FakeSlack {
@@ -371,7 +389,7 @@ impl FakeSlack {
         format!("http://{addr}/api/")
     }
 
-    pub fn calls(&self) -> Vec<(String, serde_json::Value, Option<String>)> {
+    pub fn calls(&self) -> Vec<SlackCall> {
         self.calls.lock().unwrap().clone()
     }
 }

@@ -33,8 +33,9 @@ struct RawInteraction {
     member: Option<Member>,
     #[serde(default)]
     user: Option<User>,
+    /// Kept raw: its shape depends on the interaction type.
     #[serde(default)]
-    data: Option<CommandData>,
+    data: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -77,7 +78,12 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction,
     match raw.kind {
         1 => Ok(Interaction::Ping),
         2 => {
-            let data = raw.data.ok_or("application command without data")?;
+            let data: CommandData = raw
+                .data
+                .ok_or("application command without data")
+                .and_then(|d| {
+                    serde_json::from_value(d).map_err(|_| "application command data is malformed")
+                })?;
             let user = raw
                 .member
                 .map(|m| m.user)
@@ -134,7 +140,10 @@ mod tests {
         };
         assert_eq!(
             args.named,
-            vec![("service".into(), "api".into()), ("replicas".into(), "3".into())]
+            vec![
+                ("service".into(), "api".into()),
+                ("replicas".into(), "3".into())
+            ]
         );
         assert!(args.dry_run);
         assert_eq!(args.reason.as_deref(), Some("hotfix"));

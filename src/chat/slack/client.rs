@@ -32,7 +32,12 @@ impl SlackClient {
     }
 
     /// `chat.postEphemeral`: a message in `channel` that only `user` sees.
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> anyhow::Result<()> {
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> anyhow::Result<()> {
         let response = self
             .http
             .post(format!("{}chat.postEphemeral", self.api_url))

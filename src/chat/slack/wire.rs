@@ -82,7 +82,9 @@ pub fn parse_event(body: &[u8]) -> Result<EventRequest, String> {
         serde_json::from_slice(body).map_err(|e| format!("not a Slack event: {e}"))?;
     match raw.kind.as_str() {
         "url_verification" => Ok(EventRequest::UrlVerification {
-            challenge: raw.challenge.ok_or("url_verification without a challenge")?,
+            challenge: raw
+                .challenge
+                .ok_or("url_verification without a challenge")?,
         }),
         "event_callback" => match (raw.event, raw.event_id, raw.team_id) {
             (Some(inner), Some(event_id), Some(team_id)) if inner.kind == "app_mention" => {
@@ -156,7 +158,8 @@ mod tests {
 
     #[test]
     fn events_parse() {
-        let v = parse_event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).unwrap();
+        let v =
+            parse_event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).unwrap();
         assert!(matches!(v, EventRequest::UrlVerification { challenge } if challenge == "abc"));
         let m = parse_event(
             br#"{"type":"event_callback","team_id":"T01","event_id":"Ev1","event":{"type":"app_mention","user":"U1","channel":"C1","text":"<@UB> hi"}}"#,

@@ -1,0 +1,322 @@
+//! The `warden` binary itself: audit verification against a tampered database, `check`, and
+//! `serve` with graceful shutdown and logs that never contain a secret.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn warden(env: &[(&str, String)], args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_event_whose_byte_was_changed() {
+    let app = TestApp::spawn().await;
+    for text in ["help", "whoami", "deploy api v1.2.3", "nope", "help deploy"] {
+        app.slack("T0ACME", "U0ALICE", text).await;
+    }
+    app.slack("T0NOPE", "U0X", "help").await;
+    let db = app.database_url();
+    let env = [("WARDEN_DATABASE_URL", db.clone())];
+
+    let (code, out, err) = warden(&env, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("6 events"), "{out}");
+
+    let (code, out, _) = warden(&env, &["audit", "export", "--format", "jsonl"]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for key in [
+        "id",
+        "tenant",
+        "at",
+        "actor",
+        "kind",
+        "target",
+        "channel",
+        "request_id",
+        "details",
+        "prev_hash",
+        "hash",
+    ] {
+        assert!(lines[0].get(key).is_some(), "export lacks {key}");
+    }
+    assert_eq!(lines[0]["id"], "E-1");
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    let (_, only_system, _) = warden(
+        &env,
+        &[
+            "audit", "export", "--format", "jsonl", "--tenant", "_system",
+        ],
+    );
+    assert_eq!(only_system.lines().count(), 1);
+
+    let (code, tail, _) = warden(&env, &["audit", "tail", "-n", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(tail.lines().count(), 2);
+    assert!(tail.starts_with("E-5 "), "{tail}");
+
+    // The log is append-only: the database refuses an update...
+    let store = &app.server.state.service.store;
+    assert!(store
+        .execute_raw("UPDATE audit_events SET actor = 'mallory' WHERE id = 3")
+        .await
+        .is_err());
+    assert!(store
+        .execute_raw("DELETE FROM audit_events WHERE id = 3")
+        .await
+        .is_err());
+    // ...so an attacker with file access drops the trigger and changes one byte of event 3.
+    store
+        .execute_raw(
+            "DROP TRIGGER audit_events_no_update;
+             UPDATE audit_events SET details = replace(details, 'v1.2.3', 'v1.2.4') WHERE id = 3",
+        )
+        .await
+        .unwrap();
+    let (code, out, _) = warden(&env, &["audit", "verify"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("E-3"), "{out}");
+    assert!(out.contains("altered"), "{out}");
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn audit_verify_notices_a_removed_event() {
+    let app = TestApp::spawn().await;
+    for text in ["help", "whoami", "help"] {
+        app.slack("T0ACME", "U0BOB", text).await;
+    }
+    let store = &app.server.state.service.store;
+    store
+        .execute_raw("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE id = 2")
+        .await
+        .unwrap();
+    let (code, out, _) = warden(
+        &[("WARDEN_DATABASE_URL", app.database_url())],
+        &["audit", "verify"],
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("E-3"), "{out}");
+    app.server.shutdown().await.unwrap();
+}
+
+#[test]
+fn check_accepts_the_shipped_files_and_names_file_and_line_of_problems() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ok_env = [
+        (
+            "WARDEN_CONFIG",
+            root.join("warden.example.toml").display().to_string(),
+        ),
+        (
+            "WARDEN_COMMANDS_DIR",
+            root.join("commands").display().to_string(),
+        ),
+    ];
+    let (code, out, err) = warden(&ok_env, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok: "), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    std::fs::write(
+        commands.join("bad.toml"),
+        "name = \"bad\"\nsummary = \"x\"\nrole = \"operator\"\ncolour = \"red\"\n[action]\ntype = \"builtin\"\nname = \"flags.get\"\n",
+    )
+    .unwrap();
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, "[tenants.acme]\nslack_team = \"T1\"\n\n[[bindings]]\nsubject = \"group:nobody\"\ntenant = \"acme\"\nrole = \"operator\"\n").unwrap();
+    let env = [
+        ("WARDEN_CONFIG", config.display().to_string()),
+        ("WARDEN_COMMANDS_DIR", commands.display().to_string()),
+    ];
+    let (code, out, _) = warden(&env, &["check"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("bad.toml:4:"), "{out}");
+    assert!(out.contains("colour"), "{out}");
+    assert!(out.contains("warden.toml:5:"), "{out}");
+    assert!(out.contains("nobody"), "{out}");
+
+    // serve refuses to start on the same problems, with the same lines.
+    let (code, _, err) = warden(&env, &["serve"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.toml:4:"), "{err}");
+
+    // A bad environment variable stops start-up with one clear line, and no secret in it.
+    let (code, _, err) = warden(
+        &[
+            ("DISCORD_PUBLIC_KEY", "zz-not-hex".into()),
+            ("SLACK_BOT_TOKEN", "xoxb-very-secret".into()),
+        ],
+        &["check"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("DISCORD_PUBLIC_KEY"), "{err}");
+    assert!(!err.contains("xoxb-very-secret"), "{err}");
+}
+
+/// Runs the real binary through a whole session (good, refused, forged and failing requests,
+/// an app_mention whose Slack call fails), stops it with SIGTERM while a request is in flight,
+/// and checks that it finished that request, exited cleanly, and never logged a secret.
+#[tokio::test]
+async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, DIRECTORY).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = settings_env(dir.path(), &config, &shipped_commands(), &[]);
+    env.insert("WARDEN_LISTEN".into(), format!("127.0.0.1:{port}"));
+    env.insert("RUST_LOG".into(), "trace".into());
+    env.insert("WARDEN_LOG_FORMAT".into(), "json".into());
+    // A Slack API that is down: the mention answer fails and its error is logged.
+    env.insert("SLACK_API_URL".into(), "http://127.0.0.1:9/api/".into());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("serve")
+        .env_clear()
+        .envs(&env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "warden did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let post = |path: &str, body: String, secret: &str, ts: i64| {
+        let ts = ts.to_string();
+        let sig = warden::chat::verify::slack_signature(secret, &ts, body.as_bytes());
+        http.post(format!("{base}{path}"))
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", sig)
+            .body(body)
+            .send()
+    };
+    for text in [
+        "help",
+        "whoami",
+        "deploy api v1.2.3 env=prod",
+        "deploy api bad",
+        "rotate-key x",
+    ] {
+        let r = post(
+            "/slack/commands",
+            slash_body("T0ACME", "U0ALICE", "/ops", text),
+            SLACK_SECRET,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let forged = post(
+        "/slack/commands",
+        slash_body("T0ACME", "U0ALICE", "/ops", "help"),
+        "wrong",
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), 401);
+    let mention = r#"{"type":"event_callback","team_id":"T0ACME","event_id":"Ev1","event":{"type":"app_mention","user":"U0BOB","channel":"C1"}}"#;
+    post("/slack/events", mention.to_string(), SLACK_SECRET, now())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // SIGTERM with a request in flight (half its body sent): the request completes, then the
+    // process exits 0.
+    let body = slash_body("T0ACME", "U0BOB", "/ops", "help");
+    let ts = now().to_string();
+    let sig = warden::chat::verify::slack_signature(SLACK_SECRET, &ts, body.as_bytes());
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(rest).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("Commands you may run"), "{response}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "warden did not stop after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+
+    let mut logs = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(
+        logs.contains("request rejected"),
+        "the forged request is logged"
+    );
+    assert!(logs.contains("could not answer an app_mention"), "{logs}");
+    assert!(logs.contains("shutting down"), "{logs}");
+    for secret in [SLACK_SECRET, SLACK_OLD_SECRET, SLACK_BOT_TOKEN] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
