@@ -67,28 +67,30 @@ fn main() -> ExitCode {
             eprintln!("loadgen: --bare-server needs an address");
             return ExitCode::from(2);
         };
-        return bare_server(addr);
+        return bare_server(addr).map_or_else(
+            |error| {
+                eprintln!("bare server: {error}");
+                ExitCode::FAILURE
+            },
+            |()| ExitCode::SUCCESS,
+        );
     }
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
-    match runtime.block_on(run()) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("loadgen: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    runtime.block_on(run()).unwrap_or_else(|error| {
+        eprintln!("loadgen: {error:#}");
+        ExitCode::FAILURE
+    })
 }
 
 /// The baseline: the same runtime flavour as warden's CLI and a route that does nothing.
-fn bare_server(addr: &str) -> ExitCode {
+fn bare_server(addr: &str) -> std::io::Result<()> {
     use axum::routing::{get, post};
     // Exit when the parent closes our stdin, so a killed load generator leaves nothing behind.
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(0);
     });
-    let runtime = tokio::runtime::Runtime::new().expect("the bare runtime starts");
-    let served: std::io::Result<()> = runtime.block_on(async {
+    tokio::runtime::Runtime::new()?.block_on(async {
         // The body is read, as warden reads it, so the connection stays reusable.
         let app = axum::Router::new()
             .route(
@@ -98,14 +100,7 @@ fn bare_server(addr: &str) -> ExitCode {
             .route("/readyz", get(|| async { "ready\n" }));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         axum::serve(listener, app).await
-    });
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("bare server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 /// A server process that is killed if it is still running when dropped, even on an error path.
@@ -115,14 +110,6 @@ struct Server {
 }
 
 impl Server {
-    fn spawn(command: &mut Command, addr: &str) -> anyhow::Result<Server> {
-        let child = command.spawn().context("spawning a server")?;
-        Ok(Server {
-            child,
-            base: format!("http://{addr}"),
-        })
-    }
-
     async fn wait_ready(&mut self, client: &reqwest::Client, name: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let url = format!("{}/readyz", self.base);
@@ -167,43 +154,39 @@ impl Drop for Server {
     }
 }
 
-/// What one (target, concurrency) phase measured.
-struct Phase {
-    target: &'static str,
-    concurrency: usize,
-    /// Latencies of the requests sent in the measured window, in microseconds, sorted.
+/// What the client tasks of one phase saw; each task keeps one and they are merged.
+#[derive(Default)]
+struct Tally {
+    /// Latencies of the requests sent in the measured window, in microseconds.
     latencies_us: Vec<u32>,
-    elapsed: Duration,
-    /// Failed requests, warm-up included.
+    last_done: Option<Instant>,
+    /// Failed requests, warm-up included, and the first reason.
     errors: u64,
     first_error: Option<String>,
     /// Correct answers, warm-up included: each one is an audit event for warden.
     answered: u64,
 }
 
+/// What one (target, concurrency) phase measured; the latencies are sorted.
+struct Phase {
+    target: &'static str,
+    concurrency: usize,
+    elapsed: Duration,
+    tally: Tally,
+}
+
 impl Phase {
     fn rate(&self) -> f64 {
-        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+        self.tally.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
     }
 
     /// The nearest-rank percentile, in milliseconds.
     fn percentile_ms(&self, q: f64) -> f64 {
-        let n = self.latencies_us.len();
-        if n == 0 {
-            return f64::NAN;
-        }
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        f64::from(self.latencies_us[rank - 1]) / 1000.0
+        let lat = &self.tally.latencies_us;
+        let rank = ((q * lat.len() as f64).ceil() as usize).clamp(1, lat.len().max(1));
+        lat.get(rank - 1)
+            .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
     }
-}
-
-#[derive(Default)]
-struct Worker {
-    latencies_us: Vec<u32>,
-    last_done: Option<Instant>,
-    errors: u64,
-    first_error: Option<String>,
-    answered: u64,
 }
 
 async fn run() -> anyhow::Result<ExitCode> {
@@ -215,14 +198,24 @@ async fn run() -> anyhow::Result<ExitCode> {
             .context("LOADGEN_SECS: seconds > 0")?,
         Err(_) => DEFAULT_SECS,
     };
-    let measure = Duration::from_secs_f64(secs);
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("warden.toml");
     std::fs::write(&config, DIRECTORY)?;
     let database_url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    let log = |name: &str| File::create(dir.path().join(name));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+
     // The environment is cleared so that nothing from the caller's shell changes the server.
-    let warden_env = |cmd: &mut Command| {
-        cmd.env_clear()
+    let warden_addr = free_addr()?;
+    let mut warden = Server {
+        base: format!("http://{warden_addr}"),
+        child: Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("serve")
+            .env_clear()
+            .env("WARDEN_LISTEN", &warden_addr)
             .env("WARDEN_DATABASE_URL", &database_url)
             .env("WARDEN_CONFIG", &config)
             .env(
@@ -231,34 +224,29 @@ async fn run() -> anyhow::Result<ExitCode> {
             )
             .env("SLACK_SIGNING_SECRET", SECRET)
             .env("RUST_LOG", "warn")
-            .env("WARDEN_LOG_FORMAT", "json");
+            .env("WARDEN_LOG_FORMAT", "json")
+            .stdout(log("warden.out")?)
+            .stderr(log("warden.err")?)
+            .spawn()?,
     };
-
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .build()?;
-    let log = |name: &str| File::create(dir.path().join(name));
-    let warden_addr = free_addr()?;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-    warden_env(&mut cmd);
-    cmd.arg("serve").env("WARDEN_LISTEN", &warden_addr);
-    cmd.stdout(log("warden.out")?).stderr(log("warden.err")?);
-    let mut warden = Server::spawn(&mut cmd, &warden_addr)?;
     if let Err(error) = warden.wait_ready(&client, "warden").await {
         eprintln!("{}", log_tail(dir.path()));
         return Err(error);
     }
-
     let bare_addr = free_addr()?;
-    let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.args(["--bare-server", &bare_addr])
-        .stdin(Stdio::piped());
-    cmd.stdout(log("bare.out")?).stderr(log("bare.err")?);
-    let mut bare = Server::spawn(&mut cmd, &bare_addr)?;
+    let mut bare = Server {
+        base: format!("http://{bare_addr}"),
+        child: Command::new(std::env::current_exe()?)
+            .args(["--bare-server", &bare_addr])
+            .stdin(Stdio::piped())
+            .stdout(log("bare.out")?)
+            .stderr(log("bare.err")?)
+            .spawn()?,
+    };
     bare.wait_ready(&client, "bare").await?;
 
-    eprintln!("loadgen: {secs} s per phase after {WARMUP:?} of warm-up; concurrency {LEVELS:?}");
+    eprintln!("loadgen: {secs} s per phase after {WARMUP:?} of warm-up, concurrency {LEVELS:?}");
+    let measure = Duration::from_secs_f64(secs);
     let counter = Arc::new(AtomicU64::new(1));
     let mut phases = Vec::new();
     for concurrency in LEVELS {
@@ -281,22 +269,16 @@ async fn run() -> anyhow::Result<ExitCode> {
         .env("WARDEN_DATABASE_URL", &database_url)
         .output()
         .context("running warden audit verify")?;
-    let failed = report(&phases, &audit);
-    let failed = match stopped {
-        Ok(()) => failed,
-        Err(error) => {
-            println!("\n**FAILED:** {error:#}");
-            true
-        }
-    };
+    let mut failed = report(&phases, &audit);
+    if let Err(error) = stopped {
+        println!("\n**FAILED:** {error:#}");
+        failed = true;
+    }
     if failed {
         eprintln!("loadgen: the run FAILED\n{}", log_tail(dir.path()));
+        return Ok(ExitCode::FAILURE);
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One closed-loop phase: `concurrency` tasks each send a request as soon as the last answer
@@ -316,54 +298,49 @@ async fn load(
     for _ in 0..concurrency {
         let (client, url, counter) = (client.clone(), url.to_string(), counter.clone());
         tasks.spawn(async move {
-            let mut w = Worker::default();
-            loop {
+            let mut t = Tally::default();
+            while Instant::now() < until {
                 let sent = Instant::now();
-                if sent >= until {
-                    return w;
-                }
                 let result = send(&client, &url, &counter, check_help).await;
                 let done = Instant::now();
                 match result {
-                    Ok(()) => w.answered += 1,
+                    Ok(()) => t.answered += 1,
                     Err(error) => {
-                        w.errors += 1;
-                        w.first_error.get_or_insert(error);
+                        t.errors += 1;
+                        t.first_error.get_or_insert(error);
                     }
                 }
                 if sent >= measure_from {
                     let us = done.duration_since(sent).as_micros();
-                    w.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
-                    w.last_done = Some(done);
+                    t.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                    t.last_done = Some(done);
                 }
             }
+            t
         });
     }
-    let mut phase = Phase {
-        target,
-        concurrency,
-        latencies_us: Vec::new(),
-        elapsed: measure,
-        errors: 0,
-        first_error: None,
-        answered: 0,
-    };
-    let mut last = measure_from;
+    let mut all = Tally::default();
     while let Some(joined) = tasks.join_next().await {
-        let w = joined.expect("a load task panicked");
-        phase.latencies_us.extend(w.latencies_us);
-        phase.errors += w.errors;
-        phase.answered += w.answered;
-        phase.first_error = phase.first_error.or(w.first_error);
-        last = last.max(w.last_done.unwrap_or(last));
+        let t = joined.expect("a load task panicked");
+        all.latencies_us.extend(t.latencies_us);
+        all.errors += t.errors;
+        all.answered += t.answered;
+        all.first_error = all.first_error.or(t.first_error);
+        all.last_done = all.last_done.max(t.last_done);
     }
+    all.latencies_us.sort_unstable();
     // The window ends when the last measured answer arrived, not at the deadline, so that the
-    // requests still in flight at the deadline are not counted against a too-short window.
-    phase.elapsed = last
+    // requests still in flight at the deadline are not counted against too short a window.
+    let last = all.last_done.unwrap_or(until);
+    let elapsed = last
         .duration_since(measure_from)
         .max(Duration::from_millis(1));
-    phase.latencies_us.sort_unstable();
-    phase
+    Phase {
+        target,
+        concurrency,
+        elapsed,
+        tally: all,
+    }
 }
 
 /// Signs and sends one slash command, and checks the answer.
@@ -416,74 +393,59 @@ async fn send(
 /// Prints the table, the verdict on the targets and the audit check; returns whether it failed.
 fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
     let bare_rate = |c: usize| {
-        phases
+        let bare = phases
             .iter()
-            .find(|p| p.target == "bare" && p.concurrency == c)
-            .map(Phase::rate)
+            .find(|p| p.target == "bare" && p.concurrency == c);
+        bare.map_or(f64::NAN, Phase::rate)
     };
-    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | req/s vs bare |");
+    let wardens = || phases.iter().filter(|p| p.target == "warden");
+    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | vs bare |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in phases {
-        let ratio = match (p.target, bare_rate(p.concurrency)) {
-            ("warden", Some(bare)) => format!("{:.2}", p.rate() / bare),
-            _ => "".to_string(),
+        let ratio = if p.target == "warden" {
+            format!("{:.3}", p.rate() / bare_rate(p.concurrency))
+        } else {
+            String::new()
         };
-        println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {ratio} |",
-            p.target,
-            p.concurrency,
-            p.latencies_us.len(),
-            p.rate(),
-            p.percentile_ms(0.50),
+        let (n, rate) = (p.tally.latencies_us.len(), p.rate());
+        let (p50, p99, max) = (
+            p.percentile_ms(0.5),
             p.percentile_ms(0.99),
             p.percentile_ms(1.0),
-            p.errors,
         );
+        let (target, c, errors) = (p.target, p.concurrency, p.tally.errors);
+        println!("| {target} | {c} | {n} | {rate:.0} | {p50:.2} | {p99:.2} | {max:.2} | {errors} | {ratio} |");
     }
 
     let mut failed = false;
-    for p in phases.iter().filter(|p| p.errors > 0) {
+    for p in phases.iter().filter(|p| p.tally.errors > 0) {
         failed = true;
-        let first = p.first_error.as_deref().unwrap_or("?");
-        println!(
-            "\n**ERRORS:** {} x{}: {} failed; first: {first}",
-            p.target, p.concurrency, p.errors
-        );
+        let first = p.tally.first_error.as_deref().unwrap_or("?");
+        let (target, c, errors) = (p.target, p.concurrency, p.tally.errors);
+        println!("\n**ERRORS:** {target} x{c}: {errors} requests failed; the first: {first}");
     }
 
     println!("\nTargets:");
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    if let Some(w) = phases
-        .iter()
-        .find(|p| p.target == "warden" && p.concurrency == 50)
-    {
+    if let Some(w) = wardens().find(|p| p.concurrency == 50) {
         let p99 = w.percentile_ms(0.99);
         println!(
             "- warden p99 < 10 ms at concurrency 50: {} ({p99:.2} ms)",
             verdict(p99 < 10.0)
         );
     }
-    for w in phases.iter().filter(|p| p.target == "warden") {
-        if let Some(bare) = bare_rate(w.concurrency) {
-            let ratio = w.rate() / bare;
-            println!(
-                "- warden req/s >= 0.5 x bare at concurrency {}: {} ({:.0} vs {bare:.0}, {ratio:.2})",
-                w.concurrency,
-                verdict(ratio >= 0.5),
-                w.rate()
-            );
-        }
+    for w in wardens() {
+        let (c, rate, bare) = (w.concurrency, w.rate(), bare_rate(w.concurrency));
+        let ratio = rate / bare;
+        let ok = verdict(ratio >= 0.5);
+        println!("- warden req/s >= 0.5 x bare at concurrency {c}: {ok} ({rate:.0} vs {bare:.0}: {ratio:.3})");
     }
 
     // Every correct warden answer wrote exactly one audit event (`command.invoked`), so the
-    // verified chain must hold exactly that many.
-    let answered: u64 = phases
-        .iter()
-        .filter(|p| p.target == "warden")
-        .map(|p| p.answered)
-        .sum();
+    // verified chain must hold exactly that many, warm-up included.
+    let answered: u64 = wardens().map(|p| p.tally.answered).sum();
     let stdout = String::from_utf8_lossy(&audit.stdout);
-    println!("\nAudit (`warden audit verify` on the run's database):");
+    println!("\nAudit (`warden audit verify` on the run's database, after warden stopped):");
     println!("    {}", stdout.trim());
     for line in String::from_utf8_lossy(&audit.stderr).lines() {
         println!("    {line}");
@@ -491,19 +453,13 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
     let events = stdout
         .split("verified: ")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<u64>().ok());
-    match events {
-        Some(events) if audit.status.success() && events == answered => {
-            println!("- {events} audit events for {answered} answered warden requests: PASS");
-        }
-        _ => {
-            failed = true;
-            println!(
-                "- **FAILED:** expected {answered} audit events in an intact chain ({})",
-                audit.status
-            );
-        }
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok());
+    if audit.status.success() && events == Some(answered) {
+        println!("- {answered} audit events for {answered} answered warden requests: PASS");
+    } else {
+        failed = true;
+        let status = audit.status;
+        println!("- **FAILED:** expected {answered} events in an intact chain ({status})");
     }
     failed
 }

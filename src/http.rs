@@ -12,7 +12,8 @@ mod slack;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -128,6 +129,33 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
         .metrics
         .observe_request(&route, outcome, started.elapsed().as_secs_f64());
     response
+}
+
+/// The raw request body. Like `Bytes`, but a body that stalled past the body timeout is a 408
+/// (the client was too slow), not axum's generic 400; an oversized body stays a 413.
+struct RawBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(rejection) => {
+                let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+                while let Some(error) = source {
+                    if error.is::<tower_http::timeout::TimeoutError>() {
+                        tracing::warn!("request body not received in time");
+                        return Err(
+                            (StatusCode::REQUEST_TIMEOUT, Outcome("timeout"), ()).into_response()
+                        );
+                    }
+                    source = error.source();
+                }
+                Err(rejection.into_response())
+            }
+        }
+    }
 }
 
 /// The request id set by the request-id layer.

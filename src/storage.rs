@@ -16,11 +16,13 @@ pub use audit::AuditQuery;
 pub use rate::WindowUses;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The migrations embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -29,11 +31,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// SQLite has one writer at a time. Writers queue here, in order and without sleeping,
+    /// instead of all issuing `BEGIN IMMEDIATE` and then polling SQLite's busy handler, which
+    /// sleeps in growing steps and turns contention into multi-millisecond tail latency.
+    writer: Arc<Mutex<()>>,
 }
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 pub struct Tx {
     inner: Transaction<'static, Sqlite>,
+    _writer: OwnedMutexGuard<()>,
 }
 
 impl Store {
@@ -60,7 +67,10 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database `{url}`"))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Applies every pending migration.
@@ -88,12 +98,16 @@ impl Store {
 
     /// Starts a write transaction that holds the write lock from its first statement.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
+        let writer = self.writer.clone().lock_owned().await;
         let inner = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .context("starting a database transaction")?;
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            _writer: writer,
+        })
     }
 
     /// Closes the pool, waiting for connections in use to be returned.

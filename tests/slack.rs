@@ -535,3 +535,65 @@ async fn probes_and_metrics() {
         answer.text()
     );
 }
+
+#[tokio::test]
+async fn concurrent_copies_of_one_request_act_once() {
+    let app = TestApp::spawn().await;
+    let body = slash_body("T0ACME", "U0ALICE", "/ops", "deploy api v1.2.3");
+    let ts = now();
+    let sends = (0..20).map(|_| app.post_slack("/slack/commands", &body, SLACK_SECRET, ts));
+    let responses = futures_util::future::join_all(sends).await;
+    let mut texts = Vec::new();
+    for r in responses {
+        assert_eq!(r.status(), 200);
+        texts.push(
+            r.json::<serde_json::Value>().await.unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("passed every check"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("already received"))
+            .count(),
+        19
+    );
+    assert_eq!(app.audit().await.len(), 1);
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stalled_upload_times_out_and_changes_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr)
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /slack/commands HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nteam_id=T0ACME")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut response),
+    )
+    .await;
+    assert!(read.is_ok(), "the server never gave up on the stalled body");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(app.audit().await.is_empty());
+    app.server.shutdown().await.unwrap();
+}

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::{header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome};
+use super::{
+    header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome, RawBody,
+};
 use crate::app::AppState;
 use crate::chat::discord::{self, Interaction};
 use crate::chat::verify::verify_discord;
@@ -18,7 +19,7 @@ use crate::chat::Reply;
 pub(super) async fn interactions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     if let Err(rejection) = verify_discord(
         state.discord_key.as_ref(),

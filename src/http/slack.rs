@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::{header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome};
+use super::{
+    header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome, RawBody,
+};
 use crate::app::AppState;
 use crate::chat::slack::{self, EventRequest};
 use crate::chat::verify::{verify_slack, Rejection};
@@ -28,7 +29,7 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, 
 pub(super) async fn commands(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let replay_key = match verify(&state, &headers, &body) {
         Ok(key) => key,
@@ -60,7 +61,7 @@ pub(super) async fn commands(
 pub(super) async fn interactions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     if let Err(rejection) = verify(&state, &headers, &body) {
         return reject(&state, "/slack/interactions", rejection);
@@ -84,7 +85,7 @@ pub(super) async fn interactions(
 pub(super) async fn events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     if let Err(rejection) = verify(&state, &headers, &body) {
         return reject(&state, "/slack/events", rejection);

@@ -1,0 +1,148 @@
+//! The Slack text grammar described in the documentation of the parent module:
+//! [`split_command_text`] cuts text into tokens and [`parse_raw`] sorts them into [`RawArgs`].
+
+use super::error::shown;
+use super::RawArgs;
+
+/// A mistake in the typed text itself, before any command is consulted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrammarError {
+    /// A quote that is never closed.
+    #[error(
+        "the {quote} quote is never closed; close it, or put the text in the other kind of quotes"
+    )]
+    UnterminatedQuote {
+        /// The opening quote character.
+        quote: char,
+    },
+    /// A `--flag` other than `--dry-run` and `--reason`.
+    #[error("unknown option `{flag}`: only --dry-run and --reason are understood")]
+    UnknownFlag {
+        /// The flag as typed.
+        flag: String,
+    },
+    /// `--reason` with nothing after it.
+    #[error("--reason needs text, e.g. --reason \"rollout stuck\"")]
+    MissingReason,
+    /// `--reason` given twice.
+    #[error("--reason is given more than once")]
+    RepeatedReason,
+}
+
+/// Maps Slack's smart quotes to the plain quote they stand for.
+fn plain_quote(c: char) -> char {
+    match c {
+        '\u{201C}' | '\u{201D}' => '"',
+        '\u{2018}' | '\u{2019}' => '\'',
+        other => other,
+    }
+}
+
+/// Splits command text into shell-like tokens (see the module documentation for the rules).
+pub fn split_command_text(text: &str) -> Result<Vec<String>, GrammarError> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    // A token exists once anything, even an empty pair of quotes, has been seen, so that
+    // `key=""` and `""` yield an empty value instead of disappearing.
+    let mut in_token = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match plain_quote(c) {
+            '"' => {
+                in_token = true;
+                loop {
+                    match chars.next().map(plain_quote) {
+                        None => return Err(GrammarError::UnterminatedQuote { quote: '"' }),
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            None => return Err(GrammarError::UnterminatedQuote { quote: '"' }),
+                            Some(next) if plain_quote(next) == '"' || next == '\\' => {
+                                current.push(plain_quote(next))
+                            }
+                            Some(next) => {
+                                current.push('\\');
+                                current.push(next);
+                            }
+                        },
+                        Some(other) => current.push(other),
+                    }
+                }
+            }
+            '\'' => {
+                in_token = true;
+                loop {
+                    match chars.next() {
+                        None => return Err(GrammarError::UnterminatedQuote { quote: '\'' }),
+                        Some(q) if plain_quote(q) == '\'' => break,
+                        Some(other) => current.push(other),
+                    }
+                }
+            }
+            w if w.is_whitespace() => {
+                if in_token {
+                    tokens.push(std::mem::take(&mut current));
+                    in_token = false;
+                }
+            }
+            other => {
+                in_token = true;
+                current.push(other);
+            }
+        }
+    }
+    if in_token {
+        tokens.push(current);
+    }
+    Ok(tokens)
+}
+
+/// True for names that may be arguments: `[a-z][a-z0-9_]*`.
+pub(crate) fn is_arg_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Sorts tokens into flags, named and positional values (see the module documentation).
+pub fn parse_raw(tokens: &[String]) -> Result<RawArgs, GrammarError> {
+    let mut raw = RawArgs::default();
+    let mut iter = tokens.iter();
+    while let Some(token) = iter.next() {
+        if let Some(flag) = token.strip_prefix("--") {
+            let (flag_name, inline) = match flag.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (flag, None),
+            };
+            match (flag_name, inline) {
+                ("dry-run", None) => raw.dry_run = true,
+                ("reason", _) => {
+                    if raw.reason.is_some() {
+                        return Err(GrammarError::RepeatedReason);
+                    }
+                    let text = match inline {
+                        Some(text) => text.to_string(),
+                        // A following flag is not reason text: `--reason --dry-run` most
+                        // likely forgot the text.
+                        None => match iter.next() {
+                            Some(next) if !next.starts_with("--") => next.clone(),
+                            _ => return Err(GrammarError::MissingReason),
+                        },
+                    };
+                    if text.trim().is_empty() {
+                        return Err(GrammarError::MissingReason);
+                    }
+                    raw.reason = Some(text);
+                }
+                _ => return Err(GrammarError::UnknownFlag { flag: shown(token) }),
+            }
+            continue;
+        }
+        match token.split_once('=') {
+            Some((key, value)) if is_arg_name(key) => {
+                raw.named.push((key.to_string(), value.to_string()))
+            }
+            _ => raw.positional.push(token.clone()),
+        }
+    }
+    Ok(raw)
+}

@@ -1,0 +1,98 @@
+//! `warden.toml` as written: serde structs that keep the span of every value a semantic check
+//! may complain about.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The file as written, with spans kept for every value a semantic check may complain about.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirectory {
+    #[serde(default)]
+    pub(super) tenants: BTreeMap<Spanned<String>, RawTenant>,
+    #[serde(default)]
+    pub(super) people: BTreeMap<Spanned<String>, RawPerson>,
+    #[serde(default)]
+    pub(super) groups: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) bindings: Vec<Spanned<RawBinding>>,
+    #[serde(default)]
+    pub(super) digests: Vec<Spanned<RawDigest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTenant {
+    pub(super) slack_team: Option<Spanned<String>>,
+    pub(super) discord_guild: Option<Spanned<String>>,
+    pub(super) alert_channel: Option<Spanned<String>>,
+    pub(super) audit_channel: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) breakglass: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPerson {
+    pub(super) slack: Option<Spanned<OneOrMany>>,
+    pub(super) discord: Option<Spanned<OneOrMany>>,
+    pub(super) display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBinding {
+    pub(super) subject: Spanned<String>,
+    pub(super) tenant: Spanned<String>,
+    pub(super) role: Spanned<String>,
+    pub(super) environments: Option<Spanned<Vec<String>>>,
+    /// A `toml::Value` so that both a quoted string and a bare TOML datetime are accepted.
+    pub(super) expires: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    pub(super) tenant: Spanned<String>,
+    pub(super) channel: Option<Spanned<String>>,
+    pub(super) schedule: Spanned<String>,
+}
+
+/// A string or a list of strings. It is deserialized by hand because serde's untagged enums
+/// buffer the value and lose the spans of the list items.
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an identity string or a list of them")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany::Many(items))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}

@@ -1,0 +1,372 @@
+//! Environment settings: [`Settings`] and the Slack and Discord settings inside it, read and
+//! validated by [`Settings::from_env`]. Secrets stay in `SecretString`s and print as
+//! `[redacted]` in `Debug` output, as does the password of the database URL.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::model::parse_duration;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines, for terminals.
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            _ => Err(format!("`{s}` is not a log format: write json or pretty")),
+        }
+    }
+}
+
+/// Everything warden reads from its environment, validated.
+#[derive(Clone)]
+pub struct Settings {
+    /// The address the HTTP server listens on (`WARDEN_LISTEN`).
+    pub listen: SocketAddr,
+    /// The database URL (`WARDEN_DATABASE_URL`); it may contain a password, so it is redacted in
+    /// `Debug` output.
+    pub database_url: String,
+    /// The directory file (`WARDEN_CONFIG`), or `None` when no file is configured.
+    pub config_path: Option<PathBuf>,
+    /// The folder of command definitions (`WARDEN_COMMANDS_DIR`).
+    pub commands_dir: PathBuf,
+    /// The public base URL, without a trailing `/` (`WARDEN_PUBLIC_URL`).
+    pub public_url: String,
+    /// The root Slack slash command, e.g. `/ops` (`WARDEN_SLACK_COMMAND`).
+    pub slack_command: String,
+    /// Slack settings, or `None` when Slack is disabled (no signing secret).
+    pub slack: Option<SlackSettings>,
+    /// Discord settings, or `None` when Discord is disabled (no public key).
+    pub discord: Option<DiscordSettings>,
+    /// The log filter (`RUST_LOG`).
+    pub log_filter: String,
+    /// The log format (`WARDEN_LOG_FORMAT`), or `None` to decide by whether stderr is a terminal.
+    pub log_format: Option<LogFormat>,
+    /// How long one request may take (`WARDEN_REQUEST_TIMEOUT`).
+    pub request_timeout: Duration,
+}
+
+/// Slack settings; present only when a signing secret is configured.
+#[derive(Clone)]
+pub struct SlackSettings {
+    /// The signing secrets requests are checked against; several during a rotation.
+    pub signing_secrets: Vec<SecretString>,
+    /// The bot token (`xoxb-…`) used to post messages, if configured.
+    pub bot_token: Option<SecretString>,
+    /// The Web API base URL, always ending with `/`.
+    pub api_url: String,
+}
+
+/// Discord settings; present only when a public key is configured.
+#[derive(Clone)]
+pub struct DiscordSettings {
+    /// The application's Ed25519 public key, already checked to be a valid curve point.
+    pub public_key: [u8; 32],
+    /// The application id, if configured.
+    pub application_id: Option<String>,
+    /// The bot token used to post messages, if configured.
+    pub bot_token: Option<SecretString>,
+    /// The REST API base URL, without a trailing `/`.
+    pub api_url: String,
+}
+
+/// Prints as `[redacted]`, standing in for a secret in `Debug` output.
+#[derive(Clone, Copy)]
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("config_path", &self.config_path)
+            .field("commands_dir", &self.commands_dir)
+            .field("public_url", &self.public_url)
+            .field("slack_command", &self.slack_command)
+            .field("slack", &self.slack)
+            .field("discord", &self.discord)
+            .field("log_filter", &self.log_filter)
+            .field("log_format", &self.log_format)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SlackSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackSettings")
+            .field(
+                "signing_secrets",
+                &vec![Redacted; self.signing_secrets.len()],
+            )
+            .field("bot_token", &self.bot_token.as_ref().map(|_| Redacted))
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DiscordSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DiscordSettings")
+            .field("public_key", &hex::encode(self.public_key))
+            .field("application_id", &self.application_id)
+            .field("bot_token", &self.bot_token.as_ref().map(|_| Redacted))
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+/// Hides the password of a database URL (`postgres://user:PASSWORD@host/db`) and any query
+/// string that carries one, so that the URL can be logged.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:[redacted]@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    let query = match query {
+        Some(q) if q.to_ascii_lowercase().contains("password") => "?[redacted]".to_string(),
+        Some(q) => format!("?{q}"),
+        None => String::new(),
+    };
+    format!("{scheme}://{authority}{path}{query}")
+}
+
+/// Checks that `value` is an `http://` or `https://` URL with a host, and returns it without
+/// trailing slashes. The error names no value, because callers decide whether it may be shown.
+fn http_base(value: &str) -> Result<String, &'static str> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.trim_end_matches('/').is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("must be a URL with a host, e.g. https://warden.example.com");
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+/// Checks the syntax of a database URL. The URL is never echoed, because it may hold a password.
+fn check_database_url(url: &str) -> Result<(), &'static str> {
+    let ok = if url == "sqlite::memory:" {
+        true
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        !path.is_empty()
+    } else if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    {
+        !rest.is_empty()
+    } else {
+        false
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("expected sqlite://PATH, sqlite::memory: or postgres://… (the value is not shown because it may contain a password)")
+    }
+}
+
+/// Parses a hex Ed25519 public key and checks that it is a valid curve point, so that a typo is
+/// caught at start-up instead of as every Discord request failing verification.
+fn parse_public_key(value: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(value).map_err(|_| {
+        "is not hexadecimal: expected the 64 hex characters of the application's public key"
+            .to_string()
+    })?;
+    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        format!(
+            "has {} hex characters; an Ed25519 public key has 64",
+            value.len()
+        )
+    })?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|_| "is not a valid Ed25519 public key".to_string())?;
+    Ok(key)
+}
+
+impl Settings {
+    /// Reads and validates the settings from a map of environment variables (pass
+    /// `std::env::vars().collect()`), returning every problem found, one line each. Blank values
+    /// count as unset, because container tooling often passes `VAR=` to mean "not configured".
+    ///
+    /// The only IO is checking whether `warden.toml` exists in the working directory when
+    /// `WARDEN_CONFIG` is not set.
+    pub fn from_env(vars: &HashMap<String, String>) -> Result<Settings, Vec<String>> {
+        let mut errors = Vec::new();
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let default_listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let listen = match get("WARDEN_LISTEN") {
+            None => default_listen,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "WARDEN_LISTEN: `{v}` is not a socket address; write HOST:PORT, e.g. 127.0.0.1:8080"
+                ));
+                default_listen
+            }),
+        };
+
+        let database_url = get("WARDEN_DATABASE_URL")
+            .unwrap_or("sqlite://warden.db")
+            .to_string();
+        if let Err(e) = check_database_url(&database_url) {
+            errors.push(format!("WARDEN_DATABASE_URL: {e}"));
+        }
+
+        let config_path = match get("WARDEN_CONFIG") {
+            Some(v) => Some(PathBuf::from(v)),
+            None => Some(PathBuf::from("warden.toml")).filter(|p| p.is_file()),
+        };
+
+        let commands_dir = PathBuf::from(get("WARDEN_COMMANDS_DIR").unwrap_or("commands"));
+
+        let public_url = match get("WARDEN_PUBLIC_URL") {
+            None => format!("http://{listen}"),
+            Some(v) => http_base(v).unwrap_or_else(|e| {
+                errors.push(format!("WARDEN_PUBLIC_URL: `{v}` {e}"));
+                String::new()
+            }),
+        };
+
+        let slack_command = get("WARDEN_SLACK_COMMAND").unwrap_or("/ops").to_string();
+        let valid_command = slack_command.strip_prefix('/').is_some_and(|c| {
+            !c.is_empty() && !c.contains(|ch: char| ch == '/' || ch.is_whitespace())
+        });
+        if !valid_command {
+            errors.push(format!(
+                "WARDEN_SLACK_COMMAND: `{slack_command}` is not a slash command; write e.g. /ops"
+            ));
+        }
+
+        let signing_secrets: Vec<SecretString> = get("SLACK_SIGNING_SECRET")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(SecretString::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let slack_bot_token = get("SLACK_BOT_TOKEN").map(|v| {
+            if !v.starts_with("xoxb-") {
+                errors.push(
+                    "SLACK_BOT_TOKEN: does not start with `xoxb-`; warden needs the bot token, not a user or app token"
+                        .to_string(),
+                );
+            }
+            SecretString::from(v)
+        });
+        let slack_api_url = match get("SLACK_API_URL") {
+            None => "https://slack.com/api/".to_string(),
+            Some(v) => match http_base(v) {
+                Ok(base) => format!("{base}/"),
+                Err(e) => {
+                    errors.push(format!("SLACK_API_URL: `{v}` {e}"));
+                    String::new()
+                }
+            },
+        };
+        let slack = (!signing_secrets.is_empty()).then(|| SlackSettings {
+            signing_secrets,
+            bot_token: slack_bot_token,
+            api_url: slack_api_url,
+        });
+
+        let public_key = get("DISCORD_PUBLIC_KEY").and_then(|v| {
+            parse_public_key(v)
+                .map_err(|e| errors.push(format!("DISCORD_PUBLIC_KEY: {e}")))
+                .ok()
+        });
+        let application_id = get("DISCORD_APPLICATION_ID").map(|v| {
+            if !v.chars().all(|c| c.is_ascii_digit()) {
+                errors.push(format!(
+                    "DISCORD_APPLICATION_ID: `{v}` is not a Discord id (a number)"
+                ));
+            }
+            v.to_string()
+        });
+        let discord_bot_token = get("DISCORD_BOT_TOKEN").map(SecretString::from);
+        let discord_api_url = match get("DISCORD_API_URL") {
+            None => "https://discord.com/api/v10".to_string(),
+            Some(v) => http_base(v).unwrap_or_else(|e| {
+                errors.push(format!("DISCORD_API_URL: `{v}` {e}"));
+                String::new()
+            }),
+        };
+        let discord = public_key.map(|public_key| DiscordSettings {
+            public_key,
+            application_id,
+            bot_token: discord_bot_token,
+            api_url: discord_api_url,
+        });
+
+        let log_filter = get("RUST_LOG").unwrap_or("info").to_string();
+        let log_format = get("WARDEN_LOG_FORMAT").and_then(|v| {
+            v.parse()
+                .map_err(|e| errors.push(format!("WARDEN_LOG_FORMAT: {e}")))
+                .ok()
+        });
+        let request_timeout = match get("WARDEN_REQUEST_TIMEOUT") {
+            None => Duration::from_secs(10),
+            Some(v) => parse_duration(v).unwrap_or_else(|e| {
+                errors.push(format!("WARDEN_REQUEST_TIMEOUT: {e}"));
+                Duration::from_secs(10)
+            }),
+        };
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Settings {
+            listen,
+            database_url,
+            config_path,
+            commands_dir,
+            public_url,
+            slack_command,
+            slack,
+            discord,
+            log_filter,
+            log_format,
+            request_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
