@@ -311,6 +311,18 @@ pub fn check_rate(
         })
 }
 
+impl Refusal {
+    /// The text the caller sees: the step that refused, then why.
+    pub fn reply_text(&self) -> String {
+        let mut chars = self.message.chars();
+        let message = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        format!("Refused at the `{}` step. {message}", self.step.as_str())
+    }
+}
+
 /// The audit details of an accepted command: everything that identifies what was asked, with
 /// secret arguments redacted.
 pub fn accepted_details(accepted: &Accepted<'_>) -> serde_json::Value {
@@ -355,6 +367,12 @@ pub fn accepted_reply(accepted: &Accepted<'_>, root: &str) -> String {
         text.push_str(&format!(" (environment `{env}`, as {})", accepted.role));
     }
     text.push('.');
+    if accepted.args.dry_run {
+        text.push_str("\nDry run requested: the plan will be shown, nothing changed.");
+    }
+    if let Some(reason) = &accepted.args.reason {
+        text.push_str(&format!("\nReason: {reason}"));
+    }
     if spec.needs_approval(&accepted.args) {
         if let Some(approval) = &spec.approval {
             text.push_str(&format!(

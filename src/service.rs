@@ -156,7 +156,7 @@ impl Service {
             Err(refusal) => {
                 self.audit_refusal(&mut tx, inv, &refusal, &channel, now)
                     .await?;
-                (Reply::ephemeral(refusal.message), Handled::Refused)
+                (Reply::ephemeral(refusal.reply_text()), Handled::Refused)
             }
         };
         tx.commit().await?;

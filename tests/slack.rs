@@ -137,6 +137,11 @@ async fn missing_role_names_the_role_and_environment() {
         .slack("T0ACME", "U0BOB", "deploy api v1.2.3 env=prod")
         .await;
     assert!(bob.ephemeral());
+    assert!(
+        bob.text().starts_with("Refused at the `authorize` step."),
+        "{}",
+        bob.text()
+    );
     assert!(bob.text().contains("operator"), "{}", bob.text());
     assert!(bob.text().contains("prod"), "{}", bob.text());
 
@@ -220,6 +225,13 @@ async fn rate_limit_refuses_past_the_limit() {
     let third = app
         .slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh")
         .await;
+    assert!(
+        third
+            .text()
+            .starts_with("Refused at the `rate_limit` step."),
+        "{}",
+        third.text()
+    );
     assert!(third.text().contains("rate limit"), "{}", third.text());
     // The limit is per caller: carol still has room.
     let carol = app

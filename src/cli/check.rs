@@ -9,6 +9,20 @@ use crate::config::Settings;
 pub(super) fn run(settings: &Settings) -> ExitCode {
     match load_definitions(settings) {
         Ok((directory, registry)) => {
+            for binding in &directory.bindings {
+                let until = binding
+                    .expires
+                    .map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default();
+                println!(
+                    "binding {}: {} is {} in {} for {}{until}",
+                    binding.source,
+                    binding.subject,
+                    binding.role,
+                    binding.tenant,
+                    binding.environments.join(", "),
+                );
+            }
             for warning in directory.warnings(chrono::Utc::now()) {
                 println!("warning: {warning}");
             }
