@@ -150,13 +150,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         tracing::warn!("neither SLACK_SIGNING_SECRET nor DISCORD_PUBLIC_KEY is set: every chat request will be rejected");
     }
     let state = Arc::new(AppState {
-        service: Service {
-            store: store.clone(),
-            directory: Arc::new(directory),
-            registry: Arc::new(registry),
-            root: settings.slack_command.clone(),
-            metrics: metrics.clone(),
-        },
+        service: Service::new(
+            store.clone(),
+            Arc::new(directory),
+            Arc::new(registry),
+            settings.slack_command.clone(),
+            metrics.clone(),
+        ),
         slack_secrets,
         slack_dedicated,
         discord_key,

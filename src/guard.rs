@@ -16,7 +16,7 @@ use crate::chat::{ArgsInput, Invocation};
 use crate::commands::args::{self, ParsedArgs, RawArgs};
 use crate::commands::{CommandSpec, Registry};
 use crate::config::Directory;
-use crate::model::{Platform, RateLimit, Role};
+use crate::model::{Platform, Role};
 use crate::policy::{self, Grant, Principal};
 
 /// The steps of the pipeline, named as people and metrics see them.
@@ -290,25 +290,17 @@ fn raw_args(input: &ArgsInput) -> Result<RawArgs, String> {
     }
 }
 
-/// The rate-limit step: `uses` is how many times the caller ran the command inside the window,
-/// `oldest` the time of the oldest of those uses. Returns the refusal when the limit is reached.
-pub fn check_rate(
-    accepted: &Accepted<'_>,
-    limit: &RateLimit,
-    uses: u32,
-    oldest: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Option<Refusal> {
-    policy::rate::check(limit, uses, oldest, now)
-        .err()
-        .map(|limited| Refusal {
-            step: Step::RateLimit,
-            tenant: accepted.tenant.clone(),
-            actor: actor_name(&accepted.principal),
-            command: accepted.spec.name.clone(),
-            message: format!("`{}` is rate limited: {limited}.", accepted.spec.name),
-            details: json!({ "step": "rate_limit", "limit": limit.to_string(), "uses": uses }),
-        })
+/// The refusal for a caller who reached the command's rate limit (decided by storage-backed
+/// counts in the service's transaction).
+pub fn rate_refusal(accepted: &Accepted<'_>, limited: &policy::RateLimited) -> Refusal {
+    Refusal {
+        step: Step::RateLimit,
+        tenant: accepted.tenant.clone(),
+        actor: actor_name(&accepted.principal),
+        command: accepted.spec.name.clone(),
+        message: format!("`{}` is rate limited: {limited}.", accepted.spec.name),
+        details: json!({ "step": "rate_limit", "limit": limited.limit.to_string() }),
+    }
 }
 
 impl Refusal {

@@ -1,12 +1,15 @@
-//! The service applies the guard's decisions: for one invocation it opens ONE write
-//! transaction, claims the replay key, runs the rate-limit step against the stored uses, writes
-//! the audit event (and, later, the job and outgoing messages), and commits. Either all of it
-//! lands or none of it does.
+//! The service applies the guard's decisions. For one invocation it asks the pure guard what
+//! may happen, then hands the writes (replay key, rate-limit use, audit event; later jobs and
+//! outgoing messages) to the group-commit writer, which commits them in one transaction with
+//! those of other concurrent requests. Either all of a request's writes land or none do.
+
+mod writer;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::NewEvent;
 use crate::chat::{Invocation, Reply};
@@ -15,6 +18,8 @@ use crate::config::Directory;
 use crate::guard::{self, Context, Prepared, Refusal};
 use crate::metrics::Metrics;
 use crate::storage::Store;
+
+use writer::{Outcome, RatePlan, Submission, Unit};
 
 /// How long a replay key is kept, in seconds: longer than the 300 s signature window on either
 /// side, so a replay is either refused as stale or found here.
@@ -33,6 +38,7 @@ pub struct Service {
     pub root: String,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    writer: mpsc::Sender<Submission>,
 }
 
 /// How an invocation ended, for the request's metrics.
@@ -58,6 +64,25 @@ impl Handled {
 }
 
 impl Service {
+    /// Builds the service and starts its writer task (so it must run inside a tokio runtime).
+    pub fn new(
+        store: Store,
+        directory: Arc<Directory>,
+        registry: Arc<Registry>,
+        root: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let writer = writer::spawn(store.clone());
+        Service {
+            store,
+            directory,
+            registry,
+            root,
+            metrics,
+            writer,
+        }
+    }
+
     /// Runs one invocation through the whole pipeline and returns what to tell the caller.
     /// An `Err` means the database failed: nothing was recorded, and the caller is told so.
     pub async fn handle(
@@ -70,110 +95,114 @@ impl Service {
             registry: &self.registry,
             root: &self.root,
         };
-        let prepared = guard::prepare(&ctx, inv, now);
-        let mut tx = self.store.begin().await?;
-        if let Some(key) = &inv.replay_key {
-            if !tx
-                .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
-                .await?
-            {
-                tracing::info!(request.id = %inv.request_id, "replayed request answered, not acted on");
-                return Ok((
-                    Reply::ephemeral(
-                        "This request was already received and handled; warden does not act on it twice.",
-                    ),
-                    Handled::Replay,
-                ));
-            }
-        }
         let channel = inv.channel.clone().unwrap_or_default();
-        let outcome = match prepared {
-            Prepared::Refused(refusal) => Err(refusal),
+        let event = |tenant: &str, actor: String, kind: &str, target: &str, details| NewEvent {
+            tenant: tenant.to_string(),
+            actor,
+            kind: kind.to_string(),
+            target: target.to_string(),
+            channel: channel.clone(),
+            request_id: inv.request_id.clone(),
+            details,
+        };
+        let platform = inv.platform.as_str();
+        match guard::prepare(&ctx, inv, now) {
+            Prepared::Refused(refusal) => {
+                let mut details = refusal.details.clone();
+                details["platform"] = platform.into();
+                let unit = Unit::Record(event(
+                    &refusal.tenant,
+                    refusal.actor.clone(),
+                    "command.refused",
+                    &refusal.command,
+                    details,
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => Ok(self.refused(inv, &refusal)),
+                }
+            }
             Prepared::Builtin(answer) => {
-                let event = NewEvent {
-                    tenant: answer.tenant.clone(),
-                    actor: guard::actor_name(&answer.principal),
-                    kind: "command.invoked".into(),
-                    target: answer.command.clone(),
-                    channel: channel.clone(),
-                    request_id: inv.request_id.clone(),
-                    details: json!({ "builtin": true, "platform": inv.platform.as_str() }),
-                };
-                tx.append_audit(&event, now).await?;
-                Ok(Reply::ephemeral(answer.text))
+                let unit = Unit::Record(event(
+                    &answer.tenant,
+                    guard::actor_name(&answer.principal),
+                    "command.invoked",
+                    &answer.command,
+                    json!({ "builtin": true, "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => Ok((Reply::ephemeral(answer.text), Handled::Ok)),
+                }
             }
             Prepared::Accepted(accepted) => {
                 let spec = accepted.spec;
                 let actor = guard::actor_name(&accepted.principal);
-                let mut refused = None;
-                if let Some(limit) = &spec.rate_limit {
-                    let now_ms = now.timestamp_millis();
-                    let window_start = now_ms - limit.per.as_millis() as i64;
-                    let uses = tx
-                        .rate_uses(&accepted.tenant, &actor, &spec.name, window_start)
-                        .await?;
-                    let oldest = uses
-                        .oldest_ms
-                        .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
-                    match guard::check_rate(&accepted, limit, uses.count, oldest, now) {
-                        None => {
-                            tx.record_rate_use(
-                                &accepted.tenant,
-                                &actor,
-                                &spec.name,
-                                now_ms,
-                                window_start,
-                            )
-                            .await?
-                        }
-                        Some(refusal) => refused = Some(refusal),
+                let mut details = guard::accepted_details(&accepted);
+                details["platform"] = platform.into();
+                let invoked = event(
+                    &accepted.tenant,
+                    actor.clone(),
+                    "command.invoked",
+                    &spec.name,
+                    details,
+                );
+                let rate = spec.rate_limit.map(|limit| Box::new(RatePlan {
+                    tenant: accepted.tenant.clone(),
+                    actor: actor.clone(),
+                    command: spec.name.clone(),
+                    limit,
+                    refused: event(
+                        &accepted.tenant,
+                        actor.clone(),
+                        "command.refused",
+                        &spec.name,
+                        json!({ "step": "rate_limit", "limit": limit.to_string(), "platform": platform }),
+                    ),
+                }));
+                let unit = Unit::Accepted {
+                    event: invoked,
+                    rate,
+                };
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    Outcome::RateLimited(limited) => {
+                        let refusal = guard::rate_refusal(&accepted, &limited);
+                        Ok(self.refused(inv, &refusal))
                     }
-                }
-                match refused {
-                    Some(refusal) => Err(refusal),
-                    None => {
-                        let mut details = guard::accepted_details(&accepted);
-                        details["platform"] = inv.platform.as_str().into();
-                        let event = NewEvent {
-                            tenant: accepted.tenant.clone(),
-                            actor,
-                            kind: "command.invoked".into(),
-                            target: spec.name.clone(),
-                            channel: channel.clone(),
-                            request_id: inv.request_id.clone(),
-                            details,
-                        };
-                        tx.append_audit(&event, now).await?;
-                        Ok(Reply::ephemeral(guard::accepted_reply(
-                            &accepted, &self.root,
-                        )))
-                    }
+                    Outcome::Done => Ok((
+                        Reply::ephemeral(guard::accepted_reply(&accepted, &self.root)),
+                        Handled::Ok,
+                    )),
                 }
             }
-        };
-        let result = match outcome {
-            Ok(reply) => (reply, Handled::Ok),
-            Err(refusal) => {
-                self.audit_refusal(&mut tx, inv, &refusal, &channel, now)
-                    .await?;
-                (Reply::ephemeral(refusal.reply_text()), Handled::Refused)
-            }
-        };
-        tx.commit().await?;
-        if let (_, Handled::Refused) = &result {
-            tracing::info!(request.id = %inv.request_id, "invocation refused");
         }
-        Ok(result)
     }
 
-    async fn audit_refusal(
+    async fn submit(
         &self,
-        tx: &mut crate::storage::Tx,
         inv: &Invocation,
-        refusal: &Refusal,
-        channel: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
+        unit: Unit,
+    ) -> anyhow::Result<Outcome> {
+        let (done, result) = oneshot::channel();
+        let submission = Submission {
+            replay_key: inv.replay_key.clone(),
+            now,
+            unit,
+            done,
+        };
+        self.writer
+            .send(submission)
+            .await
+            .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
+        result
+            .await
+            .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?
+            .map_err(|message| anyhow::anyhow!(message))
+    }
+
+    fn refused(&self, inv: &Invocation, refusal: &Refusal) -> (Reply, Handled) {
         self.metrics.refuse(refusal.step.as_str());
         tracing::info!(
             request.id = %inv.request_id,
@@ -183,18 +212,16 @@ impl Service {
             guard.step = refusal.step.as_str(),
             "refused"
         );
-        let mut details = refusal.details.clone();
-        details["platform"] = inv.platform.as_str().into();
-        let event = NewEvent {
-            tenant: refusal.tenant.clone(),
-            actor: refusal.actor.clone(),
-            kind: "command.refused".into(),
-            target: refusal.command.clone(),
-            channel: channel.to_string(),
-            request_id: inv.request_id.clone(),
-            details,
-        };
-        tx.append_audit(&event, now).await?;
-        Ok(())
+        (Reply::ephemeral(refusal.reply_text()), Handled::Refused)
     }
+}
+
+fn replay(inv: &Invocation) -> (Reply, Handled) {
+    tracing::info!(request.id = %inv.request_id, "replayed request answered, not acted on");
+    (
+        Reply::ephemeral(
+            "This request was already received and handled; warden does not act on it twice.",
+        ),
+        Handled::Replay,
+    )
 }

@@ -1,6 +1,8 @@
 //! The audit tables: appending to a tenant's chain inside a transaction, and reading events
 //! back for verification, tailing and export.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
@@ -29,78 +31,113 @@ fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent, sqlx::Err
     })
 }
 
+/// How many events go into one multi-row INSERT: 11 columns each, far below SQLite's limit of
+/// 32766 bound variables.
+const INSERT_CHUNK: usize = 200;
+
+/// An event waiting in a transaction, with its time already fixed.
+pub(super) struct PendingEvent {
+    event: NewEvent,
+    at: String,
+}
+
 impl Tx {
-    /// Appends an event to its tenant's chain and moves the chain head, in this transaction.
-    /// The transaction holds SQLite's write lock, so no other writer can extend the same chain
-    /// between reading the head and writing the event.
-    pub async fn append_audit(
-        &mut self,
-        event: &NewEvent,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<AuditEvent> {
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
-                .bind(&event.tenant)
-                .fetch_optional(&mut *self.inner)
-                .await?;
-        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-        let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let details = serde_json::to_string(&event.details)?;
-        let seq = prev_seq + 1;
-        let hash = event_hash(
-            &prev_hash,
-            &ChainedFields {
-                tenant: &event.tenant,
+    /// Appends an event to its tenant's chain as part of this transaction. The event is
+    /// buffered and written, with every other event of the transaction, when it commits: one
+    /// read of each chain head, one multi-row insert, one head update per tenant. The
+    /// transaction holds the write lock, so no other writer can extend a chain in between.
+    pub fn append_audit(&mut self, event: NewEvent, at: DateTime<Utc>) {
+        self.pending_audit.push(PendingEvent {
+            event,
+            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        });
+    }
+
+    /// Writes the buffered events, chained, and moves the chain heads. Called by `commit`.
+    pub(super) async fn flush_audit(&mut self) -> anyhow::Result<()> {
+        if self.pending_audit.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_audit);
+        let mut heads: HashMap<String, (i64, String)> = HashMap::new();
+        let mut rows: Vec<AuditEvent> = Vec::with_capacity(pending.len());
+        for PendingEvent { event, at } in pending {
+            if !heads.contains_key(&event.tenant) {
+                let head: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
+                        .bind(&event.tenant)
+                        .fetch_optional(&mut *self.inner)
+                        .await?;
+                heads.insert(
+                    event.tenant.clone(),
+                    head.unwrap_or((0, GENESIS.to_string())),
+                );
+            }
+            let head = heads.get_mut(&event.tenant).expect("inserted above");
+            let details = serde_json::to_string(&event.details)?;
+            let seq = head.0 + 1;
+            let hash = event_hash(
+                &head.1,
+                &ChainedFields {
+                    tenant: &event.tenant,
+                    seq,
+                    at: &at,
+                    actor: &event.actor,
+                    kind: &event.kind,
+                    target: &event.target,
+                    channel: &event.channel,
+                    request_id: &event.request_id,
+                    details: &details,
+                },
+            );
+            let prev_hash = std::mem::replace(&mut head.1, hash.clone());
+            head.0 = seq;
+            rows.push(AuditEvent {
+                id: 0,
+                tenant: event.tenant,
                 seq,
-                at: &at,
-                actor: &event.actor,
-                kind: &event.kind,
-                target: &event.target,
-                channel: &event.channel,
-                request_id: &event.request_id,
-                details: &details,
-            },
-        );
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(&event.tenant)
-        .bind(seq)
-        .bind(&at)
-        .bind(&event.actor)
-        .bind(&event.kind)
-        .bind(&event.target)
-        .bind(&event.channel)
-        .bind(&event.request_id)
-        .bind(&details)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .fetch_one(&mut *self.inner)
-        .await?;
-        sqlx::query(
-            "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, $2, $3)
-             ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        )
-        .bind(&event.tenant)
-        .bind(seq)
-        .bind(&hash)
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(AuditEvent {
-            id,
-            tenant: event.tenant.clone(),
-            seq,
-            at,
-            actor: event.actor.clone(),
-            kind: event.kind.clone(),
-            target: event.target.clone(),
-            channel: event.channel.clone(),
-            request_id: event.request_id.clone(),
-            details,
-            prev_hash,
-            hash,
-        })
+                at,
+                actor: event.actor,
+                kind: event.kind,
+                target: event.target,
+                channel: event.channel,
+                request_id: event.request_id,
+                details,
+                prev_hash,
+                hash,
+            });
+        }
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash) ",
+            );
+            insert.push_values(chunk, |mut row, e| {
+                row.push_bind(&e.tenant)
+                    .push_bind(e.seq)
+                    .push_bind(&e.at)
+                    .push_bind(&e.actor)
+                    .push_bind(&e.kind)
+                    .push_bind(&e.target)
+                    .push_bind(&e.channel)
+                    .push_bind(&e.request_id)
+                    .push_bind(&e.details)
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            insert.build().execute(&mut *self.inner).await?;
+        }
+        for (tenant, (seq, hash)) in heads {
+            sqlx::query(
+                "INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            )
+            .bind(&tenant)
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut *self.inner)
+            .await?;
+        }
+        Ok(())
     }
 }
 

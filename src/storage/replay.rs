@@ -16,4 +16,25 @@ impl Tx {
         .rows_affected();
         Ok(inserted == 1)
     }
+
+    /// Records many keys at once and returns the ones that were new. A key that appears twice
+    /// in `keys` is new only once.
+    pub async fn claim_replay_keys(
+        &mut self,
+        keys: &[(String, i64)],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
+        let mut fresh = std::collections::HashSet::new();
+        for chunk in keys.chunks(500) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO replay_keys (key, expires_at) ",
+            );
+            insert.push_values(chunk, |mut row, (key, expires)| {
+                row.push_bind(key).push_bind(*expires);
+            });
+            insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+            let rows: Vec<(String,)> = insert.build_query_as().fetch_all(&mut *self.inner).await?;
+            fresh.extend(rows.into_iter().map(|(k,)| k));
+        }
+        Ok(fresh)
+    }
 }

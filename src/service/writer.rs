@@ -1,0 +1,169 @@
+//! Group commit: one task writes the effects of many concurrent requests in one transaction.
+//!
+//! SQLite has a single writer, and with sqlx every statement crosses threads, so one
+//! transaction per request caps throughput at a couple of thousand requests a second and turns
+//! concurrency into queueing. The writer instead takes whatever has queued up (up to
+//! `MAX_BATCH`), claims all their replay keys with one INSERT, applies each unit in order, and
+//! commits once; the audit events of the whole batch are written by one multi-row INSERT at
+//! commit. Each unit still sees the effects of the units before it (a duplicate key later in
+//! the same batch is a replay; rate-limit counts include earlier uses), and a failed batch
+//! fails every unit in it, so "all or nothing" holds per request.
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::NewEvent;
+use crate::model::RateLimit;
+use crate::policy::rate::{self, RateLimited};
+use crate::storage::{Store, Tx};
+
+use super::REPLAY_KEY_TTL_SECS;
+
+/// The most units committed together.
+const MAX_BATCH: usize = 256;
+
+/// What one request wants written.
+pub(super) enum Unit {
+    /// Write these events and nothing else (refusals, built-in answers).
+    Record(NewEvent),
+    /// An accepted command: check its rate limit, if any, then record its event.
+    Accepted {
+        /// The `command.invoked` event.
+        event: NewEvent,
+        /// The rate-limit step, when the command has a limit.
+        rate: Option<Box<RatePlan>>,
+    },
+}
+
+/// The rate-limit step, decided inside the transaction so that concurrent uses are counted.
+pub(super) struct RatePlan {
+    pub tenant: String,
+    pub actor: String,
+    pub command: String,
+    pub limit: RateLimit,
+    /// The `command.refused` event written if the limit is reached.
+    pub refused: NewEvent,
+}
+
+/// How a unit ended.
+pub(super) enum Outcome {
+    /// Written.
+    Done,
+    /// Its replay key was already recorded: nothing written.
+    Replay,
+    /// Refused by the rate limit; the refusal was recorded.
+    RateLimited(RateLimited),
+}
+
+pub(super) struct Submission {
+    pub replay_key: Option<String>,
+    pub now: DateTime<Utc>,
+    pub unit: Unit,
+    pub done: oneshot::Sender<Result<Outcome, String>>,
+}
+
+/// Starts the writer task; it ends when every sender is dropped.
+pub(super) fn spawn(store: Store) -> mpsc::Sender<Submission> {
+    let (sender, mut receiver) = mpsc::channel::<Submission>(4 * MAX_BATCH);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let (units, senders): (Vec<_>, Vec<_>) = batch
+                .drain(..)
+                .map(|s| ((s.replay_key, s.now, s.unit), s.done))
+                .unzip();
+            match write_batch(&store, units).await {
+                Ok(outcomes) => {
+                    for (done, outcome) in senders.into_iter().zip(outcomes) {
+                        let _ = done.send(Ok(outcome));
+                    }
+                }
+                Err(error) => {
+                    let message = format!("{error:#}");
+                    for done in senders {
+                        let _ = done.send(Err(message.clone()));
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
+async fn write_batch(
+    store: &Store,
+    units: Vec<(Option<String>, DateTime<Utc>, Unit)>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut tx = store.begin().await?;
+    let keys: Vec<(String, i64)> = units
+        .iter()
+        .filter_map(|(key, now, _)| {
+            key.clone()
+                .map(|k| (k, now.timestamp() + REPLAY_KEY_TTL_SECS))
+        })
+        .collect();
+    let mut fresh = if keys.is_empty() {
+        Default::default()
+    } else {
+        tx.claim_replay_keys(&keys).await?
+    };
+    let mut outcomes = Vec::with_capacity(units.len());
+    for (key, now, unit) in units {
+        if let Some(key) = key {
+            // The first unit with a key takes it; any later one is a replay.
+            if !fresh.remove(&key) {
+                outcomes.push(Outcome::Replay);
+                continue;
+            }
+        }
+        outcomes.push(apply(&mut tx, unit, now).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+    match unit {
+        Unit::Record(event) => {
+            tx.append_audit(event, now);
+            Ok(Outcome::Done)
+        }
+        Unit::Accepted { event, rate: None } => {
+            tx.append_audit(event, now);
+            Ok(Outcome::Done)
+        }
+        Unit::Accepted {
+            event,
+            rate: Some(plan),
+        } => {
+            let now_ms = now.timestamp_millis();
+            let window_start = now_ms - plan.limit.per.as_millis() as i64;
+            let uses = tx
+                .rate_uses(&plan.tenant, &plan.actor, &plan.command, window_start)
+                .await?;
+            let oldest = uses
+                .oldest_ms
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+            match rate::check(&plan.limit, uses.count, oldest, now) {
+                Ok(()) => {
+                    tx.record_rate_use(
+                        &plan.tenant,
+                        &plan.actor,
+                        &plan.command,
+                        now_ms,
+                        window_start,
+                    )
+                    .await?;
+                    tx.append_audit(event, now);
+                    Ok(Outcome::Done)
+                }
+                Err(limited) => {
+                    let RatePlan { mut refused, .. } = *plan;
+                    refused.details["uses"] = uses.count.into();
+                    tx.append_audit(refused, now);
+                    Ok(Outcome::RateLimited(limited))
+                }
+            }
+        }
+    }
+}
