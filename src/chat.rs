@@ -7,7 +7,9 @@
 
 pub mod discord;
 pub mod invocation;
+pub mod message;
 pub mod slack;
 pub mod verify;
 
 pub use invocation::{ArgsInput, Invocation, Reply};
+pub use message::{Button, ButtonKind, Click, Message, MessageRef};

@@ -45,6 +45,8 @@ pub struct Reply {
     pub ephemeral: bool,
     /// The message text.
     pub text: String,
+    /// Buttons under the text (Confirm / Cancel for a high-risk command).
+    pub buttons: Vec<crate::chat::message::Button>,
 }
 
 impl Reply {
@@ -53,6 +55,7 @@ impl Reply {
         Reply {
             ephemeral: true,
             text: text.into(),
+            buttons: Vec::new(),
         }
     }
 }
