@@ -14,11 +14,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::actions::ActionEnv;
+use crate::chat::discord::client::DiscordClient;
 use crate::chat::slack::client::SlackClient;
 use crate::commands::{load as commands_load, Registry};
 use crate::config::{self, Directory, Settings};
+use crate::jobs::runner::LinkMaker;
+use crate::jobs::{Runner, RunnerConfig};
 use crate::metrics::Metrics;
 use crate::model::Problem;
+use crate::notifier::{ChatNotifier, Notifier};
 use crate::service::Service;
 use crate::storage::Store;
 
@@ -129,6 +134,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         .timeout(Duration::from_secs(10))
         .build()
         .context("building the HTTP client")?;
+    let discord_client = settings.discord.as_ref().and_then(|discord| {
+        discord.bot_token.clone().map(|token| {
+            DiscordClient::new(
+                http.clone(),
+                discord.api_url.clone(),
+                token,
+                discord.application_id.clone(),
+            )
+        })
+    });
     let (slack_secrets, slack_client) = match &settings.slack {
         Some(slack) => (
             slack.signing_secrets.clone(),
@@ -149,13 +164,46 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     if slack_secrets.is_empty() && discord_key.is_none() {
         tracing::warn!("neither SLACK_SIGNING_SECRET nor DISCORD_PUBLIC_KEY is set: every chat request will be rejected");
     }
+    let directory = Arc::new(directory);
+    let registry = Arc::new(registry);
+    let notifier: Arc<dyn Notifier> = Arc::new(ChatNotifier::new(
+        slack_client.clone(),
+        discord_client.clone(),
+    ));
+    let (action_env, missing) = ActionEnv::capture(&registry, &settings.environment);
+    for name in missing {
+        tracing::warn!("a command uses the environment variable {name}, which is not set");
+    }
+    // The job-link key is made once per database and shared by every replica. Two v4 UUIDs
+    // give 244 bits from the operating system's random source.
+    let mut fresh_key = Vec::with_capacity(32);
+    fresh_key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    fresh_key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let link_key = store.server_key("job-links", &fresh_key).await?;
+    let runner = Arc::new(Runner::new(
+        store.clone(),
+        registry.clone(),
+        directory.clone(),
+        Arc::new(action_env),
+        notifier,
+        LinkMaker {
+            public_url: settings.public_url.clone(),
+            key: Arc::new(link_key),
+        },
+        RunnerConfig {
+            concurrency: settings.job_concurrency,
+            lease: settings.job_lease,
+            ..RunnerConfig::default()
+        },
+    ));
     let state = Arc::new(AppState {
         service: Service::new(
             store.clone(),
-            Arc::new(directory),
-            Arc::new(registry),
+            directory,
+            registry,
             settings.slack_command.clone(),
             metrics.clone(),
+            runner.clone(),
         ),
         slack_secrets,
         slack_dedicated,
@@ -169,6 +217,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let router = crate::http::router(state.clone(), settings.request_timeout);
     let (shutdown, mut stop) = watch::channel(false);
+    let runner_task = tokio::spawn(runner.run(stop.clone()));
     let mut stop_purge = stop.clone();
     let purge_store = store.clone();
     tokio::spawn(async move {
@@ -188,7 +237,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         crate::http::serve(listener, router, async move {
             let _ = stop.changed().await;
         })
-        .await
+        .await?;
+        // HTTP has stopped taking requests; now let running jobs finish (or hand them back).
+        runner_task.await.context("the job runner panicked")?;
+        anyhow::Ok(())
     });
     tracing::info!(listen = %addr, "warden is listening");
     Ok(RunningServer {

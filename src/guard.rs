@@ -97,6 +97,34 @@ pub struct Accepted<'r> {
     pub role: Role,
 }
 
+/// The `jobs` built-in: what the caller asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobsAction {
+    /// `jobs`: the tenant's recent jobs.
+    List,
+    /// `jobs show J-42`.
+    Show(i64),
+    /// `jobs cancel J-42`.
+    Cancel(i64),
+    /// `jobs retry J-42`.
+    Retry(i64),
+}
+
+/// A `jobs` request that passed the tenant and principal steps. Access to each action is
+/// decided by the service with the job at hand (cancel: requester or admin; retry: the
+/// original command's guard).
+#[derive(Debug, Clone)]
+pub struct JobsRequest {
+    /// The tenant.
+    pub tenant: String,
+    /// Who asked.
+    pub principal: Principal,
+    /// The caller's grants now.
+    pub grants: Vec<Grant>,
+    /// What they asked for.
+    pub action: JobsAction,
+}
+
 /// The outcome of the stateless steps.
 #[derive(Debug, Clone)]
 pub enum Prepared<'r> {
@@ -104,8 +132,38 @@ pub enum Prepared<'r> {
     Refused(Refusal),
     /// A built-in answered.
     Builtin(BuiltinAnswer),
+    /// The `jobs` built-in, answered by the service from the database.
+    Jobs(JobsRequest),
     /// A registry command, pending the rate-limit step.
     Accepted(Box<Accepted<'r>>),
+}
+
+/// What happens to a command once every check passed: the later steps of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Create the job (a dry run when asked: dry runs need no confirmation or approval,
+    /// because they change nothing).
+    Run,
+    /// High risk: show the plan and wait for the caller's Confirm.
+    Confirm,
+    /// The command's approval rule matches: approvals are needed before it can run.
+    NeedsApproval,
+}
+
+/// The steps after the rate limit: dry-run? → confirm (high risk) → approval (if `when`
+/// matches) → job. `confirmed` is true when the caller already clicked Confirm.
+pub fn next_step(accepted: &Accepted<'_>, confirmed: bool) -> Next {
+    let spec = accepted.spec;
+    if accepted.args.dry_run {
+        return Next::Run;
+    }
+    if spec.risk == crate::commands::Risk::High && !confirmed {
+        return Next::Confirm;
+    }
+    if spec.approval.is_some() && spec.needs_approval(&accepted.args) {
+        return Next::NeedsApproval;
+    }
+    Next::Run
 }
 
 /// What the guard reads besides the invocation.
@@ -210,6 +268,22 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
             });
         }
         _ => {}
+    }
+
+    if inv.command == "jobs" {
+        return match builtins::parse_jobs(&raw) {
+            Ok(action) => Prepared::Jobs(JobsRequest {
+                tenant: tenant_name.clone(),
+                principal: principal.clone(),
+                grants,
+                action,
+            }),
+            Err(problem) => refuse(
+                Step::Args,
+                format!("{problem}\nUsage: `{root} jobs`, `{root} jobs show J-42`, `{root} jobs cancel J-42`, `{root} jobs retry J-42`", root = ctx.root),
+                json!({ "step": "args", "command": "jobs", "error": problem }),
+            ),
+        };
     }
 
     let Some(spec) = ctx.registry.get(&inv.command) else {
@@ -328,22 +402,31 @@ pub fn accepted_details(accepted: &Accepted<'_>) -> serde_json::Value {
     })
 }
 
-/// What the caller is told once a registry command passed every step. Running actions arrives
-/// with the job runner; until then the reply says so, and nothing runs.
-pub fn accepted_reply(accepted: &Accepted<'_>, root: &str) -> String {
-    let spec = accepted.spec;
-    let shown: Vec<String> = accepted
+/// The arguments as people may see them: secret values replaced.
+pub fn shown_args(accepted: &Accepted<'_>) -> Vec<(String, String)> {
+    accepted
         .args
         .values
         .iter()
         .map(|(name, value)| {
-            let secret = spec.arg(name).is_some_and(|a| a.secret);
-            if secret {
-                format!("{name}=[redacted]")
+            let secret = accepted.spec.arg(name).is_some_and(|a| a.secret);
+            let shown = if secret {
+                crate::commands::args::REDACTED.to_string()
             } else {
-                format!("{name}={value}")
-            }
+                value.to_string()
+            };
+            (name.clone(), shown)
         })
+        .collect()
+}
+
+/// What the caller is told when a command passed every check but needs approvals, which this
+/// build does not collect yet: nothing runs.
+pub fn approval_pending_reply(accepted: &Accepted<'_>, root: &str) -> String {
+    let spec = accepted.spec;
+    let shown: Vec<String> = shown_args(accepted)
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
         .collect();
     let mut text = format!(
         "`{} {}{}` passed every check",
@@ -359,24 +442,16 @@ pub fn accepted_reply(accepted: &Accepted<'_>, root: &str) -> String {
         text.push_str(&format!(" (environment `{env}`, as {})", accepted.role));
     }
     text.push('.');
-    if accepted.args.dry_run {
-        text.push_str("\nDry run requested: the plan will be shown, nothing changed.");
-    }
     if let Some(reason) = &accepted.args.reason {
         text.push_str(&format!("\nReason: {reason}"));
     }
-    if spec.needs_approval(&accepted.args) {
-        if let Some(approval) = &spec.approval {
-            text.push_str(&format!(
-                "\nIt needs {} approval{} before it can run.",
-                approval.approvals,
-                if approval.approvals == 1 { "" } else { "s" }
-            ));
-        }
+    if let Some(approval) = &spec.approval {
+        text.push_str(&format!(
+            "\nIt needs {} approval{} before it can run, and this warden build does not collect approvals yet, so nothing was run.",
+            approval.approvals,
+            if approval.approvals == 1 { "" } else { "s" }
+        ));
     }
-    text.push_str(
-        "\nThis warden build does not run actions yet (the job runner is not installed), so nothing was run.",
-    );
     text
 }
 

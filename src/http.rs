@@ -7,6 +7,7 @@
 
 mod discord;
 mod health;
+mod pages;
 mod slack;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/jobs/{id}", get(pages::job_page))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

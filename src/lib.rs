@@ -6,8 +6,14 @@
 //! - [`policy`]: tenants, principals, bindings, authorization and rate-limit decisions (pure).
 //! - [`chat`]: signature verification, Slack and Discord wire formats, the neutral invocation.
 //! - [`guard`]: the pipeline tenant → principal → command → args → authorize → rate limit (pure).
-//! - [`service`]: applies a guard decision in one transaction with its audit event.
+//! - [`service`]: applies a guard decision in one transaction with its audit event (group
+//!   commit), handles button clicks and the `jobs` built-in.
+//! - [`jobs`]: the job record, the runner (claims with a lease), recovery, job messages.
+//! - [`actions`]: the http and exec action executors (signed requests, programs), their plans.
+//! - [`notifier`]: everything outgoing to chats goes through the `Notifier` trait.
 //! - [`audit`]: the per-tenant hash chain and its verification.
+//! - [`links`]: short-lived signed links to job pages, bound to tenant and job (pure).
+//! - [`pages`]: the read-only HTML job page and error page (pure rendering, no IO).
 //! - [`storage`]: the only SQL; SQLite with embedded migrations.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`http`]: the axum router and handlers; the only module that knows axum.
@@ -15,6 +21,7 @@
 //! - [`cli`]: the `warden` subcommands.
 //! - [`telemetry`]: logging set-up.
 
+pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod chat;
@@ -23,8 +30,12 @@ pub mod commands;
 pub mod config;
 pub mod guard;
 pub mod http;
+pub mod jobs;
+pub mod links;
 pub mod metrics;
 pub mod model;
+pub mod notifier;
+pub mod pages;
 pub mod policy;
 pub mod service;
 pub mod storage;

@@ -15,11 +15,16 @@ use crate::audit::NewEvent;
 use crate::chat::{Invocation, Reply};
 use crate::commands::Registry;
 use crate::config::Directory;
-use crate::guard::{self, Context, Prepared, Refusal};
+use crate::guard::{self, Context, Next, Prepared, Refusal};
+use crate::jobs::Runner;
 use crate::metrics::Metrics;
 use crate::storage::Store;
 
-use writer::{Outcome, RatePlan, Submission, Unit};
+use writer::{Outcome, RatePlan, Submission, Then, Unit};
+
+mod accepted;
+mod clicks;
+mod jobs_builtin;
 
 /// How long a replay key is kept, in seconds: longer than the 300 s signature window on either
 /// side, so a replay is either refused as stale or found here.
@@ -38,6 +43,8 @@ pub struct Service {
     pub root: String,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The job runner (woken when a job is queued; also makes job links).
+    pub runner: Arc<Runner>,
     writer: mpsc::Sender<Submission>,
 }
 
@@ -71,6 +78,7 @@ impl Service {
         registry: Arc<Registry>,
         root: String,
         metrics: Arc<Metrics>,
+        runner: Arc<Runner>,
     ) -> Self {
         let writer = writer::spawn(store.clone());
         Service {
@@ -79,6 +87,7 @@ impl Service {
             registry,
             root,
             metrics,
+            runner,
             writer,
         }
     }
@@ -89,6 +98,17 @@ impl Service {
         &self,
         inv: &Invocation,
         now: DateTime<Utc>,
+    ) -> anyhow::Result<(Reply, Handled)> {
+        self.handle_retry(inv, now, None).await
+    }
+
+    /// `handle`, for an invocation that retries job `retry_of` (a Retry button or
+    /// `jobs retry`): the same guard, as the person retrying.
+    pub async fn handle_retry(
+        &self,
+        inv: &Invocation,
+        now: DateTime<Utc>,
+        retry_of: Option<i64>,
     ) -> anyhow::Result<(Reply, Handled)> {
         let ctx = Context {
             directory: &self.directory,
@@ -135,11 +155,27 @@ impl Service {
                     _ => Ok((Reply::ephemeral(answer.text), Handled::Ok)),
                 }
             }
+            Prepared::Jobs(request) => {
+                let unit = Unit::Record(event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "jobs",
+                    json!({ "builtin": true, "action": format!("{:?}", request.action), "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => self.jobs_builtin(inv, request, now).await,
+                }
+            }
             Prepared::Accepted(accepted) => {
                 let spec = accepted.spec;
                 let actor = guard::actor_name(&accepted.principal);
                 let mut details = guard::accepted_details(&accepted);
                 details["platform"] = platform.into();
+                if let Some(retry_of) = retry_of {
+                    details["retry_of"] = crate::jobs::display_id(retry_of).into();
+                }
                 let invoked = event(
                     &accepted.tenant,
                     actor.clone(),
@@ -147,22 +183,33 @@ impl Service {
                     &spec.name,
                     details,
                 );
-                let rate = spec.rate_limit.map(|limit| Box::new(RatePlan {
-                    tenant: accepted.tenant.clone(),
-                    actor: actor.clone(),
-                    command: spec.name.clone(),
-                    limit,
-                    refused: event(
-                        &accepted.tenant,
-                        actor.clone(),
-                        "command.refused",
-                        &spec.name,
-                        json!({ "step": "rate_limit", "limit": limit.to_string(), "platform": platform }),
-                    ),
-                }));
+                let rate = spec.rate_limit.map(|limit| {
+                    Box::new(RatePlan {
+                        tenant: accepted.tenant.clone(),
+                        actor: actor.clone(),
+                        command: spec.name.clone(),
+                        limit,
+                        refused: event(
+                            &accepted.tenant,
+                            actor.clone(),
+                            "command.refused",
+                            &spec.name,
+                            json!({ "step": "rate_limit", "limit": limit.to_string(), "platform": platform }),
+                        ),
+                    })
+                });
+                let next = guard::next_step(&accepted, false);
+                let then = match next {
+                    Next::Run => Then::Job(Box::new(self.new_job(inv, &accepted, retry_of))),
+                    Next::Confirm => {
+                        Then::Confirm(Box::new(self.new_confirmation(inv, &accepted, now)?))
+                    }
+                    Next::NeedsApproval => Then::Nothing,
+                };
                 let unit = Unit::Accepted {
                     event: invoked,
                     rate,
+                    then,
                 };
                 match self.submit(inv, now, unit).await? {
                     Outcome::Replay => Ok(replay(inv)),
@@ -170,10 +217,9 @@ impl Service {
                         let refusal = guard::rate_refusal(&accepted, &limited);
                         Ok(self.refused(inv, &refusal))
                     }
-                    Outcome::Done => Ok((
-                        Reply::ephemeral(guard::accepted_reply(&accepted, &self.root)),
-                        Handled::Ok,
-                    )),
+                    Outcome::Done(created) => {
+                        Ok((self.accepted_reply(&accepted, next, created), Handled::Ok))
+                    }
                 }
             }
         }

@@ -8,11 +8,16 @@
 //! placeholders and portable SQL so that a PostgreSQL backend can sit beside this one.
 
 mod audit;
+mod confirmations;
+mod flags;
+mod jobs;
 mod maintenance;
 mod rate;
 mod replay;
 
 pub use audit::AuditQuery;
+pub use confirmations::{Confirmation, NewConfirmation};
+pub use flags::Flag;
 pub use rate::WindowUses;
 
 use std::str::FromStr;

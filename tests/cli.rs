@@ -37,7 +37,7 @@ async fn audit_verify_names_the_event_whose_byte_was_changed() {
 
     let (code, out, err) = warden(&env, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("6 events"), "{out}");
+    assert!(out.contains("7 events"), "{out}");
 
     let (code, out, _) = warden(&env, &["audit", "export", "--format", "jsonl"]);
     assert_eq!(code, 0);
@@ -45,7 +45,7 @@ async fn audit_verify_names_the_event_whose_byte_was_changed() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
     for key in [
         "id",
         "tenant",
@@ -74,7 +74,7 @@ async fn audit_verify_names_the_event_whose_byte_was_changed() {
     let (code, tail, _) = warden(&env, &["audit", "tail", "-n", "2"]);
     assert_eq!(code, 0);
     assert_eq!(tail.lines().count(), 2);
-    assert!(tail.starts_with("E-5 "), "{tail}");
+    assert!(tail.starts_with("E-6 "), "{tail}");
 
     // The log is append-only: the database refuses an update...
     let store = &app.server.state.service.store;

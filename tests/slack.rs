@@ -154,7 +154,7 @@ async fn missing_role_names_the_role_and_environment() {
         .slack("T0ACME", "U0CAROL", "deploy api v1.2.3 env=staging")
         .await;
     assert!(
-        carol_staging.text().contains("passed every check"),
+        carol_staging.text().contains("is high risk"),
         "{}",
         carol_staging.text()
     );
@@ -168,7 +168,7 @@ async fn missing_role_names_the_role_and_environment() {
 }
 
 #[tokio::test]
-async fn accepted_command_passes_every_step_but_runs_nothing_yet() {
+async fn a_high_risk_command_asks_its_requester_to_confirm_the_exact_plan() {
     let app = TestApp::spawn().await;
     let answer = app
         .slack(
@@ -178,13 +178,20 @@ async fn accepted_command_passes_every_step_but_runs_nothing_yet() {
         )
         .await;
     let text = answer.text();
-    assert!(text.contains("passed every check"), "{text}");
-    assert!(text.contains("service=api"), "{text}");
-    assert!(text.contains("environment `prod`"), "{text}");
-    assert!(text.contains("approval"), "{text}");
-    assert!(text.contains("nothing was run"), "{text}");
+    assert!(answer.ephemeral());
+    assert!(text.contains("is high risk"), "{text}");
+    assert!(
+        text.contains("POST https://deployer.internal/deploys"),
+        "{text}"
+    );
+    assert!(text.contains("v1.2.3"), "{text}");
+    let buttons = &answer.body["blocks"][1]["elements"];
+    assert_eq!(buttons[0]["text"]["text"], "Confirm");
+    assert_eq!(buttons[1]["text"]["text"], "Cancel");
+    assert_eq!(buttons[0]["value"], "C-1");
     let events = app.audit().await;
-    assert_eq!(events.len(), 1);
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["command.invoked", "confirmation.requested"]);
     let details: serde_json::Value = serde_json::from_str(&events[0].details).unwrap();
     assert_eq!(details["args"]["version"], "v1.2.3");
     assert_eq!(details["environment"], "prod");
@@ -220,7 +227,7 @@ async fn rate_limit_refuses_past_the_limit() {
         let ok = app
             .slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh")
             .await;
-        assert!(ok.text().contains("passed every check"), "{}", ok.text());
+        assert!(ok.text().contains("queued"), "{}", ok.text());
     }
     let third = app
         .slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh")
@@ -237,12 +244,8 @@ async fn rate_limit_refuses_past_the_limit() {
     let carol = app
         .slack("T0ACME", "U0CAROL", "rotate-key web tok_abcdefgh")
         .await;
-    assert!(
-        carol.text().contains("passed every check"),
-        "{}",
-        carol.text()
-    );
-    let kinds: Vec<String> = app.audit().await.into_iter().map(|e| e.kind).collect();
+    assert!(carol.text().contains("queued"), "{}", carol.text());
+    let kinds = app.command_kinds().await;
     assert_eq!(
         kinds,
         [
@@ -299,7 +302,12 @@ async fn a_replayed_request_is_answered_but_not_acted_on() {
         .unwrap()
         .to_string();
     assert!(text.contains("already received"), "{text}");
-    assert_eq!(app.audit().await.len(), 1);
+    assert_eq!(app.command_kinds().await, ["command.invoked"]);
+    assert_eq!(
+        app.audit().await.len(),
+        2,
+        "one invocation, one confirmation request"
+    );
     assert!(app
         .metrics()
         .await
@@ -421,10 +429,7 @@ async fn dedicated_slash_command_reaches_the_same_command() {
         .await;
     let json: serde_json::Value = response.json().await.unwrap();
     assert!(
-        json["text"]
-            .as_str()
-            .unwrap()
-            .contains("passed every check"),
+        json["text"].as_str().unwrap().contains("is high risk"),
         "{json}"
     );
     app.server.shutdown().await.unwrap();
@@ -566,10 +571,7 @@ async fn concurrent_copies_of_one_request_act_once() {
         );
     }
     assert_eq!(
-        texts
-            .iter()
-            .filter(|t| t.contains("passed every check"))
-            .count(),
+        texts.iter().filter(|t| t.contains("is high risk")).count(),
         1,
         "{texts:?}"
     );
@@ -580,7 +582,7 @@ async fn concurrent_copies_of_one_request_act_once() {
             .count(),
         19
     );
-    assert_eq!(app.audit().await.len(), 1);
+    assert_eq!(app.command_kinds().await, ["command.invoked"]);
     app.server.shutdown().await.unwrap();
 }
 

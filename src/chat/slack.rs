@@ -1,15 +1,20 @@
 //! Slack: the wire format of slash commands, interactions and Events API callbacks, turned into
-//! neutral types, and neutral replies rendered as Slack JSON. Nothing else in warden knows
-//! Slack's JSON.
+//! neutral types (`wire`, `interaction`); neutral replies and messages rendered as Block Kit
+//! (`render`); and the Web API client (`client`). Nothing else in warden knows Slack's JSON.
 
 pub mod client;
+mod interaction;
+pub mod render;
 mod wire;
 
-pub use wire::{parse_event, parse_interaction, EventRequest, InteractionRequest, SlashCommand};
+pub use client::{ErrorKind, SlackClient, SlackError};
+pub use interaction::{parse_interaction, InteractionRequest, ModalSubmit, SlackInteraction};
+pub use render::{render_reply, render_update};
+pub use wire::{parse_event, EventRequest, SlashCommand};
 
 use std::collections::HashMap;
 
-use crate::chat::{ArgsInput, Invocation, Reply};
+use crate::chat::{ArgsInput, Invocation};
 use crate::model::{Platform, PlatformUser};
 
 /// Parses a form-encoded slash command body (already verified).
@@ -52,14 +57,6 @@ pub fn invocation(
         input: ArgsInput::Text(rest),
         replay_key,
     }
-}
-
-/// Renders a reply as the JSON body of a slash-command response.
-pub fn render_reply(reply: &Reply) -> serde_json::Value {
-    serde_json::json!({
-        "response_type": if reply.ephemeral { "ephemeral" } else { "in_channel" },
-        "text": reply.text,
-    })
 }
 
 #[cfg(test)]
@@ -107,12 +104,5 @@ mod tests {
         assert_eq!(inv.input, ArgsInput::Text("api v1".into()));
         let inv = invocation(cmd("/ops", "  "), "/ops", &dedicated, "r".into(), None);
         assert_eq!(inv.command, "help");
-    }
-
-    #[test]
-    fn replies_render() {
-        let v = render_reply(&Reply::ephemeral("hi"));
-        assert_eq!(v["response_type"], "ephemeral");
-        assert_eq!(v["text"], "hi");
     }
 }

@@ -60,6 +60,14 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// How long one request may take (`WARDEN_REQUEST_TIMEOUT`).
     pub request_timeout: Duration,
+    /// How long a job's lease lasts without renewal (`WARDEN_JOB_LEASE`, default 30s).
+    pub job_lease: Duration,
+    /// How many jobs this process runs at once (`WARDEN_JOB_CONCURRENCY`, default 8).
+    pub job_concurrency: usize,
+    /// The whole environment as it was at start-up. Actions may only use the variables their
+    /// definitions name (`sign_secret_env`, `inherit_env`); `app` picks those out once, so
+    /// nothing reads the process environment later. Never printed.
+    pub environment: std::sync::Arc<HashMap<String, String>>,
 }
 
 /// Slack settings; present only when a signing secret is configured.
@@ -110,6 +118,12 @@ impl fmt::Debug for Settings {
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
+            .field("job_lease", &self.job_lease)
+            .field("job_concurrency", &self.job_concurrency)
+            .field(
+                "environment",
+                &format_args!("[{} variables]", self.environment.len()),
+            )
             .finish()
     }
 }
@@ -348,6 +362,25 @@ impl Settings {
                 Duration::from_secs(10)
             }),
         };
+        let job_lease = match get("WARDEN_JOB_LEASE") {
+            None => Duration::from_secs(30),
+            Some(v) => parse_duration(v).unwrap_or_else(|e| {
+                errors.push(format!("WARDEN_JOB_LEASE: {e}"));
+                Duration::from_secs(30)
+            }),
+        };
+        let job_concurrency = match get("WARDEN_JOB_CONCURRENCY") {
+            None => 8,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "WARDEN_JOB_CONCURRENCY: `{v}` is not a number from 1 to 256"
+                    ));
+                    8
+                }
+            },
+        };
 
         if !errors.is_empty() {
             return Err(errors);
@@ -364,6 +397,9 @@ impl Settings {
             log_filter,
             log_format,
             request_timeout,
+            job_lease,
+            job_concurrency,
+            environment: std::sync::Arc::new(vars.clone()),
         })
     }
 }

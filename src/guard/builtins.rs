@@ -43,6 +43,10 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
         "`{} whoami`: who warden thinks you are, and your roles",
         ctx.root
     ));
+    lines.push(format!(
+        "`{} jobs [show|cancel|retry J-42]`: recent jobs, one job, or act on it",
+        ctx.root
+    ));
     let mut hidden = 0;
     for spec in ctx.registry.iter() {
         let envs = spec.possible_environments();
@@ -89,6 +93,26 @@ pub(super) fn whoami(principal: &Principal, grants: &[Grant]) -> String {
         lines.push(format!("Roles: {}.", roles.join("; ")));
     }
     lines.join("\n")
+}
+
+/// Parses the arguments of the `jobs` built-in.
+pub(super) fn parse_jobs(raw: &RawArgs) -> Result<super::JobsAction, String> {
+    use super::JobsAction;
+    let words: Vec<&str> = raw.positional.iter().map(String::as_str).collect();
+    let id = |word: Option<&&str>| {
+        word.and_then(|w| crate::jobs::parse_id(w))
+            .ok_or_else(|| "name the job, e.g. `J-42`".to_string())
+    };
+    match words.first() {
+        None | Some(&"list") if words.len() <= 1 => Ok(JobsAction::List),
+        Some(&"show") if words.len() == 2 => id(words.get(1)).map(JobsAction::Show),
+        Some(&"cancel") if words.len() == 2 => id(words.get(1)).map(JobsAction::Cancel),
+        Some(&"retry") if words.len() == 2 => id(words.get(1)).map(JobsAction::Retry),
+        Some(word) if crate::jobs::parse_id(word).is_some() && words.len() == 1 => {
+            id(words.first()).map(JobsAction::Show)
+        }
+        _ => Err(format!("`jobs {}` is not a jobs command", words.join(" "))),
+    }
 }
 
 /// The registered command closest to a mistyped name, if one is close enough to suggest.

@@ -44,8 +44,11 @@ pub(super) async fn interactions(
                 discord::render_reply(&unavailable(&rid, &error)),
             ),
         },
-        Interaction::Component { id } => {
-            tracing::info!(discord.interaction = %id, "component interaction received; not supported yet");
+        other => {
+            tracing::info!(
+                discord.interaction = other.id().unwrap_or_default(),
+                "component interaction received; not supported yet"
+            );
             json_reply(
                 Outcome("ok"),
                 discord::render_reply(&Reply::ephemeral(

@@ -66,9 +66,9 @@ pub(super) async fn interactions(
     if let Err(rejection) = verify(&state, &headers, &body) {
         return reject(&state, "/slack/interactions", rejection);
     }
-    match slack::parse_interaction(&body) {
+    match slack::parse_interaction(&body, request_id(&headers)) {
         Ok(interaction) => {
-            tracing::info!(slack.interaction = %interaction.kind, "interaction received; not supported yet");
+            tracing::info!(slack.interaction = %interaction.kind(), "interaction received; not supported yet");
             json_reply(
                 Outcome("ok"),
                 slack::render_reply(&Reply::ephemeral(

@@ -13,8 +13,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::NewEvent;
+use crate::jobs::NewJob;
 use crate::model::RateLimit;
 use crate::policy::rate::{self, RateLimited};
+use crate::storage::NewConfirmation;
 use crate::storage::{Store, Tx};
 
 use super::REPLAY_KEY_TTL_SECS;
@@ -26,13 +28,26 @@ const MAX_BATCH: usize = 256;
 pub(super) enum Unit {
     /// Write these events and nothing else (refusals, built-in answers).
     Record(NewEvent),
-    /// An accepted command: check its rate limit, if any, then record its event.
+    /// An accepted command: check its rate limit, if any, then record its event and create
+    /// what comes next (a job or a confirmation).
     Accepted {
         /// The `command.invoked` event.
         event: NewEvent,
         /// The rate-limit step, when the command has a limit.
         rate: Option<Box<RatePlan>>,
+        /// What to create once it passed.
+        then: Then,
     },
+}
+
+/// What an accepted command creates, in the same transaction as its audit event.
+pub(super) enum Then {
+    /// Nothing yet (it waits for approvals, which this build does not collect).
+    Nothing,
+    /// A queued job.
+    Job(Box<NewJob>),
+    /// A pending confirmation.
+    Confirm(Box<NewConfirmation>),
 }
 
 /// The rate-limit step, decided inside the transaction so that concurrent uses are counted.
@@ -47,8 +62,8 @@ pub(super) struct RatePlan {
 
 /// How a unit ended.
 pub(super) enum Outcome {
-    /// Written.
-    Done,
+    /// Written; with the id of the job or confirmation created, if any.
+    Done(Option<i64>),
     /// Its replay key was already recorded: nothing written.
     Replay,
     /// Refused by the rate limit; the refusal was recorded.
@@ -126,15 +141,20 @@ async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Ou
     match unit {
         Unit::Record(event) => {
             tx.append_audit(event, now);
-            Ok(Outcome::Done)
+            Ok(Outcome::Done(None))
         }
-        Unit::Accepted { event, rate: None } => {
-            tx.append_audit(event, now);
-            Ok(Outcome::Done)
+        Unit::Accepted {
+            event,
+            rate: None,
+            then,
+        } => {
+            tx.append_audit(event.clone(), now);
+            create(tx, then, &event, now).await.map(Outcome::Done)
         }
         Unit::Accepted {
             event,
             rate: Some(plan),
+            then,
         } => {
             let now_ms = now.timestamp_millis();
             let window_start = now_ms - plan.limit.per.as_millis() as i64;
@@ -154,8 +174,8 @@ async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Ou
                         window_start,
                     )
                     .await?;
-                    tx.append_audit(event, now);
-                    Ok(Outcome::Done)
+                    tx.append_audit(event.clone(), now);
+                    create(tx, then, &event, now).await.map(Outcome::Done)
                 }
                 Err(limited) => {
                     let RatePlan { mut refused, .. } = *plan;
@@ -166,4 +186,34 @@ async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Ou
             }
         }
     }
+}
+
+/// Creates the job or confirmation an accepted command leads to, with its audit event.
+async fn create(
+    tx: &mut Tx,
+    then: Then,
+    invoked: &NewEvent,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    let (kind, target, id) = match then {
+        Then::Nothing => return Ok(None),
+        Then::Job(job) => {
+            let id = tx.insert_job(&job, now).await?;
+            ("job.queued", crate::jobs::display_id(id), id)
+        }
+        Then::Confirm(confirmation) => {
+            let id = tx.insert_confirmation(&confirmation, now).await?;
+            ("confirmation.requested", format!("C-{id}"), id)
+        }
+    };
+    tx.append_audit(
+        NewEvent {
+            kind: kind.to_string(),
+            target,
+            details: serde_json::json!({ "command": invoked.target }),
+            ..invoked.clone()
+        },
+        now,
+    );
+    Ok(Some(id))
 }

@@ -190,6 +190,31 @@ impl Store {
         Ok(events)
     }
 
+    /// The audit trail of one job: the events about it, and those of the request that created
+    /// it, oldest first.
+    pub async fn job_audit(
+        &self,
+        tenant: &str,
+        job: &str,
+        request_id: &str,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events
+             WHERE tenant = $1 AND (target = $2 OR (request_id = $3 AND request_id != ''))
+             ORDER BY id LIMIT 1000"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(job)
+            .bind(request_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Every tenant's chain head.
     pub async fn audit_heads(&self) -> anyhow::Result<Vec<ChainHead>> {
         let rows: Vec<(String, i64, String)> =

@@ -93,9 +93,10 @@ type = "string"
 secret = true
 pattern = '^tok_[a-z0-9]{8}$'
 
+# The test does not care what runs; a built-in read keeps the job harmless.
 [action]
 type = "builtin"
-name = "keys.rotate"
+name = "flags.get"
 "#;
 
 /// The repository's shipped command definitions.
@@ -146,6 +147,17 @@ impl TestApp {
             dir,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The kinds of the `command.*` audit events, oldest first (jobs add their own events
+    /// asynchronously, which these assertions ignore).
+    pub async fn command_kinds(&self) -> Vec<String> {
+        self.audit()
+            .await
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| k.starts_with("command."))
+            .collect()
     }
 
     /// Every audit event, oldest first.

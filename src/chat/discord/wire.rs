@@ -1,10 +1,16 @@
-//! Discord's interaction shapes, reduced to the fields warden reads.
+//! Discord's interaction shapes, reduced to the fields warden reads. Every field but the type
+//! and id is optional on the way in, so a strange payload is a classification or an error,
+//! never a panic.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::Value;
 
+use crate::chat::message::{ButtonKind, Click, MessageRef};
 use crate::chat::{ArgsInput, Invocation};
 use crate::commands::args::RawArgs;
-use crate::model::{Platform, PlatformUser};
+use crate::model::{ChannelRef, Platform, PlatformUser};
 
 /// A verified interaction, classified.
 #[derive(Debug, Clone)]
@@ -13,11 +19,84 @@ pub enum Interaction {
     Ping,
     /// An application command, already turned into the neutral invocation.
     Command(Box<Invocation>),
-    /// A button click (type 3) or a modal submit (type 5), with its interaction id.
+    /// A click on one of warden's buttons (type 3).
+    Click {
+        /// The neutral click.
+        click: Box<Click>,
+        /// What is needed to answer it later.
+        handle: InteractionHandle,
+    },
+    /// A submitted modal (type 5) that warden opened.
+    ModalSubmit {
+        /// The submitted values.
+        submit: ModalSubmit,
+        /// What is needed to answer it later.
+        handle: InteractionHandle,
+    },
+    /// Any other component or modal interaction (not one of warden's custom ids, or missing
+    /// who clicked): acknowledged, not acted on.
     Component {
         /// The interaction id, the replay key.
         id: String,
     },
+}
+
+impl Interaction {
+    /// The interaction id, for logs (PING has none worth logging).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Interaction::Ping => None,
+            Interaction::Command(inv) => inv.replay_key.as_deref()?.strip_prefix("discord:"),
+            Interaction::Click { handle, .. } | Interaction::ModalSubmit { handle, .. } => {
+                Some(&handle.id)
+            }
+            Interaction::Component { id } => Some(id),
+        }
+    }
+}
+
+/// What a later answer to an interaction needs: follow-ups and edits of the original response
+/// go to `/webhooks/{application_id}/{token}` for 15 minutes. The token is a credential: it is
+/// redacted from `Debug` and must never be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InteractionHandle {
+    /// The interaction id.
+    pub id: String,
+    /// The application the interaction was sent to.
+    pub application_id: String,
+    /// The interaction token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for InteractionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InteractionHandle")
+            .field("id", &self.id)
+            .field("application_id", &self.application_id)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A submitted modal (the Deny reason form), reduced to what the approvals flow reads. Same
+/// shape as Slack's; warden's modal `custom_id` is `<callback_id>:<metadata>` because Discord
+/// modals have no separate metadata field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModalSubmit {
+    /// The HTTP request id.
+    pub request_id: String,
+    /// The guild.
+    pub workspace: String,
+    /// Who submitted.
+    pub user: PlatformUser,
+    /// Which form (`warden.deny`).
+    pub callback_id: String,
+    /// What it is about (`A-17`).
+    pub metadata: String,
+    /// Text input values keyed by their `custom_id`.
+    pub values: BTreeMap<String, String>,
+    /// The key under which the submission is recorded so it is not acted on twice.
+    pub replay_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,12 +109,25 @@ struct RawInteraction {
     #[serde(default)]
     channel_id: Option<String>,
     #[serde(default)]
+    channel: Option<IdOnly>,
+    #[serde(default)]
     member: Option<Member>,
     #[serde(default)]
     user: Option<User>,
+    #[serde(default)]
+    application_id: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    message: Option<IdOnly>,
     /// Kept raw: its shape depends on the interaction type.
     #[serde(default)]
-    data: Option<serde_json::Value>,
+    data: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -61,12 +153,12 @@ struct CommandData {
 struct CommandOption {
     name: String,
     #[serde(default)]
-    value: Option<serde_json::Value>,
+    value: Option<Value>,
 }
 
-fn option_text(value: serde_json::Value) -> String {
+fn option_text(value: Value) -> String {
     match value {
-        serde_json::Value::String(s) => s,
+        Value::String(s) => s,
         other => other.to_string(),
     }
 }
@@ -117,44 +209,100 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction,
                 replay_key: Some(format!("discord:{}", raw.id)),
             })))
         }
-        3 | 5 => Ok(Interaction::Component { id: raw.id }),
+        3 | 5 => Ok(component(raw, request_id)),
         other => Err(format!("unsupported interaction type {other}")),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_options_become_named_args() {
-        let body = br#"{"type":2,"id":"42","guild_id":"9","channel_id":"7","member":{"user":{"id":"1","username":"alice"}},"data":{"id":"c","name":"deploy","type":1,"options":[{"name":"service","type":3,"value":"api"},{"name":"replicas","type":4,"value":3},{"name":"dry_run","type":5,"value":true},{"name":"reason","type":3,"value":"hotfix"}]}}"#;
-        let Interaction::Command(inv) = parse_interaction(body, "r".into()).unwrap() else {
-            panic!("expected a command")
+/// Classifies a component (3) or modal submit (5) interaction. Only warden's own custom ids
+/// with a user, a token and an application id become a `Click` or `ModalSubmit`; anything
+/// else is `Component`, answered but not acted on.
+fn component(raw: RawInteraction, request_id: String) -> Interaction {
+    let data = raw.data.unwrap_or(Value::Null);
+    let custom_id = data.get("custom_id").and_then(Value::as_str).unwrap_or("");
+    let (action, value) = custom_id.split_once(':').unwrap_or((custom_id, ""));
+    let user = raw.member.map(|m| m.user).or(raw.user);
+    let (Some(user), Some(application_id), Some(token)) = (user, raw.application_id, raw.token)
+    else {
+        return Interaction::Component { id: raw.id };
+    };
+    let guild = raw.guild_id.unwrap_or_default();
+    let user = PlatformUser {
+        platform: Platform::Discord,
+        workspace: guild.clone(),
+        user: user.id,
+    };
+    let handle = InteractionHandle {
+        id: raw.id.clone(),
+        application_id,
+        token,
+    };
+    let replay_key = Some(format!("discord:{}", raw.id));
+    if raw.kind == 5 {
+        return Interaction::ModalSubmit {
+            submit: ModalSubmit {
+                request_id,
+                workspace: guild,
+                user,
+                callback_id: action.to_string(),
+                metadata: value.to_string(),
+                values: modal_values(&data),
+                replay_key,
+            },
+            handle,
         };
-        assert_eq!(inv.command, "deploy");
-        assert_eq!(inv.workspace, "9");
-        assert_eq!(inv.replay_key.as_deref(), Some("discord:42"));
-        let ArgsInput::Structured(args) = &inv.input else {
-            panic!("structured")
-        };
-        assert_eq!(
-            args.named,
-            vec![
-                ("service".into(), "api".into()),
-                ("replicas".into(), "3".into())
-            ]
-        );
-        assert!(args.dry_run);
-        assert_eq!(args.reason.as_deref(), Some("hotfix"));
     }
-
-    #[test]
-    fn ping_and_garbage() {
-        assert!(matches!(
-            parse_interaction(br#"{"type":1,"id":"1"}"#, "r".into()),
-            Ok(Interaction::Ping)
-        ));
-        assert!(parse_interaction(b"[]", "r".into()).is_err());
+    let Some(kind) = ButtonKind::from_action_id(action) else {
+        return Interaction::Component { id: raw.id };
+    };
+    let channel_id = raw.channel_id.or(raw.channel.map(|c| c.id));
+    let message = match (&channel_id, raw.message) {
+        (Some(channel), Some(m)) => Some(MessageRef {
+            channel: ChannelRef {
+                platform: Platform::Discord,
+                id: channel.clone(),
+            },
+            id: m.id,
+        }),
+        _ => None,
+    };
+    Interaction::Click {
+        click: Box::new(Click {
+            request_id,
+            platform: Platform::Discord,
+            workspace: guild,
+            user,
+            channel: channel_id.map(|c| format!("discord:{c}")),
+            kind,
+            value: value.to_string(),
+            replay_key,
+            message,
+        }),
+        handle,
     }
 }
+
+/// The text inputs of a modal submit: `data.components[*]` are action rows holding
+/// `components`, or (newer modals) labels holding one `component`.
+fn modal_values(data: &Value) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    let rows = data.get("components").and_then(Value::as_array);
+    for row in rows.into_iter().flatten() {
+        let inner = row.get("components").and_then(Value::as_array);
+        let single = row.get("component").into_iter();
+        for input in inner.into_iter().flatten().chain(single) {
+            let id = input.get("custom_id").and_then(Value::as_str);
+            let value = input.get("value").and_then(Value::as_str).or_else(|| {
+                // Selects in modals submit `values`; warden's forms use one choice.
+                input.get("values")?.as_array()?.first()?.as_str()
+            });
+            if let (Some(id), Some(value)) = (id, value) {
+                values.insert(id.to_string(), value.to_string());
+            }
+        }
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,4 @@
-//! Slack's request shapes, reduced to the fields warden reads. Unknown fields are ignored
+//! Slack's slash-command and Events API shapes, reduced to the fields warden reads. Unknown fields are ignored
 //! because Slack adds fields over time.
 
 use serde::Deserialize;
@@ -103,55 +103,6 @@ pub fn parse_event(body: &[u8]) -> Result<EventRequest, String> {
     }
 }
 
-/// A button click or modal submission, reduced to who and where.
-#[derive(Debug, Clone)]
-pub struct InteractionRequest {
-    /// `block_actions`, `view_submission`, …
-    pub kind: String,
-    /// The workspace.
-    pub team_id: Option<String>,
-    /// Who clicked.
-    pub user_id: Option<String>,
-    /// Slack's id of this interaction, used as the replay key when present.
-    pub trigger_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct InteractionForm {
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct RawInteraction {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    team: Option<IdOnly>,
-    #[serde(default)]
-    user: Option<IdOnly>,
-    #[serde(default)]
-    trigger_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct IdOnly {
-    id: String,
-}
-
-/// Parses an interactivity body (`payload=` JSON, form-encoded; already verified).
-pub fn parse_interaction(body: &[u8]) -> Result<InteractionRequest, String> {
-    let form: InteractionForm =
-        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a Slack interaction: {e}"))?;
-    let raw: RawInteraction = serde_json::from_str(&form.payload)
-        .map_err(|e| format!("not a Slack interaction payload: {e}"))?;
-    Ok(InteractionRequest {
-        kind: raw.kind,
-        team_id: raw.team.map(|t| t.id),
-        user_id: raw.user.map(|u| u.id),
-        trigger_id: raw.trigger_id,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,18 +118,5 @@ mod tests {
         .unwrap();
         assert!(matches!(m, EventRequest::AppMention { event_id, .. } if event_id == "Ev1"));
         assert!(parse_event(b"{").is_err());
-    }
-
-    #[test]
-    fn interactions_parse() {
-        let body = serde_urlencoded::to_string([(
-            "payload",
-            r#"{"type":"block_actions","team":{"id":"T01"},"user":{"id":"U1"},"trigger_id":"t1"}"#,
-        )])
-        .unwrap();
-        let i = parse_interaction(body.as_bytes()).unwrap();
-        assert_eq!(i.kind, "block_actions");
-        assert_eq!(i.team_id.as_deref(), Some("T01"));
-        assert!(parse_interaction(b"payload=notjson").is_err());
     }
 }

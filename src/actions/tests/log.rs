@@ -1,0 +1,51 @@
+//! The caps of a job log.
+
+use crate::actions::{JobLog, Stream, LOG_LINE_CAP, LOG_MAX_BYTES};
+
+#[test]
+fn long_lines_are_cut_at_a_character_boundary() {
+    let (log, mut rx) = JobLog::channel();
+    // 'é' is two bytes, so the cap falls in the middle of one and the cut moves back.
+    log.stdout(format!("a{}", "é".repeat(LOG_LINE_CAP)));
+    log.stderr("short");
+    let long = rx.try_recv().unwrap();
+    assert_eq!(long.stream, Stream::Stdout);
+    assert!(long.text.ends_with('…'));
+    assert_eq!(long.text.len(), LOG_LINE_CAP - 1 + '…'.len_utf8());
+    let short = rx.try_recv().unwrap();
+    assert_eq!(
+        (short.stream, short.text.as_str()),
+        (Stream::Stderr, "short")
+    );
+}
+
+#[test]
+fn the_byte_limit_is_shared_by_clones_and_announced_once() {
+    let (log, mut rx) = JobLog::channel();
+    let other = log.clone();
+    let line = "x".repeat(LOG_LINE_CAP);
+    let fitting = LOG_MAX_BYTES / LOG_LINE_CAP;
+    for i in 0..fitting + 10 {
+        if i % 2 == 0 {
+            log.stdout(line.clone());
+        } else {
+            other.info(line.clone());
+        }
+    }
+    let mut lines = Vec::new();
+    while let Ok(l) = rx.try_recv() {
+        lines.push(l);
+    }
+    assert_eq!(lines.len(), fitting + 1);
+    assert!(lines[fitting].text.starts_with("[log truncated: "));
+    assert_eq!(log.dropped(), 10);
+    assert_eq!(other.dropped(), 10);
+}
+
+#[test]
+fn a_closed_receiver_is_harmless() {
+    let (log, rx) = JobLog::channel();
+    drop(rx);
+    log.info("nobody listens");
+    assert_eq!(log.dropped(), 0);
+}

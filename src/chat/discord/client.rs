@@ -1,0 +1,247 @@
+//! A small Discord REST client: channel messages (bot token) and interaction follow-ups and
+//! edits (interaction token). Every failure is a `DiscordError` that says whether a retry can
+//! help, so the outbox can decide without knowing Discord.
+//!
+//! The bot token is exposed only to build the `Authorization` header, and `Debug` redacts
+//! it. Errors never carry a URL, because follow-up URLs contain the interaction token.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::render::{render_message, EPHEMERAL};
+use crate::chat::message::Message;
+
+/// Whether a failed call is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Rate limit, outage, timeout or lost connection: the same call may succeed later, no
+    /// earlier than `retry_after` when Discord said so.
+    Retryable {
+        /// Discord's `retry_after`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The call cannot succeed as made (unknown channel, missing access, bad token, …).
+    Permanent,
+}
+
+/// A failed Discord call. The message names the operation, the HTTP status and Discord's
+/// numeric error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DiscordError {
+    /// Whether to retry.
+    pub kind: ErrorKind,
+    /// What failed, e.g. "create_message: HTTP 404 (Discord code 10003)".
+    pub message: String,
+}
+
+impl DiscordError {
+    fn new(kind: ErrorKind, message: String) -> Self {
+        DiscordError { kind, message }
+    }
+}
+
+/// Calls Discord's REST API at a configurable base URL (a fake one in tests).
+#[derive(Clone)]
+pub struct DiscordClient {
+    http: reqwest::Client,
+    api_url: String,
+    token: SecretString,
+    application_id: Option<String>,
+}
+
+impl std::fmt::Debug for DiscordClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordClient")
+            .field("api_url", &self.api_url)
+            .field("token", &"[redacted]")
+            .field("application_id", &self.application_id)
+            .finish()
+    }
+}
+
+impl DiscordClient {
+    /// A client for `api_url` (`DISCORD_API_URL`, without a trailing `/`), the bot token and
+    /// the application id (`DISCORD_APPLICATION_ID`), when configured.
+    pub fn new(
+        http: reqwest::Client,
+        api_url: String,
+        token: SecretString,
+        application_id: Option<String>,
+    ) -> Self {
+        DiscordClient {
+            http,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            token,
+            application_id,
+        }
+    }
+
+    /// The configured application id, for follow-ups of interactions that did not say.
+    pub fn application_id(&self) -> Option<&str> {
+        self.application_id.as_deref()
+    }
+
+    /// `POST /channels/{id}/messages`: posts `message` and returns its id.
+    pub async fn create_message(
+        &self,
+        channel_id: &str,
+        message: &Message,
+    ) -> Result<String, DiscordError> {
+        let url = format!("{}/channels/{channel_id}/messages", self.api_url);
+        let request = self.bot(self.http.post(url)).json(&render_message(message));
+        message_id("create_message", send("create_message", request).await?)
+    }
+
+    /// `PATCH /channels/{id}/messages/{message_id}`: replaces the text and buttons.
+    pub async fn edit_message(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        message: &Message,
+    ) -> Result<(), DiscordError> {
+        let url = format!(
+            "{}/channels/{channel_id}/messages/{message_id}",
+            self.api_url
+        );
+        let request = self
+            .bot(self.http.patch(url))
+            .json(&render_message(message));
+        send("edit_message", request).await?;
+        Ok(())
+    }
+
+    /// `POST /webhooks/{application_id}/{token}`: a follow-up to an interaction (valid 15
+    /// minutes after it), returning the new message's id.
+    pub async fn followup(
+        &self,
+        application_id: &str,
+        interaction_token: &str,
+        message: &Message,
+        ephemeral: bool,
+    ) -> Result<String, DiscordError> {
+        let mut body = render_message(message);
+        if ephemeral {
+            body["flags"] = EPHEMERAL.into();
+        }
+        // The interaction token in the path is the credential; the bot token is not sent.
+        let url = format!(
+            "{}/webhooks/{application_id}/{interaction_token}",
+            self.api_url
+        );
+        message_id(
+            "followup",
+            send("followup", self.http.post(url).json(&body)).await?,
+        )
+    }
+
+    /// `PATCH /webhooks/{application_id}/{token}/messages/@original`: edits the first
+    /// response to an interaction.
+    pub async fn edit_original(
+        &self,
+        application_id: &str,
+        interaction_token: &str,
+        message: &Message,
+    ) -> Result<(), DiscordError> {
+        let url = format!(
+            "{}/webhooks/{application_id}/{interaction_token}/messages/@original",
+            self.api_url
+        );
+        let request = self.http.patch(url).json(&render_message(message));
+        send("edit_original", request).await?;
+        Ok(())
+    }
+
+    fn bot(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bot {}", self.token.expose_secret()),
+        )
+    }
+}
+
+fn message_id(what: &str, body: Value) -> Result<String, DiscordError> {
+    match body.get("id").and_then(Value::as_str) {
+        Some(id) => Ok(id.to_string()),
+        // Posted, but we cannot address it; retrying would post it twice.
+        None => Err(DiscordError::new(
+            ErrorKind::Permanent,
+            format!("{what}: the answer has no message id"),
+        )),
+    }
+}
+
+async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Value, DiscordError> {
+    let response = request.send().await.map_err(|e| transport(what, e))?;
+    let status = response.status();
+    let header_delay = retry_after_header(response.headers());
+    let bytes = response.bytes().await.map_err(|e| transport(what, e))?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let code = body
+        .get("code")
+        .and_then(Value::as_u64)
+        .map(|c| format!(" (Discord code {c})"))
+        .unwrap_or_default();
+    let message = format!("{what}: HTTP {}{code}", status.as_u16());
+    let kind = if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        // The body's `retry_after` (seconds, fractional) is the precise one; the header is
+        // rounded up to whole seconds.
+        let body_delay = body
+            .get("retry_after")
+            .and_then(Value::as_f64)
+            .and_then(seconds);
+        ErrorKind::Retryable {
+            retry_after: body_delay.or(header_delay),
+        }
+    } else if status.is_server_error() {
+        ErrorKind::Retryable { retry_after: None }
+    } else {
+        ErrorKind::Permanent
+    };
+    Err(DiscordError::new(kind, message))
+}
+
+fn seconds(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    seconds(
+        headers
+            .get("retry-after")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?,
+    )
+}
+
+/// A request that did not complete. Only a malformed request is permanent; a timeout, a
+/// refused connection or a cut-off answer may well work next time.
+fn transport(what: &str, e: reqwest::Error) -> DiscordError {
+    let (kind, cause) = if e.is_builder() {
+        (ErrorKind::Permanent, "the request could not be built")
+    } else if e.is_timeout() {
+        (ErrorKind::Retryable { retry_after: None }, "timed out")
+    } else if e.is_connect() {
+        (
+            ErrorKind::Retryable { retry_after: None },
+            "could not connect",
+        )
+    } else {
+        (
+            ErrorKind::Retryable { retry_after: None },
+            "the connection failed",
+        )
+    };
+    DiscordError::new(kind, format!("{what}: {cause}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! Neutral replies and messages rendered as Discord JSON: interaction responses (types 4 and
+//! 7) and the bodies of channel messages, follow-ups and edits.
+
+use serde_json::{json, Value};
+
+use crate::chat::message::{Button, ButtonStyle, Message};
+use crate::chat::Reply;
+
+/// Discord's message flag for "only the invoking user sees this".
+pub const EPHEMERAL: u64 = 64;
+
+/// Discord refuses message content over 2000 characters.
+pub const MAX_CONTENT: usize = 2000;
+
+/// Buttons per action row, and action rows per message, that Discord accepts.
+const ROW_WIDTH: usize = 5;
+const MAX_ROWS: usize = 5;
+
+/// The `custom_id` of a button: `<action_id>:<value>`, e.g. `warden.confirm:C-12`.
+pub fn custom_id(button: &Button) -> String {
+    format!("{}:{}", button.kind.action_id(), button.value)
+}
+
+fn content(text: &str) -> String {
+    if text.chars().count() > MAX_CONTENT {
+        text.chars().take(MAX_CONTENT - 1).collect::<String>() + "…"
+    } else {
+        text.to_string()
+    }
+}
+
+fn button(b: &Button) -> Value {
+    let style = match b.kind.style() {
+        ButtonStyle::Primary => 1,
+        ButtonStyle::Secondary => 2,
+        ButtonStyle::Danger => 4,
+    };
+    json!({ "type": 2, "style": style, "label": b.kind.label(), "custom_id": custom_id(b) })
+}
+
+/// Action rows (type 1) of at most five buttons each. Buttons past Discord's 25 are dropped
+/// rather than have the whole message refused.
+fn components(buttons: &[Button]) -> Value {
+    buttons
+        .chunks(ROW_WIDTH)
+        .take(MAX_ROWS)
+        .map(|row| json!({ "type": 1, "components": row.iter().map(button).collect::<Vec<_>>() }))
+        .collect()
+}
+
+/// The body of a channel message, follow-up or edit: `content`, `components` (always present,
+/// so that an edit removes buttons that no longer apply) and `allowed_mentions` with nothing
+/// allowed, so that text echoed from a command never pings anyone.
+pub fn render_message(message: &Message) -> Value {
+    json!({
+        "content": content(&message.text),
+        "components": components(&message.buttons),
+        "allowed_mentions": { "parse": [] },
+    })
+}
+
+/// Renders a reply as an interaction response (type 4, CHANNEL_MESSAGE_WITH_SOURCE).
+pub fn render_reply(reply: &Reply) -> Value {
+    let mut data = render_message(&Message {
+        text: reply.text.clone(),
+        buttons: reply.buttons.clone(),
+    });
+    if reply.ephemeral {
+        data["flags"] = EPHEMERAL.into();
+    }
+    json!({ "type": 4, "data": data })
+}
+
+/// The answer to a click that replaces the message carrying the button (type 7,
+/// UPDATE_MESSAGE).
+pub fn render_update(message: &Message) -> Value {
+    json!({ "type": 7, "data": render_message(message) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::message::ButtonKind;
+
+    fn b(kind: ButtonKind, value: &str) -> Button {
+        Button {
+            kind,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn reply_with_confirm_and_cancel() {
+        let reply = Reply {
+            ephemeral: true,
+            text: "Run `deploy api` in prod?".into(),
+            buttons: vec![
+                b(ButtonKind::Confirm, "C-12"),
+                b(ButtonKind::Cancel, "C-12"),
+            ],
+        };
+        assert_eq!(
+            render_reply(&reply),
+            json!({
+                "type": 4,
+                "data": {
+                    "content": "Run `deploy api` in prod?",
+                    "flags": 64,
+                    "allowed_mentions": { "parse": [] },
+                    "components": [{ "type": 1, "components": [
+                        { "type": 2, "style": 1, "label": "Confirm", "custom_id": "warden.confirm:C-12" },
+                        { "type": 2, "style": 2, "label": "Cancel", "custom_id": "warden.cancel:C-12" },
+                    ] }],
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn in_channel_reply_has_no_flags_and_deny_is_red() {
+        let reply = Reply {
+            ephemeral: false,
+            text: "x".into(),
+            buttons: vec![b(ButtonKind::Deny, "A-1")],
+        };
+        let v = render_reply(&reply);
+        assert_eq!(v["data"].get("flags"), None);
+        assert_eq!(v["data"]["components"][0]["components"][0]["style"], 4);
+    }
+
+    #[test]
+    fn rows_of_five_and_truncation() {
+        let many: Vec<_> = (0..12)
+            .map(|i| b(ButtonKind::Retry, &format!("J-{i}")))
+            .collect();
+        let m = render_message(&Message {
+            text: "x".repeat(3000),
+            buttons: many,
+        });
+        let rows = m["components"].as_array().unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| r["components"].as_array().unwrap().len())
+                .collect::<Vec<_>>(),
+            vec![5, 5, 2]
+        );
+        let content = m["content"].as_str().unwrap();
+        assert_eq!(content.chars().count(), MAX_CONTENT);
+        assert!(content.ends_with('…'));
+    }
+
+    #[test]
+    fn update_is_type_7_and_clears_buttons() {
+        let v = render_update(&Message {
+            text: "Approved by <@1>".into(),
+            buttons: vec![],
+        });
+        assert_eq!(v["type"], 7);
+        assert_eq!(v["data"]["content"], "Approved by <@1>");
+        assert_eq!(v["data"]["components"], json!([]));
+        assert_eq!(v["data"]["allowed_mentions"], json!({ "parse": [] }));
+    }
+}

@@ -1,0 +1,196 @@
+use serde_json::json;
+
+use super::*;
+
+#[test]
+fn command_options_become_named_args() {
+    let body = br#"{"type":2,"id":"42","guild_id":"9","channel_id":"7","member":{"user":{"id":"1","username":"alice"}},"data":{"id":"c","name":"deploy","type":1,"options":[{"name":"service","type":3,"value":"api"},{"name":"replicas","type":4,"value":3},{"name":"dry_run","type":5,"value":true},{"name":"reason","type":3,"value":"hotfix"}]}}"#;
+    let Interaction::Command(inv) = parse_interaction(body, "r".into()).unwrap() else {
+        panic!("expected a command")
+    };
+    assert_eq!(inv.command, "deploy");
+    assert_eq!(inv.workspace, "9");
+    assert_eq!(inv.replay_key.as_deref(), Some("discord:42"));
+    let ArgsInput::Structured(args) = &inv.input else {
+        panic!("structured")
+    };
+    assert_eq!(
+        args.named,
+        vec![
+            ("service".into(), "api".into()),
+            ("replicas".into(), "3".into())
+        ]
+    );
+    assert!(args.dry_run);
+    assert_eq!(args.reason.as_deref(), Some("hotfix"));
+}
+
+#[test]
+fn ping_and_garbage() {
+    assert!(matches!(
+        parse_interaction(br#"{"type":1,"id":"1"}"#, "r".into()),
+        Ok(Interaction::Ping)
+    ));
+    assert!(parse_interaction(b"[]", "r".into()).is_err());
+}
+
+/// A button click shaped like the message-component example in discord/discord-api-docs.
+fn click_payload(custom_id: &str) -> Value {
+    json!({
+        "version": 1,
+        "type": 3,
+        "token": "unique_interaction_token",
+        "id": "846462639134605312",
+        "application_id": "290926444748734465",
+        "guild_id": "772904309264089089",
+        "channel_id": "772908445358620702",
+        "member": {
+            "user": { "id": "53908232506183680", "username": "Mason", "discriminator": "1337", "avatar": null },
+            "roles": [], "permissions": "17179869183", "nick": null
+        },
+        "message": {
+            "id": "846462638832091146", "type": 0, "channel_id": "772908445358620702",
+            "content": "Approve `deploy api`?", "author": { "id": "290926444748734465", "username": "warden", "bot": true },
+            "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Approve", "custom_id": custom_id }] }]
+        },
+        "data": { "custom_id": custom_id, "component_type": 2 },
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "442368",
+        "attachment_size_limit": 26214400
+    })
+}
+
+#[test]
+fn our_button_becomes_a_click() {
+    let body = click_payload("warden.confirm:C-12").to_string();
+    let i = parse_interaction(body.as_bytes(), "r1".into()).unwrap();
+    assert_eq!(i.id(), Some("846462639134605312"));
+    let Interaction::Click { click, handle } = i else {
+        panic!("expected a click")
+    };
+    assert_eq!(click.request_id, "r1");
+    assert_eq!(click.platform, Platform::Discord);
+    assert_eq!(click.workspace, "772904309264089089");
+    assert_eq!(click.user.user, "53908232506183680");
+    assert_eq!(click.user.workspace, "772904309264089089");
+    assert_eq!(click.channel.as_deref(), Some("discord:772908445358620702"));
+    assert_eq!(click.kind, ButtonKind::Confirm);
+    assert_eq!(click.value, "C-12");
+    assert_eq!(
+        click.replay_key.as_deref(),
+        Some("discord:846462639134605312")
+    );
+    let m = click.message.unwrap();
+    assert_eq!(m.channel.to_string(), "discord:772908445358620702");
+    assert_eq!(m.id, "846462638832091146");
+    assert_eq!(handle.token, "unique_interaction_token");
+    assert_eq!(handle.application_id, "290926444748734465");
+    assert!(!format!("{handle:?}").contains("unique_interaction_token"));
+}
+
+#[test]
+fn a_click_in_a_dm_uses_the_top_level_user() {
+    let mut p = click_payload("warden.retry:J-4");
+    p.as_object_mut().unwrap().remove("member");
+    p.as_object_mut().unwrap().remove("guild_id");
+    p["user"] = json!({ "id": "42", "username": "dm" });
+    let Interaction::Click { click, .. } =
+        parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
+    else {
+        panic!("expected a click")
+    };
+    assert_eq!(click.user.user, "42");
+    assert_eq!(click.workspace, "");
+    assert_eq!(click.kind, ButtonKind::Retry);
+}
+
+#[test]
+fn foreign_or_incomplete_components_are_not_clicks() {
+    for custom_id in ["approve:A-1", "warden.nope:1", "", "warden.approve"] {
+        let body = click_payload(custom_id).to_string();
+        match parse_interaction(body.as_bytes(), "r".into()).unwrap() {
+            Interaction::Component { id } if !custom_id.starts_with("warden.approve") => {
+                assert_eq!(id, "846462639134605312")
+            }
+            // `warden.approve` without a value still names our button: a click on "".
+            Interaction::Click { click, .. } => assert_eq!(click.value, ""),
+            other => panic!("{custom_id}: {other:?}"),
+        }
+    }
+    // The shape the integration test sends: no user, no token.
+    let bare = json!({ "type": 3, "id": "6", "guild_id": "9", "data": { "custom_id": "warden.approve:A-1", "component_type": 2 } });
+    assert!(matches!(
+        parse_interaction(bare.to_string().as_bytes(), "r".into()),
+        Ok(Interaction::Component { id }) if id == "6"
+    ));
+}
+
+#[test]
+fn modal_submit_collects_text_inputs() {
+    let p = json!({
+        "type": 5, "id": "900", "application_id": "290926444748734465", "token": "tok",
+        "guild_id": "9", "channel_id": "7",
+        "member": { "user": { "id": "1" } },
+        "data": {
+            "custom_id": "warden.deny:A-17",
+            "components": [
+                { "type": 1, "components": [{ "type": 4, "custom_id": "reason", "value": "not during the freeze" }] },
+                { "type": 18, "component": { "type": 4, "custom_id": "note", "value": "see #ops" } },
+                { "type": 18, "component": { "type": 3, "custom_id": "env", "values": ["prod"] } },
+                { "type": 1, "components": [{ "type": 4, "custom_id": "broken" }] }
+            ]
+        }
+    });
+    let Interaction::ModalSubmit { submit, handle } =
+        parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
+    else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(submit.callback_id, "warden.deny");
+    assert_eq!(submit.metadata, "A-17");
+    assert_eq!(submit.workspace, "9");
+    assert_eq!(submit.user.user, "1");
+    assert_eq!(submit.replay_key.as_deref(), Some("discord:900"));
+    assert_eq!(
+        submit.values,
+        BTreeMap::from([
+            ("reason".to_string(), "not during the freeze".to_string()),
+            ("note".to_string(), "see #ops".to_string()),
+            ("env".to_string(), "prod".to_string()),
+        ])
+    );
+    assert_eq!(handle.id, "900");
+}
+
+#[test]
+fn garbage_never_panics() {
+    let samples = [
+        click_payload("warden.deny:A-1").to_string().into_bytes(),
+        json!({ "type": 5, "id": "1", "token": "t", "application_id": "2", "user": { "id": "3" },
+                "data": { "custom_id": 5, "components": [1, { "components": "x" }, { "component": [] }] } })
+        .to_string()
+        .into_bytes(),
+        br#"{"type":2,"id":"1","member":{"user":{"id":"1"}},"data":{"name":"x","options":[{"name":"a"}]}}"#.to_vec(),
+    ];
+    for body in &samples {
+        for cut in 0..body.len() {
+            let _ = parse_interaction(&body[..cut], "r".into());
+        }
+        for i in 0..body.len() {
+            for byte in [b'"', b'}', b'3', b':', 0xff] {
+                let mut b = body.clone();
+                b[i] = byte;
+                let _ = parse_interaction(&b, "r".into());
+            }
+        }
+    }
+    for body in [
+        &b"null"[..],
+        b"{}",
+        b"{\"type\":300,\"id\":\"1\"}",
+        b"\"x\"",
+    ] {
+        assert!(parse_interaction(body, "r".into()).is_err());
+    }
+}

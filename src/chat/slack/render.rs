@@ -1,0 +1,229 @@
+//! Neutral messages rendered as Slack Block Kit JSON: the slash-command response, the body of
+//! `chat.postMessage` / `chat.update`, and the answer to a click through `response_url`.
+
+use serde_json::{json, Map, Value};
+
+use crate::chat::message::{Button, ButtonStyle, Message};
+use crate::chat::Reply;
+
+/// Slack refuses a `section` whose text is longer than this (characters).
+pub const MAX_SECTION_TEXT: usize = 3000;
+
+/// Slack refuses an `actions` block with more elements than this.
+const MAX_ACTIONS: usize = 25;
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters. Without it a
+/// command argument like `<!channel>` would ping a whole channel; backticks stay, so literals
+/// still render as code.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        c => out.push(c),
+    }
+}
+
+/// Escapes `text` and cuts it to at most `max` characters, ending with `…` when cut. It cuts
+/// between source characters, so an entity such as `&amp;` is never split in half.
+pub fn escape_truncated(text: &str, max: usize) -> String {
+    let escaped = escape(text);
+    if escaped.chars().count() <= max {
+        return escaped;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.clear();
+        push_escaped(&mut piece, c);
+        let len = piece.chars().count();
+        if used + len + 1 > max {
+            break;
+        }
+        out.push_str(&piece);
+        used += len;
+    }
+    out.push('…');
+    out
+}
+
+fn button(b: &Button) -> Value {
+    let mut v = json!({
+        "type": "button",
+        "text": { "type": "plain_text", "text": b.kind.label() },
+        "action_id": b.kind.action_id(),
+        "value": b.value,
+    });
+    match b.kind.style() {
+        ButtonStyle::Primary => v["style"] = "primary".into(),
+        ButtonStyle::Danger => v["style"] = "danger".into(),
+        // Slack has no "secondary" style: the default look is the neutral one.
+        ButtonStyle::Secondary => {}
+    }
+    v
+}
+
+/// The `blocks` of a message: a mrkdwn `section` with the text, then the buttons in an
+/// `actions` block. Always present (even with no buttons) so that an update removes buttons
+/// that are no longer valid.
+pub fn blocks(message: &Message) -> Value {
+    let mut blocks = Vec::new();
+    // A section with empty text is refused by Slack (`invalid_blocks`).
+    if !message.text.is_empty() {
+        blocks.push(json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": escape_truncated(&message.text, MAX_SECTION_TEXT) },
+        }));
+    }
+    for chunk in message.buttons.chunks(MAX_ACTIONS) {
+        blocks.push(json!({
+            "type": "actions",
+            "elements": chunk.iter().map(button).collect::<Vec<_>>(),
+        }));
+    }
+    Value::Array(blocks)
+}
+
+/// The fields every message-carrying Slack body shares: `text` (the notification fallback,
+/// escaped and cut like the section) and `blocks`.
+pub fn message_fields(message: &Message) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert(
+        "text".into(),
+        escape_truncated(&message.text, MAX_SECTION_TEXT).into(),
+    );
+    map.insert("blocks".into(), blocks(message));
+    map
+}
+
+/// A response-URL or slash-command body: the message plus `response_type` and, when asked,
+/// `replace_original`.
+pub fn response(message: &Message, ephemeral: bool, replace_original: bool) -> Value {
+    let mut map = message_fields(message);
+    map.insert(
+        "response_type".into(),
+        if ephemeral { "ephemeral" } else { "in_channel" }.into(),
+    );
+    if replace_original {
+        map.insert("replace_original".into(), true.into());
+    }
+    Value::Object(map)
+}
+
+/// Renders a reply as the JSON body of a slash-command response.
+pub fn render_reply(reply: &Reply) -> Value {
+    let message = Message {
+        text: reply.text.clone(),
+        buttons: reply.buttons.clone(),
+    };
+    response(&message, reply.ephemeral, false)
+}
+
+/// The answer to a click that replaces the message carrying the button (sent as the click's
+/// HTTP response or to its `response_url`).
+pub fn render_update(message: &Message) -> Value {
+    let mut map = message_fields(message);
+    map.insert("replace_original".into(), true.into());
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::message::ButtonKind;
+
+    fn confirm_reply() -> Reply {
+        Reply {
+            ephemeral: true,
+            text: "Run `deploy api` in prod?".into(),
+            buttons: vec![
+                Button {
+                    kind: ButtonKind::Confirm,
+                    value: "C-12".into(),
+                },
+                Button {
+                    kind: ButtonKind::Cancel,
+                    value: "C-12".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn reply_with_confirm_and_cancel() {
+        assert_eq!(
+            render_reply(&confirm_reply()),
+            json!({
+                "response_type": "ephemeral",
+                "text": "Run `deploy api` in prod?",
+                "blocks": [
+                    { "type": "section", "text": { "type": "mrkdwn", "text": "Run `deploy api` in prod?" } },
+                    { "type": "actions", "elements": [
+                        { "type": "button", "text": { "type": "plain_text", "text": "Confirm" },
+                          "action_id": "warden.confirm", "value": "C-12", "style": "primary" },
+                        { "type": "button", "text": { "type": "plain_text", "text": "Cancel" },
+                          "action_id": "warden.cancel", "value": "C-12" },
+                    ] },
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn deny_is_danger_and_no_buttons_means_no_actions_block() {
+        let m = Message {
+            text: "x".into(),
+            buttons: vec![Button {
+                kind: ButtonKind::Deny,
+                value: "A-1".into(),
+            }],
+        };
+        assert_eq!(blocks(&m)[1]["elements"][0]["style"], "danger");
+        let plain = render_reply(&Reply::ephemeral("hi"));
+        assert_eq!(plain["blocks"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            render_update(&Message::default())["blocks"],
+            json!([]),
+            "an empty update still clears old blocks"
+        );
+        assert_eq!(render_update(&m)["replace_original"], true);
+    }
+
+    #[test]
+    fn escaping_keeps_backticks() {
+        for (input, want) in [
+            ("a & b", "a &amp; b"),
+            ("<!channel> hi", "&lt;!channel&gt; hi"),
+            ("`<service>`", "`&lt;service&gt;`"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(escape(input), want, "{input}");
+            let v = render_reply(&Reply::ephemeral(input));
+            assert_eq!(v["text"], want);
+            assert_eq!(v["blocks"][0]["text"]["text"], want);
+        }
+    }
+
+    #[test]
+    fn truncation() {
+        let long = "y".repeat(5000);
+        let t = escape_truncated(&long, MAX_SECTION_TEXT);
+        assert_eq!(t.chars().count(), MAX_SECTION_TEXT);
+        assert!(t.ends_with('…'));
+        // An entity is never cut in half.
+        let amps = "&".repeat(1000);
+        let t = escape_truncated(&amps, MAX_SECTION_TEXT);
+        assert!(t.chars().count() <= MAX_SECTION_TEXT);
+        assert!(t.trim_end_matches('…').ends_with("&amp;"));
+        assert_eq!(escape_truncated("short", 10), "short");
+    }
+}

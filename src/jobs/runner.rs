@@ -1,0 +1,512 @@
+//! The job runner: claims queued jobs with a lease (one runner per job, whatever the number of
+//! runners or replicas), runs their actions with bounded concurrency, streams their logs into
+//! the database and their chat message, and records the outcome with its audit event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tracing::Instrument;
+
+use crate::actions::{self, ActionEnv, ActionOutcome, ActionRun, JobLog, LogLine, Stream};
+use crate::audit::NewEvent;
+use crate::commands::args::{parse_args, RawArgs};
+use crate::commands::{ActionSpec, CommandSpec, Registry};
+use crate::config::Directory;
+use crate::model::ChannelRef;
+use crate::notifier::Notifier;
+use crate::storage::Store;
+
+use super::model::{Job, JobStatus, StoredLogLine};
+use super::{builtin, render};
+
+/// Tunables of the runner.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// How many jobs this process runs at once.
+    pub concurrency: usize,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// How often to look for work when nothing wakes the runner.
+    pub poll: Duration,
+    /// How long shutdown waits for running jobs before handing them back.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            concurrency: 8,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Makes the signed links to job pages.
+#[derive(Clone)]
+pub struct LinkMaker {
+    /// `WARDEN_PUBLIC_URL`.
+    pub public_url: String,
+    /// The server's link key.
+    pub key: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for LinkMaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkMaker")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LinkMaker {
+    /// The link to a job's page, valid for `links::LINK_TTL_SECS`.
+    pub fn job(&self, tenant: &str, id: i64) -> String {
+        crate::links::job_url(
+            &self.public_url,
+            &self.key,
+            tenant,
+            id,
+            Utc::now().timestamp(),
+        )
+    }
+}
+
+/// Runs jobs. One per process; share it with `Arc`.
+#[derive(Debug)]
+pub struct Runner {
+    pub(crate) store: Store,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) env: Arc<ActionEnv>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) links: LinkMaker,
+    http: reqwest::Client,
+    owner: String,
+    config: RunnerConfig,
+    wake: Arc<Notify>,
+}
+
+impl Runner {
+    /// A runner with a fresh owner id.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        directory: Arc<Directory>,
+        env: Arc<ActionEnv>,
+        notifier: Arc<dyn Notifier>,
+        links: LinkMaker,
+        config: RunnerConfig,
+    ) -> Self {
+        Runner {
+            store,
+            registry,
+            directory,
+            env,
+            notifier,
+            links,
+            http: actions::http_client(),
+            owner: format!("runner-{}", uuid::Uuid::new_v4()),
+            config,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the runner: a job was just queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `stop` turns true; then stops claiming, waits up to the grace period for
+    /// running jobs, and hands the rest back to the queue.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let (cancel_all, cancelled) = watch::channel(false);
+        let mut tick = tokio::time::interval(self.config.poll);
+        loop {
+            if let Err(error) = super::recover::sweep(&self).await {
+                tracing::warn!("recovering expired job leases failed: {error:#}");
+            }
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                let now = Utc::now();
+                let lease_until = now.timestamp_millis() + self.config.lease.as_millis() as i64;
+                match self.store.claim_job(&self.owner, now, lease_until).await {
+                    Ok(Some(job)) => {
+                        let runner = self.clone();
+                        let cancelled = cancelled.clone();
+                        let span = tracing::info_span!("job", job.id = %job.display_id(), tenant.id = %job.tenant, command.name = %job.command);
+                        tokio::spawn(
+                            async move {
+                                runner.execute(job, cancelled).await;
+                                drop(permit);
+                            }
+                            .instrument(span),
+                        );
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!("claiming a job failed: {error:#}");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+        }
+        let all = self.config.concurrency as u32;
+        if tokio::time::timeout(self.config.shutdown_grace, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("jobs still running after the shutdown grace period: handing them back");
+            let _ = cancel_all.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many(all)).await;
+        }
+    }
+
+    async fn audit(&self, job: &Job, kind: &str, details: serde_json::Value) {
+        let event = NewEvent {
+            tenant: job.tenant.clone(),
+            actor: "warden".to_string(),
+            kind: kind.to_string(),
+            target: job.display_id(),
+            channel: job.channel.clone(),
+            request_id: job.request_id.clone(),
+            details,
+        };
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            tx.append_audit(event, Utc::now());
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(job.id = %job.display_id(), "writing audit event {kind} failed: {error:#}");
+        }
+    }
+
+    /// The arguments as people may see them.
+    pub(crate) fn shown_args(&self, job: &Job) -> Vec<(String, String)> {
+        let spec = self.registry.get(&job.command);
+        job.args
+            .iter()
+            .map(|(name, value)| {
+                let secret = spec.and_then(|s| s.arg(name)).is_none_or(|a| a.secret);
+                let value = if secret {
+                    crate::commands::args::REDACTED.to_string()
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// Posts or updates the job's message in its channel. Failures are logged: a chat outage
+    /// must not fail the job.
+    pub(crate) async fn show(&self, job: &mut Job, tail: &[StoredLogLine]) {
+        let link = self.links.job(&job.tenant, job.id);
+        let message = render::job_message(job, &self.shown_args(job), tail, &link, Utc::now());
+        match &job.message {
+            Some(at) => {
+                if let Err(error) = self.notifier.update(at, &message).await {
+                    tracing::warn!(job.id = %job.display_id(), "updating the job message failed: {error:#}");
+                }
+            }
+            None => {
+                let Ok(channel) = job.channel.parse::<ChannelRef>() else {
+                    return;
+                };
+                match self.notifier.post(&channel, &message).await {
+                    Ok(at) => {
+                        if let Err(error) = self.store.set_job_message(job.id, &at).await {
+                            tracing::warn!("remembering the job message failed: {error:#}");
+                        }
+                        job.message = Some(at);
+                    }
+                    Err(error) => {
+                        tracing::warn!(job.id = %job.display_id(), "posting the job message failed: {error:#}")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Posts the failure alert to the command's alert channel, else the tenant's.
+    pub(crate) async fn alert(&self, job: &Job, tail: &[StoredLogLine]) {
+        let channel = self
+            .registry
+            .get(&job.command)
+            .and_then(|spec| spec.alert_channel.clone())
+            .or_else(|| {
+                self.directory
+                    .tenants
+                    .get(&job.tenant)
+                    .and_then(|t| t.alert_channel.clone())
+            });
+        let Some(channel) = channel else {
+            tracing::warn!(job.id = %job.display_id(), "job failed but no alert channel is configured for it or its tenant");
+            return;
+        };
+        let link = self.links.job(&job.tenant, job.id);
+        let message = render::alert_message(job, &self.shown_args(job), tail, &link);
+        if let Err(error) = self.notifier.post(&channel, &message).await {
+            tracing::error!(job.id = %job.display_id(), alert.channel = %channel, "posting the failure alert failed: {error:#}");
+        }
+    }
+
+    async fn execute(self: Arc<Self>, mut job: Job, mut shutdown: watch::Receiver<bool>) {
+        let id = job.display_id();
+        self.audit(
+            &job,
+            "job.started",
+            json!({ "attempt": job.attempt, "dry_run": job.dry_run }),
+        )
+        .await;
+        self.show(&mut job, &[]).await;
+
+        let (log, lines) = JobLog::channel();
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let drain = tokio::spawn(self.clone().drain(job.clone(), lines));
+        let renew = tokio::spawn(renew_lease(
+            self.store.clone(),
+            job.id,
+            self.owner.clone(),
+            self.config.lease,
+            cancel_tx.clone(),
+        ));
+        let stopping = shutdown.clone();
+        let forward_shutdown = {
+            let cancel_tx = cancel_tx.clone();
+            tokio::spawn(async move {
+                if shutdown.wait_for(|stop| *stop).await.is_ok() {
+                    let _ = cancel_tx.send(true);
+                }
+            })
+        };
+
+        let outcome = match self.prepare(&job) {
+            Err(error) => ActionOutcome::Failed { error },
+            Ok((spec, args)) => match &spec.action {
+                ActionSpec::Builtin { name } => {
+                    builtin::run(&self.store, &job, name, &args, &log).await
+                }
+                _ => {
+                    actions::run(ActionRun {
+                        job_id: &id,
+                        spec,
+                        args: &args,
+                        dry_run: job.dry_run,
+                        env: &self.env,
+                        log: log.clone(),
+                        cancel: cancel_rx.clone(),
+                        http: &self.http,
+                    })
+                    .await
+                }
+            },
+        };
+        drop(log);
+        renew.abort();
+        forward_shutdown.abort();
+        let _ = drain.await;
+        // A job stopped because this process is shutting down goes back to the queue for
+        // another runner, rather than being reported as cancelled by a person.
+        let handed_back = matches!(outcome, ActionOutcome::Cancelled) && *stopping.borrow();
+        self.finish(job, outcome, handed_back).await;
+    }
+
+    /// Moves log lines from the action into the database in small batches, and refreshes the
+    /// job's chat message with the newest lines at most every two seconds.
+    async fn drain(self: Arc<Self>, mut job: Job, mut lines: mpsc::UnboundedReceiver<LogLine>) {
+        const BATCH: usize = 200;
+        let refresh = Duration::from_secs(2);
+        let mut last_shown = tokio::time::Instant::now();
+        let mut tail: Vec<StoredLogLine> = Vec::new();
+        let mut batch: Vec<LogLine> = Vec::with_capacity(BATCH);
+        loop {
+            let open = tokio::time::timeout(
+                Duration::from_millis(250),
+                lines.recv_many(&mut batch, BATCH),
+            )
+            .await
+            .map(|n| n > 0)
+            .unwrap_or(true);
+            if !batch.is_empty() {
+                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let stored: Vec<StoredLogLine> = batch
+                    .drain(..)
+                    .map(|line| StoredLogLine {
+                        at: at.clone(),
+                        stream: stream_name(&line.stream).to_string(),
+                        text: line.text,
+                    })
+                    .collect();
+                if let Err(error) = self.store.append_job_log(job.id, &stored).await {
+                    tracing::warn!(job.id = %job.display_id(), "writing job log lines failed: {error:#}");
+                }
+                tail.extend(stored);
+                let keep = tail.len().saturating_sub(render::TAIL_LINES);
+                tail.drain(..keep);
+                if open && last_shown.elapsed() >= refresh {
+                    self.show(&mut job, &tail).await;
+                    last_shown = tokio::time::Instant::now();
+                }
+            }
+            if !open {
+                return;
+            }
+        }
+    }
+
+    fn prepare(
+        &self,
+        job: &Job,
+    ) -> Result<(&CommandSpec, crate::commands::args::ParsedArgs), String> {
+        let spec = self
+            .registry
+            .get(&job.command)
+            .ok_or_else(|| format!("the command `{}` is no longer defined", job.command))?;
+        let raw = RawArgs {
+            positional: Vec::new(),
+            named: job.args.clone(),
+            dry_run: job.dry_run,
+            reason: job.reason.clone(),
+        };
+        let args = parse_args(spec, &raw)
+            .map_err(|e| format!("the arguments are no longer valid for `{}`: {e}", spec.name))?;
+        Ok((spec, args))
+    }
+
+    async fn finish(&self, mut job: Job, outcome: ActionOutcome, handed_back: bool) {
+        let (status, error) = match outcome {
+            ActionOutcome::Succeeded { summary } => (JobStatus::Succeeded, Some(summary)),
+            ActionOutcome::Failed { error } => (JobStatus::Failed, Some(error)),
+            ActionOutcome::TimedOut => (
+                JobStatus::TimedOut,
+                Some("killed at its timeout".to_string()),
+            ),
+            ActionOutcome::Cancelled => (JobStatus::Cancelled, Some("cancelled".to_string())),
+        };
+        let retry = handed_back
+            || (matches!(status, JobStatus::Failed | JobStatus::TimedOut)
+                && job.attempt < job.max_attempts);
+        let error = if handed_back {
+            Some("handed back to the queue at shutdown".to_string())
+        } else {
+            error
+        };
+        let now = Utc::now();
+        let kind = if retry {
+            "job.retried"
+        } else {
+            status.audit_kind()
+        };
+        let details = json!({
+            "attempt": job.attempt,
+            "status": status.as_str(),
+            "error": error,
+            "dry_run": job.dry_run,
+            "handed_back": handed_back,
+        });
+        let event = NewEvent {
+            tenant: job.tenant.clone(),
+            actor: "warden".to_string(),
+            kind: kind.to_string(),
+            target: job.display_id(),
+            channel: job.channel.clone(),
+            request_id: job.request_id.clone(),
+            details,
+        };
+        let recorded = async {
+            let mut tx = self.store.begin().await?;
+            let held = if retry {
+                tx.requeue_job(job.id, &self.owner, error.as_deref().unwrap_or(""))
+                    .await?
+            } else {
+                tx.finish_job(job.id, &self.owner, status, error.as_deref(), now)
+                    .await?
+            };
+            if held {
+                tx.append_audit(event, now);
+                tx.commit().await?;
+            }
+            anyhow::Ok(held)
+        }
+        .await;
+        match recorded {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job.id = %job.display_id(), "the job's lease was lost before it finished; recovery has recorded it");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(job.id = %job.display_id(), "recording the job's outcome failed; recovery will fail it when its lease runs out: {error:#}");
+                return;
+            }
+        }
+        if retry {
+            job.status = JobStatus::Queued;
+            job.error = error;
+            self.wake();
+        } else {
+            job.status = status;
+            job.error = error;
+            job.finished_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        let tail = self
+            .store
+            .job_log(job.id, Some(render::TAIL_LINES as u32 * 2))
+            .await
+            .unwrap_or_default();
+        self.show(&mut job, &tail).await;
+        if matches!(job.status, JobStatus::Failed | JobStatus::TimedOut) {
+            self.alert(&job, &tail).await;
+        }
+        tracing::info!(job.id = %job.display_id(), job.status = %job.status, "job finished");
+    }
+}
+
+/// Renews the lease every third of its length; a lost lease or a cancel request cancels the
+/// action.
+async fn renew_lease(
+    store: Store,
+    id: i64,
+    owner: String,
+    lease: Duration,
+    cancel: watch::Sender<bool>,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let until = Utc::now().timestamp_millis() + lease.as_millis() as i64;
+        match store.renew_lease(id, &owner, until).await {
+            Ok(Some(false)) => {}
+            Ok(Some(true)) => {
+                let _ = cancel.send(true);
+            }
+            Ok(None) => {
+                tracing::warn!(job.id = id, "lost the job's lease; stopping its action");
+                let _ = cancel.send(true);
+                return;
+            }
+            Err(error) => tracing::warn!(job.id = id, "renewing the lease failed: {error:#}"),
+        }
+    }
+}
+
+fn stream_name(stream: &Stream) -> &'static str {
+    match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+        Stream::Info => "info",
+    }
+}

@@ -1,0 +1,309 @@
+//! Button clicks: Confirm / Cancel of a high-risk command (only its requester, within the
+//! window, exactly once however many clicks arrive) and Retry of a failed job (guarded like
+//! the original command, as the person clicking).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::{NewEvent, SYSTEM_TENANT};
+use crate::chat::{ArgsInput, ButtonKind, Click, Invocation, Reply};
+use crate::commands::args::RawArgs;
+use crate::guard::{self, Context, Next, Prepared};
+use crate::jobs::{display_id, parse_id};
+use crate::policy;
+use crate::storage::Tx;
+
+use super::{Handled, Service, REPLAY_KEY_TTL_SECS};
+
+impl Service {
+    /// Handles one verified click and returns what to tell the person who clicked.
+    pub async fn click(
+        &self,
+        click: &Click,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Reply, Handled)> {
+        let inv = click_invocation(click);
+        let Some(tenant) = policy::tenant_for(&self.directory, click.platform, &click.workspace)
+        else {
+            let refusal = guard::Refusal {
+                step: guard::Step::Tenant,
+                tenant: SYSTEM_TENANT.into(),
+                actor: click.user.to_string(),
+                command: click.kind.label().to_lowercase(),
+                message: format!(
+                    "this workspace (`{}`) is not connected to warden.",
+                    click.workspace
+                ),
+                details: json!({ "step": "tenant", "workspace": click.workspace, "button": click.kind.label() }),
+            };
+            self.record_refusal(&inv, &refusal, now).await?;
+            return Ok(self.refused(&inv, &refusal));
+        };
+        let tenant = tenant.name.clone();
+        match click.kind {
+            ButtonKind::Confirm | ButtonKind::Cancel => {
+                self.settle(click, &inv, &tenant, now).await
+            }
+            ButtonKind::Retry => {
+                let job = match parse_id(&click.value) {
+                    Some(id) => self.tenant_job(&tenant, id).await?,
+                    None => None,
+                };
+                let Some(job) = job else {
+                    return Ok((
+                        Reply::ephemeral(format!(
+                            "There is no job {} in this tenant.",
+                            click.value
+                        )),
+                        Handled::Refused,
+                    ));
+                };
+                let retry =
+                    super::jobs_builtin::retry_invocation(&inv, &job, click.replay_key.clone());
+                self.handle_retry(&retry, now, Some(job.id)).await
+            }
+            ButtonKind::Approve | ButtonKind::Deny => Ok((
+                Reply::ephemeral(
+                    "Approvals are not collected by this warden build yet; nothing was done.",
+                ),
+                Handled::Ok,
+            )),
+        }
+    }
+
+    async fn settle(
+        &self,
+        click: &Click,
+        inv: &Invocation,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Reply, Handled)> {
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = &click.replay_key {
+            if !tx
+                .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
+                .await?
+            {
+                return Ok((
+                    Reply::ephemeral(
+                        "This click was already received; warden does not act on it twice.",
+                    ),
+                    Handled::Replay,
+                ));
+            }
+        }
+        let confirmation = match click.value.strip_prefix("C-").and_then(|d| d.parse().ok()) {
+            Some(id) => tx.confirmation(id).await?.filter(|c| c.tenant == tenant),
+            None => None,
+        };
+        let Some(confirmation) = confirmation else {
+            tx.commit().await?;
+            return Ok((
+                Reply::ephemeral(format!(
+                    "There is no pending command {} in this tenant.",
+                    click.value
+                )),
+                Handled::Refused,
+            ));
+        };
+        let principal = policy::principal_for(&self.directory, tenant, &click.user);
+        let actor = guard::actor_name(&principal);
+        let label = click.kind.label().to_lowercase();
+        if confirmation.requester_user != click.user.to_string() {
+            let refusal = guard::Refusal {
+                step: guard::Step::Authorize,
+                tenant: tenant.to_string(),
+                actor: actor.clone(),
+                command: confirmation.command.clone(),
+                message: format!(
+                    "only {} can {label} {}: they typed the command.",
+                    confirmation.requester, click.value
+                ),
+                details: json!({ "step": "confirm", "confirmation": click.value, "button": click.kind.label() }),
+            };
+            audit(
+                &mut tx,
+                inv,
+                tenant,
+                &actor,
+                "command.refused",
+                &confirmation.command,
+                refusal.details.clone(),
+                now,
+            );
+            tx.commit().await?;
+            return Ok(self.refused(inv, &refusal));
+        }
+        if confirmation.status != "pending" {
+            tx.commit().await?;
+            return Ok((
+                Reply::ephemeral(format!(
+                    "{} was already {}.",
+                    click.value, confirmation.status
+                )),
+                Handled::Ok,
+            ));
+        }
+        if now.timestamp_millis() > confirmation.expires_ms {
+            tx.settle_confirmation(confirmation.id, "expired", None)
+                .await?;
+            audit(
+                &mut tx,
+                inv,
+                tenant,
+                &actor,
+                "confirmation.expired",
+                &click.value,
+                json!({ "command": confirmation.command }),
+                now,
+            );
+            tx.commit().await?;
+            return Ok((
+                Reply::ephemeral(format!(
+                    "{} expired before it was confirmed; nothing was run. Type the command again.",
+                    click.value
+                )),
+                Handled::Refused,
+            ));
+        }
+        if click.kind == ButtonKind::Cancel {
+            tx.settle_confirmation(confirmation.id, "cancelled", None)
+                .await?;
+            audit(
+                &mut tx,
+                inv,
+                tenant,
+                &actor,
+                "command.cancelled",
+                &confirmation.command,
+                json!({ "confirmation": click.value }),
+                now,
+            );
+            tx.commit().await?;
+            return Ok((
+                Reply::ephemeral(format!(
+                    "Cancelled `{}`; nothing was run.",
+                    confirmation.command
+                )),
+                Handled::Ok,
+            ));
+        }
+
+        // Confirm: the whole guard runs again as of now (a role may have expired, the
+        // definition may have changed), then the job is created in this same transaction.
+        let again = Invocation {
+            channel: Some(confirmation.channel.clone()).filter(|c| !c.is_empty()),
+            command: confirmation.command.clone(),
+            input: ArgsInput::Structured(RawArgs {
+                positional: Vec::new(),
+                named: confirmation.args.clone(),
+                dry_run: false,
+                reason: confirmation.reason.clone(),
+            }),
+            replay_key: None,
+            ..inv.clone()
+        };
+        let ctx = Context {
+            directory: &self.directory,
+            registry: &self.registry,
+            root: &self.root,
+        };
+        let accepted = match guard::prepare(&ctx, &again, now) {
+            Prepared::Accepted(accepted) => accepted,
+            Prepared::Refused(refusal) => {
+                tx.settle_confirmation(confirmation.id, "cancelled", None)
+                    .await?;
+                audit(
+                    &mut tx,
+                    inv,
+                    tenant,
+                    &actor,
+                    "command.refused",
+                    &confirmation.command,
+                    refusal.details.clone(),
+                    now,
+                );
+                tx.commit().await?;
+                return Ok(self.refused(inv, &refusal));
+            }
+            _ => anyhow::bail!("a confirmation names a built-in command"),
+        };
+        let next = guard::next_step(&accepted, true);
+        let job_id = if next == Next::Run {
+            let job = self.new_job(&again, &accepted, None);
+            Some(tx.insert_job(&job, now).await?)
+        } else {
+            None
+        };
+        tx.settle_confirmation(confirmation.id, "confirmed", job_id)
+            .await?;
+        audit(
+            &mut tx,
+            inv,
+            tenant,
+            &actor,
+            "command.confirmed",
+            &confirmation.command,
+            json!({ "confirmation": click.value, "job": job_id.map(display_id) }),
+            now,
+        );
+        if let Some(id) = job_id {
+            audit(
+                &mut tx,
+                inv,
+                tenant,
+                &actor,
+                "job.queued",
+                &display_id(id),
+                json!({ "command": confirmation.command }),
+                now,
+            );
+        }
+        tx.commit().await?;
+        if job_id.is_some() {
+            self.runner.wake();
+        }
+        Ok((self.accepted_reply(&accepted, next, job_id), Handled::Ok))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    tx: &mut Tx,
+    inv: &Invocation,
+    tenant: &str,
+    actor: &str,
+    kind: &str,
+    target: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) {
+    tx.append_audit(
+        NewEvent {
+            tenant: tenant.to_string(),
+            actor: actor.to_string(),
+            kind: kind.to_string(),
+            target: target.to_string(),
+            channel: inv.channel.clone().unwrap_or_default(),
+            request_id: inv.request_id.clone(),
+            details,
+        },
+        now,
+    );
+}
+
+/// The neutral invocation a click stands for (its identity, channel and request id), used for
+/// refusals and audit events.
+fn click_invocation(click: &Click) -> Invocation {
+    Invocation {
+        request_id: click.request_id.clone(),
+        platform: click.platform,
+        workspace: click.workspace.clone(),
+        user: click.user.clone(),
+        user_name: None,
+        channel: click.channel.clone(),
+        command: click.kind.label().to_lowercase(),
+        input: ArgsInput::Text(String::new()),
+        replay_key: click.replay_key.clone(),
+    }
+}
