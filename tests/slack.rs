@@ -441,6 +441,7 @@ async fn events_url_verification_and_app_mention_answered_once() {
     let api = fake.start().await;
     let app = TestApp::spawn_with(Options {
         env: vec![("SLACK_API_URL".into(), api)],
+        ..Options::default()
     })
     .await;
     let challenge = r#"{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;

@@ -13,7 +13,7 @@ use super::{
 use crate::app::AppState;
 use crate::chat::discord::{self, Interaction};
 use crate::chat::verify::verify_discord;
-use crate::chat::Reply;
+use crate::chat::{ButtonKind, Message, Reply};
 
 /// `POST /discord/interactions`.
 pub(super) async fn interactions(
@@ -44,6 +44,23 @@ pub(super) async fn interactions(
                 discord::render_reply(&unavailable(&rid, &error)),
             ),
         },
+        Interaction::Click { click, .. } => {
+            let (reply, outcome) = match state.service.click(&click, chrono::Utc::now()).await {
+                Ok((reply, handled)) => (reply, outcome_of(handled)),
+                Err(error) => (unavailable(&rid, &error), Outcome("error")),
+            };
+            // Confirm / Cancel update the prompt they were on (type 7); anything else answers
+            // with a new message only the clicker sees.
+            if matches!(click.kind, ButtonKind::Confirm | ButtonKind::Cancel) {
+                let message = Message {
+                    text: reply.text,
+                    buttons: reply.buttons,
+                };
+                json_reply(outcome, discord::render_update(&message))
+            } else {
+                json_reply(outcome, discord::render_reply(&reply))
+            }
+        }
         other => {
             tracing::info!(
                 discord.interaction = other.id().unwrap_or_default(),

@@ -10,9 +10,9 @@ use super::{
     header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome, RawBody,
 };
 use crate::app::AppState;
-use crate::chat::slack::{self, EventRequest};
+use crate::chat::slack::{self, EventRequest, SlackInteraction};
 use crate::chat::verify::{verify_slack, Rejection};
-use crate::chat::{ArgsInput, Invocation, Reply};
+use crate::chat::{ArgsInput, ButtonKind, Invocation, Message, Reply};
 use crate::model::{Platform, PlatformUser};
 
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, Rejection> {
@@ -56,8 +56,10 @@ pub(super) async fn commands(
     }
 }
 
-/// `POST /slack/interactions`: button clicks and modal submissions. Verified and parsed; the
-/// approvals issue gives them meaning. Until then the clicker is told, and nothing changes.
+/// `POST /slack/interactions`: button clicks (Confirm, Cancel, Retry, …) and modal
+/// submissions. A click is verified like every request, then handled by the service; the
+/// answer goes back through the click's `response_url` (Slack ignores the HTTP body of a
+/// `block_actions` request) and, for tests and logs, in the body too.
 pub(super) async fn interactions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -66,13 +68,41 @@ pub(super) async fn interactions(
     if let Err(rejection) = verify(&state, &headers, &body) {
         return reject(&state, "/slack/interactions", rejection);
     }
-    match slack::parse_interaction(&body, request_id(&headers)) {
+    let rid = request_id(&headers);
+    match slack::parse_interaction(&body, rid.clone()) {
+        Ok(SlackInteraction::Click {
+            click,
+            response_url,
+            ..
+        }) => {
+            let (reply, outcome) = match state.service.click(&click, chrono::Utc::now()).await {
+                Ok((reply, handled)) => (reply, outcome_of(handled)),
+                Err(error) => (unavailable(&rid, &error), Outcome("error")),
+            };
+            // The Confirm / Cancel prompt is replaced by its outcome; anything else (a Retry
+            // on an alert in the channel) gets a new message only the clicker sees.
+            let replace = matches!(click.kind, ButtonKind::Confirm | ButtonKind::Cancel);
+            if let (Some(url), Some(client)) = (response_url, state.slack_client.clone()) {
+                let message = Message {
+                    text: reply.text.clone(),
+                    buttons: reply.buttons.clone(),
+                };
+                tokio::spawn(async move {
+                    if let Err(error) = client.respond(&url, &message, true, replace).await {
+                        tracing::warn!(
+                            "answering a click through its response_url failed: {error}"
+                        );
+                    }
+                });
+            }
+            json_reply(outcome, slack::render_reply(&reply))
+        }
         Ok(interaction) => {
             tracing::info!(slack.interaction = %interaction.kind(), "interaction received; not supported yet");
             json_reply(
                 Outcome("ok"),
                 slack::render_reply(&Reply::ephemeral(
-                    "Buttons and forms are not supported by this warden build yet; nothing was done.",
+                    "This form is not supported by this warden build yet; nothing was done.",
                 )),
             )
         }

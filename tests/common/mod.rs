@@ -117,6 +117,8 @@ pub struct TestApp {
 pub struct Options {
     /// Extra environment variables (e.g. SLACK_API_URL of a fake Slack).
     pub env: Vec<(String, String)>,
+    /// Extra command definitions: file name and TOML text.
+    pub commands: Vec<(String, String)>,
 }
 
 impl TestApp {
@@ -135,6 +137,9 @@ impl TestApp {
             }
         }
         std::fs::write(commands.join("rotate-key.toml"), ROTATE_COMMAND).unwrap();
+        for (name, text) in &options.commands {
+            std::fs::write(commands.join(name), text).unwrap();
+        }
         let config = dir.path().join("warden.toml");
         std::fs::write(&config, DIRECTORY).unwrap();
         let env = settings_env(dir.path(), &config, &commands, &options.env);
@@ -389,8 +394,13 @@ impl FakeSlack {
                             .get("authorization")
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
-                        calls.lock().unwrap().push((method, body, auth));
-                        Json(serde_json::json!({ "ok": true }))
+                        let mut calls = calls.lock().unwrap();
+                        calls.push((method, body.clone(), auth));
+                        // Every message gets its own ts, as Slack's do.
+                        let ts = format!("1700000000.{:06}", calls.len());
+                        Json(
+                            serde_json::json!({ "ok": true, "ts": ts, "channel": body["channel"] }),
+                        )
                     }
                 },
             ),
@@ -403,5 +413,118 @@ impl FakeSlack {
 
     pub fn calls(&self) -> Vec<SlackCall> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The calls of one Web API method.
+    pub fn calls_of(&self, method: &str) -> Vec<serde_json::Value> {
+        self.calls()
+            .into_iter()
+            .filter(|(m, _, _)| m == method)
+            .map(|(_, body, _)| body)
+            .collect()
+    }
+}
+
+/// One request a fake downstream received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A fake downstream HTTP service that records every request and answers with `status`.
+#[derive(Clone, Default)]
+pub struct FakeDownstream {
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl FakeDownstream {
+    /// Starts it on 127.0.0.1; every request is answered `status` with a small JSON body.
+    pub async fn start(&self, status: u16) -> String {
+        let received = self.received.clone();
+        let app = Router::new().fallback(move |req: axum::extract::Request| {
+            let received = received.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec();
+                received.lock().unwrap().push(Received {
+                    method: parts.method.to_string(),
+                    path_and_query: parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    headers: parts.headers,
+                    body,
+                });
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    "{\"deploy\":\"started\"}\nsecond line",
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl TestApp {
+    /// Waits (bounded) until job `id` reaches a final state, and returns it.
+    pub async fn wait_job(&self, id: i64) -> warden::jobs::Job {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let job = self.server.state.service.store.job(id).await.unwrap();
+            if let Some(job) = job.filter(|j| j.status.is_final()) {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job J-{id} did not finish in time"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends a Slack button click (block_actions) as `user`, with the action and value.
+    pub async fn click(
+        &self,
+        team: &str,
+        user: &str,
+        action_id: &str,
+        value: &str,
+        response_url: &str,
+    ) -> reqwest::Response {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "team": { "id": team, "domain": "acme" },
+            "user": { "id": user, "username": "someone", "team_id": team },
+            "api_app_id": "A0WARDEN",
+            "token": "deprecated",
+            "container": { "type": "message", "message_ts": "1700000000.000001", "channel_id": "C0DEPLOYS", "is_ephemeral": true },
+            "trigger_id": format!("{n}.1.abc"),
+            "channel": { "id": "C0DEPLOYS", "name": "deploys" },
+            "response_url": response_url,
+            "actions": [{
+                "action_id": action_id,
+                "block_id": "b1",
+                "text": { "type": "plain_text", "text": "x" },
+                "value": value,
+                "type": "button",
+                "action_ts": format!("1700000001.{n:06}")
+            }]
+        });
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        self.post_slack("/slack/interactions", &body, SLACK_SECRET, now())
+            .await
     }
 }
