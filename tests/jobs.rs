@@ -441,3 +441,244 @@ async fn jobs_builtin_lists_shows_and_cancel_is_refused_to_others() {
     assert!(kinds.contains(&"job.cancelled".to_string()), "{kinds:?}");
     app.server.shutdown().await.unwrap();
 }
+
+fn confirmation_id(answer: &SlackAnswer) -> String {
+    answer.body["blocks"][1]["elements"][0]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no Confirm button in {}", answer.body))
+        .to_string()
+}
+
+async fn click_text(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = response.json().await.unwrap();
+    json["text"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn high_risk_runs_only_after_its_requester_confirms_once() {
+    let scripts = tempfile::tempdir().unwrap();
+    let marker = scripts.path().join("ran");
+    let path = script(
+        scripts.path(),
+        "risky.sh",
+        &format!("echo run >> {}", marker.display()),
+    );
+    let fake = FakeSlack::default();
+    let api = fake.start().await;
+    let response_url = format!("{api}response");
+    let app = TestApp::spawn_with(Options {
+        env: vec![("SLACK_API_URL".into(), api)],
+        commands: vec![exec_command("risky", &path, "risk = \"high\"")],
+    })
+    .await;
+
+    let prompt = app.slack("T0ACME", "U0ALICE", "risky web").await;
+    assert!(prompt.text().contains("is high risk"), "{}", prompt.text());
+    assert!(
+        prompt.text().contains(&path),
+        "the plan names the program: {}",
+        prompt.text()
+    );
+    let id = confirmation_id(&prompt);
+    assert!(!marker.exists(), "nothing runs before Confirm");
+
+    // Carol may run it too, but she did not type it: only alice can confirm.
+    let carol = click_text(
+        app.click("T0ACME", "U0CAROL", "warden.confirm", &id, &response_url)
+            .await,
+    )
+    .await;
+    assert!(carol.contains("Only alice can confirm"), "{carol}");
+    // A click from another workspace is refused outright.
+    let foreign = click_text(
+        app.click("T0GLOBEX", "U0ALICE", "warden.confirm", &id, &response_url)
+            .await,
+    )
+    .await;
+    assert!(foreign.contains("no pending command"), "{foreign}");
+
+    // Alice clicks Confirm five times at once: exactly one job.
+    let clicks =
+        (0..5).map(|_| app.click("T0ACME", "U0ALICE", "warden.confirm", &id, &response_url));
+    let texts: Vec<String> = futures_util::future::join_all(
+        futures_util::future::join_all(clicks)
+            .await
+            .into_iter()
+            .map(click_text),
+    )
+    .await;
+    let queued: Vec<&String> = texts.iter().filter(|t| t.contains("queued")).collect();
+    assert_eq!(queued.len(), 1, "{texts:?}");
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("already confirmed"))
+            .count(),
+        4,
+        "{texts:?}"
+    );
+    let job = app.wait_job(job_id(queued[0])).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "run\n");
+
+    // The outcome replaced the prompt through the click's response_url.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while fake.calls_of("response").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{:?}", fake.calls());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let responses = fake.calls_of("response");
+    assert!(
+        responses.iter().any(|r| r["replace_original"] == true
+            && r["text"].as_str().unwrap_or_default().contains("queued")),
+        "{responses:?}"
+    );
+
+    // Cancel: a second request is cancelled and never runs.
+    let second = app.slack("T0ACME", "U0ALICE", "risky api").await;
+    let id2 = confirmation_id(&second);
+    let cancelled = click_text(
+        app.click("T0ACME", "U0ALICE", "warden.cancel", &id2, &response_url)
+            .await,
+    )
+    .await;
+    assert!(cancelled.contains("nothing was run"), "{cancelled}");
+    let late = click_text(
+        app.click("T0ACME", "U0ALICE", "warden.confirm", &id2, &response_url)
+            .await,
+    )
+    .await;
+    assert!(late.contains("already cancelled"), "{late}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "run\n");
+
+    let kinds: Vec<String> = app.audit().await.into_iter().map(|e| e.kind).collect();
+    for kind in [
+        "confirmation.requested",
+        "command.confirmed",
+        "command.cancelled",
+        "command.refused",
+    ] {
+        assert!(
+            kinds.contains(&kind.to_string()),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn retry_from_the_alert_is_guarded_like_the_original_command() {
+    let scripts = tempfile::tempdir().unwrap();
+    let counter = scripts.path().join("runs");
+    let path = script(
+        scripts.path(),
+        "flaky.sh",
+        &format!(
+            "echo x >> {c}\n[ $(wc -l < {c}) -ge 2 ]",
+            c = counter.display()
+        ),
+    );
+    let fake = FakeSlack::default();
+    let api = fake.start().await;
+    let response_url = format!("{api}response");
+    let app = TestApp::spawn_with(Options {
+        env: vec![("SLACK_API_URL".into(), api)],
+        commands: vec![exec_command("flaky", &path, "")],
+    })
+    .await;
+    let first = app.slack("T0ACME", "U0ALICE", "flaky").await;
+    let failed = app.wait_job(job_id(first.text())).await;
+    assert_eq!(failed.status, JobStatus::Failed);
+
+    // Bob is a viewer: the Retry button is refused to him, as the command would be.
+    let bob = click_text(
+        app.click(
+            "T0ACME",
+            "U0BOB",
+            "warden.retry",
+            &failed.display_id(),
+            &response_url,
+        )
+        .await,
+    )
+    .await;
+    assert!(bob.starts_with("Refused at the `authorize` step."), "{bob}");
+    // Alice retries: a new job, which succeeds this time.
+    let alice = click_text(
+        app.click(
+            "T0ACME",
+            "U0ALICE",
+            "warden.retry",
+            &failed.display_id(),
+            &response_url,
+        )
+        .await,
+    )
+    .await;
+    assert!(alice.contains("queued"), "{alice}");
+    let retried = app.wait_job(job_id(&alice)).await;
+    assert_ne!(retried.id, failed.id);
+    assert_eq!(retried.retry_of, Some(failed.id));
+    assert_eq!(retried.status, JobStatus::Succeeded, "{:?}", retried.error);
+    // `jobs retry` by bob is refused the same way.
+    let again = app
+        .slack(
+            "T0ACME",
+            "U0BOB",
+            &format!("jobs retry {}", failed.display_id()),
+        )
+        .await;
+    assert!(
+        again.text().starts_with("Refused at the `authorize` step."),
+        "{}",
+        again.text()
+    );
+    app.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn discord_confirm_updates_the_prompt_in_place() {
+    let scripts = tempfile::tempdir().unwrap();
+    let path = script(scripts.path(), "ok.sh", "echo fine");
+    let app = TestApp::spawn_with(Options {
+        commands: vec![exec_command("risky", &path, "risk = \"high\"")],
+        ..Options::default()
+    })
+    .await;
+    let guild = "900000000000000001";
+    let alice = "100000000000000001";
+    let r = app
+        .post_discord(
+            &discord_command(
+                "810000000000000001",
+                guild,
+                alice,
+                "risky",
+                serde_json::json!([]),
+            ),
+            now(),
+        )
+        .await;
+    let body: serde_json::Value = r.json().await.unwrap();
+    let button = &body["data"]["components"][0]["components"][0];
+    assert_eq!(button["label"], "Confirm");
+    let custom_id = button["custom_id"].as_str().unwrap().to_string();
+    let click = serde_json::json!({
+        "type": 3, "id": "810000000000000002", "application_id": "123456789012345678",
+        "token": "interaction-token", "version": 1, "guild_id": guild,
+        "channel_id": "700000000000000001",
+        "member": { "user": { "id": alice, "username": "alice" } },
+        "message": { "id": "820000000000000001", "channel_id": "700000000000000001" },
+        "data": { "custom_id": custom_id, "component_type": 2 }
+    });
+    let r = app.post_discord(&click, now()).await;
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], 7, "{body}");
+    let content = body["data"]["content"].as_str().unwrap();
+    assert!(content.contains("queued"), "{content}");
+    let job = app.wait_job(job_id(content)).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    app.server.shutdown().await.unwrap();
+}
