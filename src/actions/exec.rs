@@ -115,6 +115,20 @@ pub(super) async fn run(run: &ActionRun<'_>) -> ActionOutcome {
         .process_group(0)
         // Should this future be dropped mid-run, the program must not be left running.
         .kill_on_drop(true);
+    // If warden itself dies (kill -9, OOM), the kernel kills the program too, so a job that
+    // recovery marks failed is not still acting in the background. Grandchildren the program
+    // started are not covered; the runbook for stuck jobs says how to find them.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state between fork
+    // and exec, which is all pre_exec allows.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let started = Instant::now();
     let mut child = match command.spawn() {
         Ok(child) => child,

@@ -1,0 +1,228 @@
+//! Crash recovery: warden is killed with SIGKILL while jobs run, started again on the same
+//! database, and every job ends (failed with an alert, or retried) within the lease time.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use warden::jobs::JobStatus;
+use warden::storage::Store;
+
+fn command(name: &str, script: &Path, retries: u32) -> String {
+    format!(
+        r#"
+name = "{name}"
+summary = "A long job"
+role = "operator"
+retries = {retries}
+timeout = "2m"
+
+[action]
+type = "exec"
+program = "/bin/sh"
+args = ["{}"]
+"#,
+        script.display()
+    )
+}
+
+fn start(env: &std::collections::HashMap<String, String>, port: u16, log: &Path) -> Child {
+    let mut env = env.clone();
+    env.insert("WARDEN_LISTEN".into(), format!("127.0.0.1:{port}"));
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("serve")
+        .env_clear()
+        .envs(&env)
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "warden did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post_command(port: u16, text: &str) -> String {
+    let body = slash_body("T0ACME", "U0ALICE", "/ops", text);
+    let ts = now().to_string();
+    let sig = warden::chat::verify::slack_signature(SLACK_SECRET, &ts, body.as_bytes());
+    let json: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/slack/commands"))
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json["text"].as_str().unwrap().to_string()
+}
+
+async fn wait_status(store: &Store, id: i64, wanted: &[JobStatus], within: Duration) -> JobStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = store.job(id).await.unwrap().unwrap().status;
+        if wanted.contains(&status) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "J-{id} stayed {status}, wanted {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_survives_kill_9_of_its_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    let pid_file = dir.path().join("pid");
+    let marker = dir.path().join("second-attempt");
+    let once = dir.path().join("once.sh");
+    std::fs::write(
+        &once,
+        format!("echo $$ > {}\necho working\nsleep 60\n", pid_file.display()),
+    )
+    .unwrap();
+    let twice = dir.path().join("twice.sh");
+    std::fs::write(
+        &twice,
+        format!(
+            "if [ -e {m} ]; then echo second attempt; exit 0; fi\ntouch {m}\nsleep 60\n",
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(commands.join("long.toml"), command("long", &once, 0)).unwrap();
+    std::fs::write(commands.join("retried.toml"), command("retried", &twice, 1)).unwrap();
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, DIRECTORY).unwrap();
+
+    let fake = FakeSlack::default();
+    let api = fake.start().await;
+    let mut env = settings_env(dir.path(), &config, &commands, &[]);
+    env.insert("SLACK_API_URL".into(), api);
+    env.insert("WARDEN_JOB_LEASE".into(), "3s".into());
+    env.insert("WARDEN_LOG_FORMAT".into(), "json".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    let mut first = start(&env, port, &dir.path().join("first.log"));
+    wait_ready(port).await;
+    let store = Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("warden.db").display()
+    ))
+    .await
+    .unwrap();
+    let long = post_command(port, "long").await;
+    assert!(long.contains("J-1 queued"), "{long}");
+    let retried = post_command(port, "retried").await;
+    assert!(retried.contains("J-2 queued"), "{retried}");
+    wait_status(&store, 1, &[JobStatus::Running], Duration::from_secs(10)).await;
+    wait_status(&store, 2, &[JobStatus::Running], Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pid_file.exists() || !marker.exists() {
+        assert!(Instant::now() < deadline, "the programs did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    first.kill().unwrap(); // SIGKILL: no cleanup of any kind.
+    first.wait().unwrap();
+    let killed_at = Instant::now();
+    // The program died with its parent, rather than acting on in the background.
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the job's program outlived warden: {state}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut second = start(&env, port, &dir.path().join("second.log"));
+    wait_ready(port).await;
+    let failed = wait_status(&store, 1, &[JobStatus::Failed], Duration::from_secs(15)).await;
+    assert_eq!(failed, JobStatus::Failed);
+    let done = wait_status(&store, 2, &[JobStatus::Succeeded], Duration::from_secs(15)).await;
+    assert_eq!(done, JobStatus::Succeeded);
+    assert!(killed_at.elapsed() < Duration::from_secs(15));
+    let job = store.job(1).await.unwrap().unwrap();
+    assert!(job.error.unwrap().contains("lease ran out"));
+    let job2 = store.job(2).await.unwrap().unwrap();
+    assert_eq!(job2.attempt, 2);
+
+    // The failure was alerted, with its Retry button.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alerts: Vec<_> = fake
+            .calls_of("chat.postMessage")
+            .into_iter()
+            .filter(|m| m["channel"] == "C0ALERTS")
+            .collect();
+        if let Some(alert) = alerts.first() {
+            assert!(alert["text"].as_str().unwrap().contains("J-1"), "{alert}");
+            assert!(alert["blocks"].to_string().contains("Retry"), "{alert}");
+            assert_eq!(alerts.len(), 1, "only J-1 failed for good: {alerts:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert: {:?}", fake.calls());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = store.audit_events(&Default::default()).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "job.failed"
+        && e.target == "J-1"
+        && e.details.contains("\"recovered\":true")));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "job.retried" && e.target == "J-2"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "job.succeeded" && e.target == "J-2"));
+
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(second.id().to_string())
+        .status()
+        .unwrap();
+    second.wait().unwrap();
+    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", &env["WARDEN_DATABASE_URL"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
