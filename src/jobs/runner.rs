@@ -127,9 +127,15 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let (cancel_all, cancelled) = watch::channel(false);
         let mut tick = tokio::time::interval(self.config.poll);
+        let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
-            if let Err(error) = super::recover::sweep(&self).await {
-                tracing::warn!("recovering expired job leases failed: {error:#}");
+            // Looking for dead runners' jobs once per poll period is plenty: a lease lasts
+            // many periods, and being woken for every new job must not multiply the query.
+            if last_sweep.is_none_or(|at| at.elapsed() >= self.config.poll) {
+                last_sweep = Some(tokio::time::Instant::now());
+                if let Err(error) = super::recover::sweep(&self).await {
+                    tracing::warn!("recovering expired job leases failed: {error:#}");
+                }
             }
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 let now = Utc::now();
@@ -474,8 +480,8 @@ impl Runner {
     }
 }
 
-/// Renews the lease every third of its length; a lost lease or a cancel request cancels the
-/// action.
+/// Renews the lease every third of its length (at least every 2 s, which is also how quickly a
+/// cancel request is noticed); a lost lease or a cancel request cancels the action.
 async fn renew_lease(
     store: Store,
     id: i64,
@@ -483,7 +489,7 @@ async fn renew_lease(
     lease: Duration,
     cancel: watch::Sender<bool>,
 ) {
-    let mut tick = tokio::time::interval(lease / 3);
+    let mut tick = tokio::time::interval((lease / 3).min(Duration::from_secs(2)));
     tick.tick().await;
     loop {
         tick.tick().await;
