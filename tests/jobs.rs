@@ -682,3 +682,32 @@ async fn discord_confirm_updates_the_prompt_in_place() {
     assert_eq!(job.status, JobStatus::Succeeded);
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_running_job_finish() {
+    let scripts = tempfile::tempdir().unwrap();
+    let done = scripts.path().join("done");
+    let path = script(
+        scripts.path(),
+        "short.sh",
+        &format!("sleep 1\ntouch {}", done.display()),
+    );
+    let fake = FakeSlack::default();
+    let app = app_with(vec![exec_command("short", &path, "")], &fake, vec![]).await;
+    let answer = app.slack("T0ACME", "U0ALICE", "short").await;
+    let id = job_id(answer.text());
+    let store = app.server.state.service.store.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.job(id).await.unwrap().unwrap().status != JobStatus::Running {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let db = app.database_url();
+    app.server.shutdown().await.unwrap();
+    assert!(done.exists(), "the program was not allowed to finish");
+    let store = warden::storage::Store::connect(&db).await.unwrap();
+    assert_eq!(
+        store.job(id).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+}

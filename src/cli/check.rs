@@ -26,8 +26,7 @@ pub(super) fn run(settings: &Settings) -> ExitCode {
             for warning in directory.warnings(chrono::Utc::now()) {
                 println!("warning: {warning}");
             }
-            let (_, missing) =
-                crate::actions::ActionEnv::capture(&registry, &settings.environment);
+            let (_, missing) = crate::actions::ActionEnv::capture(&registry, &settings.environment);
             for name in missing {
                 println!("warning: a command uses the environment variable {name}, which is not set here");
             }
