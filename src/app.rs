@@ -218,6 +218,24 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let router = crate::http::router(state.clone(), settings.request_timeout);
     let (shutdown, mut stop) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(stop.clone()));
+    let expiry_service = state.service.clone();
+    let mut stop_expiry = stop.clone();
+    tokio::spawn(async move {
+        // Pending approvals live in the database, so they survive restarts; whichever process
+        // sweeps first after one expires marks it (compare-and-set), updates its message and
+        // tells the requester.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(error) = expiry_service.expire_approvals(chrono::Utc::now()).await {
+                        tracing::warn!("expiring approvals failed: {error:#}");
+                    }
+                }
+                _ = stop_expiry.changed() => break,
+            }
+        }
+    });
     let mut stop_purge = stop.clone();
     let purge_store = store.clone();
     tokio::spawn(async move {

@@ -125,6 +125,17 @@ pub struct JobsRequest {
     pub action: JobsAction,
 }
 
+/// A built-in answered from the database, past the tenant and principal steps.
+#[derive(Debug, Clone)]
+pub struct StatefulRequest {
+    /// The tenant.
+    pub tenant: String,
+    /// Who asked.
+    pub principal: Principal,
+    /// The caller's grants now.
+    pub grants: Vec<Grant>,
+}
+
 /// The outcome of the stateless steps.
 #[derive(Debug, Clone)]
 pub enum Prepared<'r> {
@@ -134,6 +145,10 @@ pub enum Prepared<'r> {
     Builtin(BuiltinAnswer),
     /// The `jobs` built-in, answered by the service from the database.
     Jobs(JobsRequest),
+    /// The `approvals` built-in: pending requests the caller can decide.
+    Approvals(StatefulRequest),
+    /// The `access` built-in: request, break-glass, revoke, list.
+    Access(StatefulRequest, crate::approvals::AccessAction),
     /// A registry command, pending the rate-limit step.
     Accepted(Box<Accepted<'r>>),
 }
@@ -175,6 +190,8 @@ pub struct Context<'a> {
     pub registry: &'a Registry,
     /// The root slash command shown in usage lines (`/ops`).
     pub root: &'a str,
+    /// Bindings granted at run time (access requests, break-glass), beside the config's.
+    pub runtime_bindings: &'a [crate::config::Binding],
 }
 
 /// The name recorded as actor: the person when the identity is linked to one, else the raw
@@ -225,7 +242,7 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
     }
     let principal = policy::principal_for(ctx.directory, &tenant_name, &inv.user);
     let actor = actor_name(&principal);
-    let grants = policy::grants_for(&ctx.directory.bindings, &principal, now);
+    let grants = grants_now(ctx, &principal, now);
     let refuse = |step: Step, message: String, details: serde_json::Value| {
         Prepared::Refused(Refusal {
             step,
@@ -270,6 +287,30 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
         _ => {}
     }
 
+    if inv.command == "approvals" {
+        return Prepared::Approvals(StatefulRequest {
+            tenant: tenant_name.clone(),
+            principal: principal.clone(),
+            grants,
+        });
+    }
+    if inv.command == "access" {
+        return match crate::approvals::parse_access(&raw) {
+            Ok(action) => Prepared::Access(
+                StatefulRequest {
+                    tenant: tenant_name.clone(),
+                    principal: principal.clone(),
+                    grants,
+                },
+                action,
+            ),
+            Err(problem) => refuse(
+                Step::Args,
+                problem.clone(),
+                json!({ "step": "args", "command": "access", "error": problem }),
+            ),
+        };
+    }
     if inv.command == "jobs" {
         return match builtins::parse_jobs(&raw) {
             Ok(action) => Prepared::Jobs(JobsRequest {
@@ -457,5 +498,9 @@ pub fn approval_pending_reply(accepted: &Accepted<'_>, root: &str) -> String {
 
 /// Convenience for callers that only need the grants of a principal now.
 pub fn grants_now(ctx: &Context<'_>, principal: &Principal, now: DateTime<Utc>) -> Vec<Grant> {
-    policy::grants_for(&ctx.directory.bindings, principal, now)
+    policy::grants_for(
+        ctx.directory.bindings.iter().chain(ctx.runtime_bindings),
+        principal,
+        now,
+    )
 }

@@ -4,6 +4,7 @@
 //! - [`config`]: environment variables and `warden.toml`; the only place configuration is read.
 //! - [`commands`]: command definitions (`commands/*.toml`), the text grammar, argument validation.
 //! - [`policy`]: tenants, principals, bindings, authorization and rate-limit decisions (pure).
+//! - [`approvals`]: approval rules, votes, the plan hash, request messages, `access` args (pure).
 //! - [`chat`]: signature verification, Slack and Discord wire formats, the neutral invocation.
 //! - [`guard`]: the pipeline tenant → principal → command → args → authorize → rate limit (pure).
 //! - [`service`]: applies a guard decision in one transaction with its audit event (group
@@ -23,6 +24,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod approvals;
 pub mod audit;
 pub mod chat;
 pub mod cli;

@@ -23,8 +23,14 @@ use crate::storage::Store;
 use writer::{Outcome, RatePlan, Submission, Then, Unit};
 
 mod accepted;
+mod access;
+mod approvals;
+mod bindings_cache;
 mod clicks;
 mod jobs_builtin;
+
+use bindings_cache::BindingsCache;
+pub use clicks::{ClickAnswer, DENY_FORM};
 
 /// How long a replay key is kept, in seconds: longer than the 300 s signature window on either
 /// side, so a replay is either refused as stale or found here.
@@ -45,6 +51,7 @@ pub struct Service {
     pub metrics: Arc<Metrics>,
     /// The job runner (woken when a job is queued; also makes job links).
     pub runner: Arc<Runner>,
+    bindings: Arc<BindingsCache>,
     writer: mpsc::Sender<Submission>,
 }
 
@@ -81,7 +88,9 @@ impl Service {
         runner: Arc<Runner>,
     ) -> Self {
         let writer = writer::spawn(store.clone());
+        let bindings = Arc::new(BindingsCache::new(store.clone()));
         Service {
+            bindings,
             store,
             directory,
             registry,
@@ -110,10 +119,12 @@ impl Service {
         now: DateTime<Utc>,
         retry_of: Option<i64>,
     ) -> anyhow::Result<(Reply, Handled)> {
+        let runtime = self.bindings.get(now).await;
         let ctx = Context {
             directory: &self.directory,
             registry: &self.registry,
             root: &self.root,
+            runtime_bindings: &runtime,
         };
         let channel = inv.channel.clone().unwrap_or_default();
         let event = |tenant: &str, actor: String, kind: &str, target: &str, details| NewEvent {
@@ -168,6 +179,29 @@ impl Service {
                     _ => self.jobs_builtin(inv, request, now).await,
                 }
             }
+            Prepared::Approvals(request) => {
+                let unit = Unit::Record(event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "approvals",
+                    json!({ "builtin": true, "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => Ok((
+                        self.approvals_builtin(
+                            &request.tenant,
+                            &request.principal,
+                            &request.grants,
+                            now,
+                        )
+                        .await?,
+                        Handled::Ok,
+                    )),
+                }
+            }
+            Prepared::Access(request, action) => self.access(inv, request, action, now).await,
             Prepared::Accepted(accepted) => {
                 let spec = accepted.spec;
                 let actor = guard::actor_name(&accepted.principal);
@@ -204,7 +238,9 @@ impl Service {
                     Next::Confirm => {
                         Then::Confirm(Box::new(self.new_confirmation(inv, &accepted, now)?))
                     }
-                    Next::NeedsApproval => Then::Nothing,
+                    Next::NeedsApproval => {
+                        Then::Approval(Box::new(self.new_approval(inv, &accepted, now)?))
+                    }
                 };
                 let unit = Unit::Accepted {
                     event: invoked,
@@ -218,6 +254,11 @@ impl Service {
                         Ok(self.refused(inv, &refusal))
                     }
                     Outcome::Done(created) => {
+                        match (next, created) {
+                            (Next::Run, Some(_)) => self.runner.wake(),
+                            (Next::NeedsApproval, Some(id)) => self.post_approval(id),
+                            _ => {}
+                        }
                         Ok((self.accepted_reply(&accepted, next, created), Handled::Ok))
                     }
                 }

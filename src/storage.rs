@@ -7,7 +7,9 @@
 //! instead of failing with "database is locked" when it tries to upgrade. The queries use `$n`
 //! placeholders and portable SQL so that a PostgreSQL backend can sit beside this one.
 
+mod approvals;
 mod audit;
+mod bindings;
 mod confirmations;
 mod flags;
 mod jobs;
@@ -15,7 +17,9 @@ mod maintenance;
 mod rate;
 mod replay;
 
+pub use approvals::{ApprovalRecord, NewApproval};
 pub use audit::AuditQuery;
+pub use bindings::RuntimeBinding;
 pub use confirmations::{Confirmation, NewConfirmation};
 pub use flags::Flag;
 pub use rate::WindowUses;

@@ -9,7 +9,7 @@ mod wire;
 
 pub use client::{DiscordClient, DiscordError, ErrorKind};
 pub use render::{render_message, render_reply, render_update, EPHEMERAL};
-pub use wire::{parse_interaction, Interaction, InteractionHandle, ModalSubmit};
+pub use wire::{parse_interaction, Interaction, InteractionHandle};
 
 /// The response to a PING.
 pub fn pong() -> serde_json::Value {

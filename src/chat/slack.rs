@@ -8,7 +8,7 @@ pub mod render;
 mod wire;
 
 pub use client::{ErrorKind, SlackClient, SlackError};
-pub use interaction::{parse_interaction, InteractionRequest, ModalSubmit, SlackInteraction};
+pub use interaction::{parse_interaction, InteractionRequest, SlackInteraction};
 pub use render::{render_reply, render_update};
 pub use wire::{parse_event, EventRequest, SlashCommand};
 

@@ -47,6 +47,14 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
         "`{} jobs [show|cancel|retry J-42]`: recent jobs, one job, or act on it",
         ctx.root
     ));
+    lines.push(format!(
+        "`{} approvals`: pending approval requests you can decide",
+        ctx.root
+    ));
+    lines.push(format!(
+        "`{} access request|breakglass|revoke|list`: time-boxed roles",
+        ctx.root
+    ));
     let mut hidden = 0;
     for spec in ctx.registry.iter() {
         let envs = spec.possible_environments();

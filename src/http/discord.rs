@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::chat::discord::{self, Interaction};
 use crate::chat::verify::verify_discord;
 use crate::chat::{ButtonKind, Message, Reply};
+use crate::service::ClickAnswer;
 
 /// `POST /discord/interactions`.
 pub(super) async fn interactions(
@@ -46,7 +47,10 @@ pub(super) async fn interactions(
         },
         Interaction::Click { click, .. } => {
             let (reply, outcome) = match state.service.click(&click, chrono::Utc::now()).await {
-                Ok((reply, handled)) => (reply, outcome_of(handled)),
+                Ok(ClickAnswer::Reply(reply, handled)) => (reply, outcome_of(handled)),
+                Ok(ClickAnswer::Open(modal)) => {
+                    return json_reply(Outcome("ok"), discord::render::modal(&modal))
+                }
                 Err(error) => (unavailable(&rid, &error), Outcome("error")),
             };
             // Confirm / Cancel update the prompt they were on (type 7); anything else answers
@@ -59,6 +63,21 @@ pub(super) async fn interactions(
                 json_reply(outcome, discord::render_update(&message))
             } else {
                 json_reply(outcome, discord::render_reply(&reply))
+            }
+        }
+        Interaction::ModalSubmit { submit, .. } => {
+            match state
+                .service
+                .modal_submit(&submit, chrono::Utc::now())
+                .await
+            {
+                Ok((reply, handled)) => {
+                    json_reply(outcome_of(handled), discord::render_reply(&reply))
+                }
+                Err(error) => json_reply(
+                    Outcome("error"),
+                    discord::render_reply(&unavailable(&rid, &error)),
+                ),
             }
         }
         other => {

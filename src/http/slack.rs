@@ -14,6 +14,7 @@ use crate::chat::slack::{self, EventRequest, SlackInteraction};
 use crate::chat::verify::{verify_slack, Rejection};
 use crate::chat::{ArgsInput, ButtonKind, Invocation, Message, Reply};
 use crate::model::{Platform, PlatformUser};
+use crate::service::{ClickAnswer, Handled};
 
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, Rejection> {
     verify_slack(
@@ -73,14 +74,35 @@ pub(super) async fn interactions(
         Ok(SlackInteraction::Click {
             click,
             response_url,
-            ..
+            trigger_id,
         }) => {
-            let (reply, outcome) = match state.service.click(&click, chrono::Utc::now()).await {
-                Ok((reply, handled)) => (reply, outcome_of(handled)),
+            let answer = state.service.click(&click, chrono::Utc::now()).await;
+            let (reply, outcome) = match answer {
+                Ok(ClickAnswer::Reply(reply, handled)) => (reply, outcome_of(handled)),
+                Ok(ClickAnswer::Open(modal)) => {
+                    // Slack's trigger_id lasts 3 seconds, so the form is opened right here.
+                    let opened = match (trigger_id, state.slack_client.as_ref()) {
+                        (Some(trigger), Some(client)) => client
+                            .open_view(&trigger, &slack::render::view(&modal))
+                            .await
+                            .map_err(|e| e.to_string()),
+                        _ => Err("SLACK_BOT_TOKEN is not set".to_string()),
+                    };
+                    match opened {
+                        Ok(()) => return json_reply(Outcome("ok"), serde_json::json!({})),
+                        Err(error) => {
+                            tracing::warn!("opening the Deny form failed: {error}");
+                            (
+                                Reply::ephemeral("warden could not open the Deny form; nothing was done. Try again."),
+                                Outcome("error"),
+                            )
+                        }
+                    }
+                }
                 Err(error) => (unavailable(&rid, &error), Outcome("error")),
             };
             // The Confirm / Cancel prompt is replaced by its outcome; anything else (a Retry
-            // on an alert in the channel) gets a new message only the clicker sees.
+            // on an alert, a vote on a request) gets a new message only the clicker sees.
             let replace = matches!(click.kind, ButtonKind::Confirm | ButtonKind::Cancel);
             if let (Some(url), Some(client)) = (response_url, state.slack_client.clone()) {
                 let message = Message {
@@ -96,6 +118,34 @@ pub(super) async fn interactions(
                 });
             }
             json_reply(outcome, slack::render_reply(&reply))
+        }
+        Ok(SlackInteraction::ModalSubmit(submit)) => {
+            match state
+                .service
+                .modal_submit(&submit, chrono::Utc::now())
+                .await
+            {
+                Ok((reply, Handled::Refused)) if reply.text.starts_with("Give a reason") => {
+                    json_reply(
+                        Outcome("refused"),
+                        slack::render::view_errors("reason", &reply.text),
+                    )
+                }
+                Ok((reply, handled)) => {
+                    tracing::info!(request.id = %rid, "form submitted: {}", reply.text);
+                    json_reply(outcome_of(handled), slack::render::close_view())
+                }
+                Err(error) => {
+                    unavailable(&rid, &error);
+                    json_reply(
+                        Outcome("error"),
+                        slack::render::view_errors(
+                            "reason",
+                            "warden's database is unavailable; nothing was done. Try again.",
+                        ),
+                    )
+                }
+            }
         }
         Ok(interaction) => {
             tracing::info!(slack.interaction = %interaction.kind(), "interaction received; not supported yet");

@@ -102,6 +102,22 @@ impl Service {
                 ];
                 reply
             }
+            (Next::NeedsApproval, Some(id)) => {
+                let rule = accepted.spec.approval.as_ref();
+                let policy = rule.map(crate::approvals::Policy::from_spec);
+                let expires = rule
+                    .map(|r| {
+                        (Utc::now() + chrono::Duration::from_std(r.expires_in).unwrap_or_default())
+                            .format("%H:%M UTC")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                Reply::ephemeral(format!(
+                    "{} requested: `{line}` needs {} before it runs. The request is posted in this channel with Approve and Deny buttons; it expires at {expires}.",
+                    crate::approvals::display_id(id),
+                    policy.map(|p| p.describe()).unwrap_or_default(),
+                ))
+            }
             _ => Reply::ephemeral(guard::approval_pending_reply(accepted, &self.root)),
         }
     }

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::approvals::Decision;
 use crate::audit::{NewEvent, SYSTEM_TENANT};
+use crate::chat::message::{Modal, ModalSubmit};
 use crate::chat::{ArgsInput, ButtonKind, Click, Invocation, Reply};
 use crate::commands::args::RawArgs;
 use crate::guard::{self, Context, Next, Prepared};
@@ -15,9 +17,115 @@ use crate::storage::Tx;
 
 use super::{Handled, Service, REPLAY_KEY_TTL_SECS};
 
+/// The callback id of the Deny reason form.
+pub const DENY_FORM: &str = "warden.deny";
+
+/// What to do with a click: answer it, or open a form first (Deny asks for a reason).
+#[derive(Debug)]
+pub enum ClickAnswer {
+    /// Tell the person who clicked.
+    Reply(Reply, Handled),
+    /// Open this form; its submission comes back through `Service::modal_submit`.
+    Open(Modal),
+}
+
 impl Service {
-    /// Handles one verified click and returns what to tell the person who clicked.
-    pub async fn click(
+    /// Handles one verified click and returns what to do.
+    pub async fn click(&self, click: &Click, now: DateTime<Utc>) -> anyhow::Result<ClickAnswer> {
+        if click.kind == ButtonKind::Deny {
+            return self.deny_form(click, now).await;
+        }
+        let (reply, handled) = self.click_reply(click, now).await?;
+        Ok(ClickAnswer::Reply(reply, handled))
+    }
+
+    /// A Deny click opens the reason form, but only for someone whose Deny would count; anyone
+    /// else is refused at once, without a form.
+    async fn deny_form(&self, click: &Click, now: DateTime<Utc>) -> anyhow::Result<ClickAnswer> {
+        let tenant = policy::tenant_for(&self.directory, click.platform, &click.workspace)
+            .map(|t| t.name.clone());
+        let Some(tenant) = tenant else {
+            let (reply, handled) = self.click_reply(click, now).await?;
+            return Ok(ClickAnswer::Reply(reply, handled));
+        };
+        match self.may_deny(click, &tenant, now).await? {
+            Ok(id) => {
+                let a_id = crate::approvals::display_id(id);
+                Ok(ClickAnswer::Open(Modal {
+                    callback_id: DENY_FORM.to_string(),
+                    metadata: a_id.clone(),
+                    title: format!("Deny {a_id}"),
+                    prompt: "Why are you denying this request?".to_string(),
+                    input_id: "reason".to_string(),
+                    submit: "Deny".to_string(),
+                }))
+            }
+            Err(text) => {
+                let inv = click_invocation(click);
+                let principal = policy::principal_for(&self.directory, &tenant, &click.user);
+                let mut tx = self.store.begin().await?;
+                audit(
+                    &mut tx,
+                    &inv,
+                    &tenant,
+                    &guard::actor_name(&principal),
+                    "approval.refused",
+                    &click.value,
+                    json!({ "reason": text, "decision": "deny" }),
+                    now,
+                );
+                tx.commit().await?;
+                Ok(ClickAnswer::Reply(Reply::ephemeral(text), Handled::Refused))
+            }
+        }
+    }
+
+    /// A submitted form: the reason of a Deny.
+    pub async fn modal_submit(
+        &self,
+        submit: &ModalSubmit,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Reply, Handled)> {
+        if submit.callback_id != DENY_FORM {
+            return Ok((
+                Reply::ephemeral("This form is not one of warden's; nothing was done."),
+                Handled::Refused,
+            ));
+        }
+        let reason = submit
+            .values
+            .get("reason")
+            .map(|r| r.trim())
+            .unwrap_or_default();
+        if reason.chars().count() < 3 {
+            return Ok((
+                Reply::ephemeral("Give a reason of at least 3 characters; nothing was done."),
+                Handled::Refused,
+            ));
+        }
+        let click = Click {
+            request_id: submit.request_id.clone(),
+            platform: submit.platform,
+            workspace: submit.workspace.clone(),
+            user: submit.user.clone(),
+            channel: submit.channel.clone(),
+            kind: ButtonKind::Deny,
+            value: submit.metadata.clone(),
+            replay_key: submit.replay_key.clone(),
+            message: None,
+        };
+        let Some(tenant) = policy::tenant_for(&self.directory, click.platform, &click.workspace)
+            .map(|t| t.name.clone())
+        else {
+            return self.click_reply(&click, now).await;
+        };
+        let inv = click_invocation(&click);
+        self.vote(&click, &inv, &tenant, Decision::Deny, Some(reason), now)
+            .await
+    }
+
+    /// Every click but Deny's form.
+    async fn click_reply(
         &self,
         click: &Click,
         now: DateTime<Utc>,
@@ -62,12 +170,14 @@ impl Service {
                     super::jobs_builtin::retry_invocation(&inv, &job, click.replay_key.clone());
                 self.handle_retry(&retry, now, Some(job.id)).await
             }
-            ButtonKind::Approve | ButtonKind::Deny => Ok((
-                Reply::ephemeral(
-                    "Approvals are not collected by this warden build yet; nothing was done.",
-                ),
-                Handled::Ok,
-            )),
+            ButtonKind::Approve => {
+                self.vote(click, &inv, &tenant, Decision::Approve, None, now)
+                    .await
+            }
+            ButtonKind::Deny => {
+                self.vote(click, &inv, &tenant, Decision::Deny, None, now)
+                    .await
+            }
         }
     }
 
@@ -203,10 +313,12 @@ impl Service {
             replay_key: None,
             ..inv.clone()
         };
+        let runtime = self.bindings.get(now).await;
         let ctx = Context {
             directory: &self.directory,
             registry: &self.registry,
             root: &self.root,
+            runtime_bindings: &runtime,
         };
         let accepted = match guard::prepare(&ctx, &again, now) {
             Prepared::Accepted(accepted) => accepted,
@@ -229,11 +341,18 @@ impl Service {
             _ => anyhow::bail!("a confirmation names a built-in command"),
         };
         let next = guard::next_step(&accepted, true);
-        let job_id = if next == Next::Run {
-            let job = self.new_job(&again, &accepted, None);
-            Some(tx.insert_job(&job, now).await?)
-        } else {
-            None
+        // Confirmed: the job runs, or, when the approval rule matches, the approval request is
+        // created, in this same transaction.
+        let (job_id, approval_id) = match next {
+            Next::Run => {
+                let job = self.new_job(&again, &accepted, None);
+                (Some(tx.insert_job(&job, now).await?), None)
+            }
+            Next::NeedsApproval => {
+                let approval = self.new_approval(&again, &accepted, now)?;
+                (None, Some(tx.insert_approval(&approval, now).await?))
+            }
+            Next::Confirm => (None, None),
         };
         tx.settle_confirmation(confirmation.id, "confirmed", job_id)
             .await?;
@@ -259,11 +378,27 @@ impl Service {
                 now,
             );
         }
+        if let Some(id) = approval_id {
+            audit(
+                &mut tx,
+                inv,
+                tenant,
+                &actor,
+                "approval.requested",
+                &crate::approvals::display_id(id),
+                json!({ "command": confirmation.command }),
+                now,
+            );
+        }
         tx.commit().await?;
         if job_id.is_some() {
             self.runner.wake();
         }
-        Ok((self.accepted_reply(&accepted, next, job_id), Handled::Ok))
+        if let Some(id) = approval_id {
+            self.post_approval(id);
+        }
+        let created = job_id.or(approval_id);
+        Ok((self.accepted_reply(&accepted, next, created), Handled::Ok))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::audit::NewEvent;
 use crate::jobs::NewJob;
 use crate::model::RateLimit;
 use crate::policy::rate::{self, RateLimited};
-use crate::storage::NewConfirmation;
+use crate::storage::{NewApproval, NewConfirmation};
 use crate::storage::{Store, Tx};
 
 use super::REPLAY_KEY_TTL_SECS;
@@ -42,12 +42,12 @@ pub(super) enum Unit {
 
 /// What an accepted command creates, in the same transaction as its audit event.
 pub(super) enum Then {
-    /// Nothing yet (it waits for approvals, which this build does not collect).
-    Nothing,
     /// A queued job.
     Job(Box<NewJob>),
     /// A pending confirmation.
     Confirm(Box<NewConfirmation>),
+    /// A pending approval request.
+    Approval(Box<NewApproval>),
 }
 
 /// The rate-limit step, decided inside the transaction so that concurrent uses are counted.
@@ -196,7 +196,6 @@ async fn create(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<i64>> {
     let (kind, target, id) = match then {
-        Then::Nothing => return Ok(None),
         Then::Job(job) => {
             let id = tx.insert_job(&job, now).await?;
             ("job.queued", crate::jobs::display_id(id), id)
@@ -204,6 +203,10 @@ async fn create(
         Then::Confirm(confirmation) => {
             let id = tx.insert_confirmation(&confirmation, now).await?;
             ("confirmation.requested", format!("C-{id}"), id)
+        }
+        Then::Approval(approval) => {
+            let id = tx.insert_approval(&approval, now).await?;
+            ("approval.requested", crate::approvals::display_id(id), id)
         }
     };
     tx.append_audit(

@@ -1,9 +1,9 @@
-//! Neutral replies and messages rendered as Discord JSON: interaction responses (types 4 and
-//! 7) and the bodies of channel messages, follow-ups and edits.
+//! Neutral replies and messages rendered as Discord JSON: interaction responses (types 4, 7
+//! and 9) and the bodies of channel messages, follow-ups and edits.
 
 use serde_json::{json, Value};
 
-use crate::chat::message::{Button, ButtonStyle, Message};
+use crate::chat::message::{Button, ButtonStyle, Message, Modal};
 use crate::chat::Reply;
 
 /// Discord's message flag for "only the invoking user sees this".
@@ -21,12 +21,20 @@ pub fn custom_id(button: &Button) -> String {
     format!("{}:{}", button.kind.action_id(), button.value)
 }
 
-fn content(text: &str) -> String {
-    if text.chars().count() > MAX_CONTENT {
-        text.chars().take(MAX_CONTENT - 1).collect::<String>() + "…"
+/// Discord refuses a modal title or a text input label longer than this (characters).
+pub const MAX_MODAL_LABEL: usize = 45;
+
+/// Cuts `text` to at most `max` characters, ending with `…` when cut.
+fn truncated(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max - 1).collect::<String>() + "…"
     } else {
         text.to_string()
     }
+}
+
+fn content(text: &str) -> String {
+    truncated(text, MAX_CONTENT)
 }
 
 fn button(b: &Button) -> Value {
@@ -75,6 +83,38 @@ pub fn render_reply(reply: &Reply) -> Value {
 /// UPDATE_MESSAGE).
 pub fn render_update(message: &Message) -> Value {
     json!({ "type": 7, "data": render_message(message) })
+}
+
+/// The `custom_id` of a modal: `<callback_id>:<metadata>`, e.g. `warden.deny:A-17`, split
+/// back into the two when the modal is submitted.
+pub fn modal_custom_id(modal: &Modal) -> String {
+    format!("{}:{}", modal.callback_id, modal.metadata)
+}
+
+/// The interaction response that opens a modal (type 9, MODAL): one paragraph text input
+/// whose `custom_id` is `input_id`, so that the submission (type 5) parses to
+/// `values[input_id]`. Only valid as the answer to a command or a component click, not to
+/// another modal submit.
+pub fn modal(modal: &Modal) -> Value {
+    json!({
+        "type": 9,
+        "data": {
+            "custom_id": modal_custom_id(modal),
+            "title": truncated(&modal.title, MAX_MODAL_LABEL),
+            "components": [{
+                "type": 1,
+                "components": [{
+                    "type": 4,
+                    "custom_id": modal.input_id,
+                    "label": truncated(&modal.prompt, MAX_MODAL_LABEL),
+                    "style": 2,
+                    "min_length": Modal::MIN_INPUT_CHARS,
+                    "max_length": Modal::MAX_INPUT_CHARS,
+                    "required": true,
+                }],
+            }],
+        },
+    })
 }
 
 #[cfg(test)]
@@ -147,6 +187,49 @@ mod tests {
         let content = m["content"].as_str().unwrap();
         assert_eq!(content.chars().count(), MAX_CONTENT);
         assert!(content.ends_with('…'));
+    }
+
+    #[test]
+    fn deny_modal_is_type_9() {
+        assert_eq!(
+            modal(&Modal::deny("A-17")),
+            json!({
+                "type": 9,
+                "data": {
+                    "custom_id": "warden.deny:A-17",
+                    "title": "Deny A-17",
+                    "components": [{ "type": 1, "components": [{
+                        "type": 4,
+                        "custom_id": "reason",
+                        "label": "Why are you denying this request?",
+                        "style": 2,
+                        "min_length": 3,
+                        "max_length": 500,
+                        "required": true,
+                    }] }],
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn modal_title_and_label_are_cut_to_45() {
+        let mut m = Modal::deny("A-17");
+        m.title = "t".repeat(100);
+        m.prompt = "é".repeat(46);
+        let v = modal(&m);
+        let title = v["data"]["title"].as_str().unwrap();
+        assert_eq!(title.chars().count(), MAX_MODAL_LABEL);
+        assert!(title.ends_with('…'));
+        let label = v["data"]["components"][0]["components"][0]["label"]
+            .as_str()
+            .unwrap();
+        assert_eq!(label.chars().count(), MAX_MODAL_LABEL);
+        m.prompt = "é".repeat(45);
+        assert_eq!(
+            modal(&m)["data"]["components"][0]["components"][0]["label"],
+            "é".repeat(45)
+        );
     }
 
     #[test]

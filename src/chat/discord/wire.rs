@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::chat::message::{ButtonKind, Click, MessageRef};
+use crate::chat::message::{ButtonKind, Click, MessageRef, ModalSubmit};
 use crate::chat::{ArgsInput, Invocation};
 use crate::commands::args::RawArgs;
 use crate::model::{ChannelRef, Platform, PlatformUser};
@@ -26,10 +26,13 @@ pub enum Interaction {
         /// What is needed to answer it later.
         handle: InteractionHandle,
     },
-    /// A submitted modal (type 5) that warden opened.
+    /// A submitted modal (type 5). Warden's modal `custom_id` is `<callback_id>:<metadata>`
+    /// (`render::modal`) because Discord modals have no separate metadata field; it is split
+    /// back here. Answer with `render_reply` (type 4) or, when the modal was opened from a
+    /// button on a message, `render_update` (type 7).
     ModalSubmit {
-        /// The submitted values.
-        submit: ModalSubmit,
+        /// The neutral submission.
+        submit: Box<ModalSubmit>,
         /// What is needed to answer it later.
         handle: InteractionHandle,
     },
@@ -76,27 +79,6 @@ impl std::fmt::Debug for InteractionHandle {
             .field("token", &"[redacted]")
             .finish()
     }
-}
-
-/// A submitted modal (the Deny reason form), reduced to what the approvals flow reads. Same
-/// shape as Slack's; warden's modal `custom_id` is `<callback_id>:<metadata>` because Discord
-/// modals have no separate metadata field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModalSubmit {
-    /// The HTTP request id.
-    pub request_id: String,
-    /// The guild.
-    pub workspace: String,
-    /// Who submitted.
-    pub user: PlatformUser,
-    /// Which form (`warden.deny`).
-    pub callback_id: String,
-    /// What it is about (`A-17`).
-    pub metadata: String,
-    /// Text input values keyed by their `custom_id`.
-    pub values: BTreeMap<String, String>,
-    /// The key under which the submission is recorded so it is not acted on twice.
-    pub replay_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -238,24 +220,26 @@ fn component(raw: RawInteraction, request_id: String) -> Interaction {
         token,
     };
     let replay_key = Some(format!("discord:{}", raw.id));
+    let channel_id = raw.channel_id.or(raw.channel.map(|c| c.id));
     if raw.kind == 5 {
         return Interaction::ModalSubmit {
-            submit: ModalSubmit {
+            submit: Box::new(ModalSubmit {
                 request_id,
+                platform: Platform::Discord,
                 workspace: guild,
                 user,
                 callback_id: action.to_string(),
                 metadata: value.to_string(),
                 values: modal_values(&data),
                 replay_key,
-            },
+                channel: channel_id.map(|c| format!("discord:{c}")),
+            }),
             handle,
         };
     }
     let Some(kind) = ButtonKind::from_action_id(action) else {
         return Interaction::Component { id: raw.id };
     };
-    let channel_id = raw.channel_id.or(raw.channel.map(|c| c.id));
     let message = match (&channel_id, raw.message) {
         (Some(channel), Some(m)) => Some(MessageRef {
             channel: ChannelRef {

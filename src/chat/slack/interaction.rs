@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::chat::message::{ButtonKind, Click, MessageRef};
+use crate::chat::message::{ButtonKind, Click, MessageRef, ModalSubmit};
 use crate::model::{ChannelRef, Platform, PlatformUser};
 
 /// A verified interaction, classified.
@@ -24,7 +24,8 @@ pub enum SlackInteraction {
         /// Needed to open a modal (the reason asked for on Deny); valid 3 seconds.
         trigger_id: Option<String>,
     },
-    /// A modal was submitted.
+    /// A modal was submitted (a `view_submission`). Its HTTP answer is `render::close_view()`
+    /// or `render::view_errors(..)`, within 3 seconds.
     ModalSubmit(ModalSubmit),
     /// Anything else (other apps' action ids, shortcuts, view closes): acknowledged, ignored.
     Other(InteractionRequest),
@@ -59,25 +60,6 @@ impl std::fmt::Debug for SlackInteraction {
             SlackInteraction::Other(o) => f.debug_tuple("Other").field(o).finish(),
         }
     }
-}
-
-/// A submitted modal (the Deny reason form), reduced to what the approvals flow reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModalSubmit {
-    /// The HTTP request id.
-    pub request_id: String,
-    /// The Slack team.
-    pub workspace: String,
-    /// Who submitted.
-    pub user: PlatformUser,
-    /// The modal's `callback_id` (which form this is).
-    pub callback_id: String,
-    /// The modal's `private_metadata` (what it is about, e.g. `A-17`).
-    pub metadata: String,
-    /// Input values keyed by the input element's `action_id`.
-    pub values: BTreeMap<String, String>,
-    /// The key under which the submission is recorded so it is not acted on twice.
-    pub replay_key: Option<String>,
 }
 
 /// An interaction warden does not act on, reduced to who and where.
@@ -120,6 +102,11 @@ struct Raw {
     actions: Vec<Action>,
     #[serde(default)]
     view: Option<View>,
+    /// On a `view_submission` whose view has a `response_url_enabled` conversation input:
+    /// where to answer. Only the channel is read (the URLs are credentials); kept raw so that
+    /// an odd entry never makes the whole submission unreadable.
+    #[serde(default)]
+    response_urls: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -280,8 +267,17 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInterac
                     }
                 }
             }
+            let channel = raw
+                .response_urls
+                .as_ref()
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.get("channel_id")?.as_str())
+                .map(|c| format!("slack:{c}"));
             Ok(SlackInteraction::ModalSubmit(ModalSubmit {
                 request_id,
+                platform: Platform::Slack,
                 workspace: team,
                 user,
                 callback_id: view.callback_id.unwrap_or_default(),
@@ -290,6 +286,7 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInterac
                 // Each submission gets a fresh trigger id; a byte-identical replay is caught
                 // earlier by the signature replay key.
                 replay_key: raw.trigger_id.map(|t| format!("slack-view:{t}")),
+                channel,
             }))
         }
         _ => Ok(other(raw.kind, Some(team), Some(user_id), raw.trigger_id)),

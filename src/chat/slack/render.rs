@@ -1,9 +1,10 @@
 //! Neutral messages rendered as Slack Block Kit JSON: the slash-command response, the body of
-//! `chat.postMessage` / `chat.update`, and the answer to a click through `response_url`.
+//! `chat.postMessage` / `chat.update`, the answer to a click through `response_url`, and modals
+//! (the `view` of `views.open` and the HTTP answer to a `view_submission`).
 
 use serde_json::{json, Map, Value};
 
-use crate::chat::message::{Button, ButtonStyle, Message};
+use crate::chat::message::{Button, ButtonStyle, Message, Modal};
 use crate::chat::Reply;
 
 /// Slack refuses a `section` whose text is longer than this (characters).
@@ -136,10 +137,131 @@ pub fn render_update(message: &Message) -> Value {
     Value::Object(map)
 }
 
+/// Slack refuses a modal whose `title`, `submit` or `close` text is longer than this.
+pub const MAX_VIEW_BUTTON_TEXT: usize = 24;
+
+/// Slack refuses an input block whose label is longer than this.
+const MAX_LABEL: usize = 2000;
+
+/// Cuts plain text (no escaping: `plain_text` is shown as is) to at most `max` characters,
+/// ending with `…` when cut.
+fn plain_truncated(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        text.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+fn plain_text(text: &str, max: usize) -> Value {
+    json!({ "type": "plain_text", "text": plain_truncated(text, max) })
+}
+
+/// A modal as the `view` argument of `views.open`: one multi-line text input whose `block_id`
+/// and `action_id` are both `input_id`, so that the `view_submission` carries the text at
+/// `view.state.values[input_id][input_id].value` and parses to `values[input_id]`. The
+/// callback id and metadata come back unchanged (`callback_id`, `private_metadata`).
+pub fn view(modal: &Modal) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": modal.callback_id,
+        "private_metadata": modal.metadata,
+        "title": plain_text(&modal.title, MAX_VIEW_BUTTON_TEXT),
+        "submit": plain_text(&modal.submit, MAX_VIEW_BUTTON_TEXT),
+        "close": plain_text("Cancel", MAX_VIEW_BUTTON_TEXT),
+        "blocks": [{
+            "type": "input",
+            "block_id": modal.input_id,
+            "label": plain_text(&modal.prompt, MAX_LABEL),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": modal.input_id,
+                "multiline": true,
+                "min_length": Modal::MIN_INPUT_CHARS,
+                "max_length": Modal::MAX_INPUT_CHARS,
+            },
+        }],
+    })
+}
+
+/// The HTTP answer to a `view_submission` that closes the modal (and any it was pushed on).
+pub fn close_view() -> Value {
+    json!({ "response_action": "clear" })
+}
+
+/// The HTTP answer to a `view_submission` that keeps the modal open and shows `message` under
+/// the input `input_id` (e.g. a reason that is too short once trimmed).
+pub fn view_errors(input_id: &str, message: &str) -> Value {
+    json!({ "response_action": "errors", "errors": { input_id: message } })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chat::message::ButtonKind;
+
+    #[test]
+    fn deny_view() {
+        assert_eq!(
+            view(&Modal::deny("A-17")),
+            json!({
+                "type": "modal",
+                "callback_id": "warden.deny",
+                "private_metadata": "A-17",
+                "title": { "type": "plain_text", "text": "Deny A-17" },
+                "submit": { "type": "plain_text", "text": "Deny" },
+                "close": { "type": "plain_text", "text": "Cancel" },
+                "blocks": [{
+                    "type": "input",
+                    "block_id": "reason",
+                    "label": { "type": "plain_text", "text": "Why are you denying this request?" },
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "reason",
+                        "multiline": true,
+                        "min_length": 3,
+                        "max_length": 500,
+                    },
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn long_titles_are_cut_and_text_is_not_escaped() {
+        let mut m = Modal::deny("A-1234567890123456789012345");
+        m.submit = "Deny this request right now, please".into();
+        m.prompt = "Why <not>? & how".into();
+        let v = view(&m);
+        let title = v["title"]["text"].as_str().unwrap();
+        assert_eq!(title.chars().count(), MAX_VIEW_BUTTON_TEXT);
+        assert!(title.starts_with("Deny A-123") && title.ends_with('…'));
+        assert_eq!(
+            v["submit"]["text"].as_str().unwrap().chars().count(),
+            MAX_VIEW_BUTTON_TEXT
+        );
+        assert_eq!(v["blocks"][0]["label"]["text"], "Why <not>? & how");
+        // Multi-byte characters are counted, not bytes.
+        m.title = "é".repeat(30);
+        assert_eq!(
+            view(&m)["title"]["text"].as_str().unwrap().chars().count(),
+            MAX_VIEW_BUTTON_TEXT
+        );
+        m.title = "é".repeat(24);
+        assert_eq!(view(&m)["title"]["text"], "é".repeat(24));
+    }
+
+    #[test]
+    fn view_submission_answers() {
+        assert_eq!(close_view(), json!({ "response_action": "clear" }));
+        assert_eq!(
+            view_errors("reason", "Please give a reason of at least 3 characters."),
+            json!({
+                "response_action": "errors",
+                "errors": { "reason": "Please give a reason of at least 3 characters." },
+            })
+        );
+    }
 
     fn confirm_reply() -> Reply {
         Reply {

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::chat::message::Modal;
 
 #[test]
 fn command_options_become_named_args() {
@@ -147,9 +148,11 @@ fn modal_submit_collects_text_inputs() {
     else {
         panic!("expected a modal submit")
     };
+    assert_eq!(submit.platform, Platform::Discord);
     assert_eq!(submit.callback_id, "warden.deny");
     assert_eq!(submit.metadata, "A-17");
     assert_eq!(submit.workspace, "9");
+    assert_eq!(submit.channel.as_deref(), Some("discord:7"));
     assert_eq!(submit.user.user, "1");
     assert_eq!(submit.replay_key.as_deref(), Some("discord:900"));
     assert_eq!(
@@ -163,10 +166,104 @@ fn modal_submit_collects_text_inputs() {
     assert_eq!(handle.id, "900");
 }
 
+/// What Discord posts when the modal from `render::modal` is submitted after a click on a Deny
+/// button: the modal's `custom_id`, and each action row echoed back with the text input's
+/// `custom_id` and typed `value` (Discord adds numeric component `id`s and drops the labels).
+fn modal_submit_payload(modal: &Modal, text: &str) -> Value {
+    let opened = crate::chat::discord::render::modal(modal);
+    let mut p = click_payload(&format!("warden.deny:{}", modal.metadata));
+    p["type"] = 5.into();
+    p["id"] = "846462700000000000".into();
+    p["token"] = "modal_submit_token".into();
+    p["channel"] =
+        json!({ "id": "772908445358620702", "type": 0, "guild_id": "772904309264089089" });
+    p["data"] = json!({
+        "custom_id": opened["data"]["custom_id"],
+        "components": [{
+            "type": 1,
+            "id": 1,
+            "components": [{
+                "type": 4,
+                "id": 2,
+                "custom_id": opened["data"]["components"][0]["components"][0]["custom_id"],
+                "value": text
+            }]
+        }]
+    });
+    p
+}
+
+#[test]
+fn rendered_deny_modal_round_trips() {
+    let modal = Modal::deny("A-17");
+    let p = modal_submit_payload(&modal, "not during the freeze");
+    let i = parse_interaction(p.to_string().as_bytes(), "r9".into()).unwrap();
+    assert_eq!(i.id(), Some("846462700000000000"));
+    let Interaction::ModalSubmit { submit, handle } = i else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(
+        *submit,
+        ModalSubmit {
+            request_id: "r9".into(),
+            platform: Platform::Discord,
+            workspace: "772904309264089089".into(),
+            user: PlatformUser {
+                platform: Platform::Discord,
+                workspace: "772904309264089089".into(),
+                user: "53908232506183680".into(),
+            },
+            callback_id: "warden.deny".into(),
+            metadata: "A-17".into(),
+            values: BTreeMap::from([("reason".to_string(), "not during the freeze".to_string())]),
+            replay_key: Some("discord:846462700000000000".into()),
+            channel: Some("discord:772908445358620702".into()),
+        }
+    );
+    assert_eq!(submit.value(Modal::REASON), Some("not during the freeze"));
+    assert_eq!(handle.token, "modal_submit_token");
+    assert_eq!(handle.application_id, "290926444748734465");
+
+    // Metadata with a colon survives: only the first colon separates the callback id.
+    let mut odd = Modal::deny("A-17");
+    odd.metadata = "A-17:x".into();
+    let p = modal_submit_payload(&odd, "why");
+    let Interaction::ModalSubmit { submit, .. } =
+        parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
+    else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(submit.callback_id, "warden.deny");
+    assert_eq!(submit.metadata, "A-17:x");
+}
+
+#[test]
+fn modal_submit_in_a_dm_without_channel_id() {
+    let mut p = modal_submit_payload(&Modal::deny("A-3"), "no");
+    let o = p.as_object_mut().unwrap();
+    o.remove("member");
+    o.remove("guild_id");
+    o.remove("channel_id");
+    o.remove("message");
+    p["user"] = json!({ "id": "42", "username": "dm" });
+    p["channel"] = json!({ "id": "55", "type": 1 });
+    let Interaction::ModalSubmit { submit, .. } =
+        parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
+    else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(submit.workspace, "");
+    assert_eq!(submit.user.user, "42");
+    assert_eq!(submit.channel.as_deref(), Some("discord:55"));
+    assert_eq!(submit.metadata, "A-3");
+    assert_eq!(submit.value("reason"), Some("no"));
+}
+
 #[test]
 fn garbage_never_panics() {
     let samples = [
         click_payload("warden.deny:A-1").to_string().into_bytes(),
+        modal_submit_payload(&Modal::deny("A-1"), "why").to_string().into_bytes(),
         json!({ "type": 5, "id": "1", "token": "t", "application_id": "2", "user": { "id": "3" },
                 "data": { "custom_id": 5, "components": [1, { "components": "x" }, { "component": [] }] } })
         .to_string()

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::chat::message::Modal;
 
 fn form(payload: &Value) -> Vec<u8> {
     serde_urlencoded::to_string([("payload", payload.to_string())])
@@ -126,8 +127,10 @@ fn view_submission_becomes_a_modal_submit() {
     let SlackInteraction::ModalSubmit(m) = parse_interaction(&form(&p), "r".into()).unwrap() else {
         panic!("expected a modal submit")
     };
+    assert_eq!(m.platform, Platform::Slack);
     assert_eq!(m.workspace, "T111");
     assert_eq!(m.user.user, "W111");
+    assert_eq!(m.channel, None);
     assert_eq!(m.callback_id, "warden.deny");
     assert_eq!(m.metadata, "A-17");
     assert_eq!(
@@ -140,6 +143,106 @@ fn view_submission_becomes_a_modal_submit() {
     assert_eq!(m.replay_key.as_deref(), Some("slack-view:111.222.valid"));
 }
 
+/// What Slack posts when the modal from `render::view` is submitted: the rendered view echoed
+/// back with Slack's own fields added, and the typed text under
+/// `state.values[block_id][action_id]` (shaped like the `view_submission` body in
+/// slackapi/bolt-python `tests/scenario_tests/test_view_submission.py`).
+fn submitted(modal: &Modal, text: Value) -> Value {
+    let mut view = crate::chat::slack::render::view(modal);
+    let extra = json!({
+        "id": "V111", "team_id": "T111",
+        "state": { "values": {
+            modal.input_id.clone(): { modal.input_id.clone(): { "type": "plain_text_input", "value": text } }
+        } },
+        "hash": "1596530361.3wRYuk3R",
+        "clear_on_close": false, "notify_on_close": false,
+        "previous_view_id": null, "root_view_id": "V111", "app_id": "A111",
+        "external_id": "", "app_installed_team_id": "T111", "bot_id": "B111"
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        view[k] = v.clone();
+    }
+    json!({
+        "type": "view_submission",
+        "team": { "id": "T111", "domain": "workspace-domain", "enterprise_id": "E111", "enterprise_name": "Sandbox Org" },
+        "user": { "id": "W111", "username": "primary-owner", "name": "primary-owner", "team_id": "T111" },
+        "api_app_id": "A111",
+        "token": "verification_token",
+        "trigger_id": "111.222.valid",
+        "view": view,
+        "response_urls": [],
+        "is_enterprise_install": false
+    })
+}
+
+#[test]
+fn rendered_deny_view_round_trips() {
+    let modal = Modal::deny("A-17");
+    let p = submitted(&modal, json!("not during the freeze\nsee #ops"));
+    let i = parse_interaction(&form(&p), "r7".into()).unwrap();
+    assert_eq!(i.kind(), "view_submission");
+    let SlackInteraction::ModalSubmit(m) = i else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(
+        m,
+        ModalSubmit {
+            request_id: "r7".into(),
+            platform: Platform::Slack,
+            workspace: "T111".into(),
+            user: PlatformUser {
+                platform: Platform::Slack,
+                workspace: "T111".into(),
+                user: "W111".into(),
+            },
+            callback_id: "warden.deny".into(),
+            metadata: "A-17".into(),
+            values: BTreeMap::from([(
+                "reason".to_string(),
+                "not during the freeze\nsee #ops".to_string()
+            )]),
+            replay_key: Some("slack-view:111.222.valid".into()),
+            channel: None,
+        }
+    );
+    assert_eq!(
+        m.value(Modal::REASON),
+        Some("not during the freeze\nsee #ops")
+    );
+
+    // An optional input left empty comes back as `null`: no value, not a panic.
+    let p = submitted(&modal, Value::Null);
+    let SlackInteraction::ModalSubmit(m) = parse_interaction(&form(&p), "r".into()).unwrap() else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(m.value("reason"), None);
+}
+
+#[test]
+fn response_urls_give_the_channel() {
+    let mut p = submitted(&Modal::deny("A-17"), json!("no"));
+    p["response_urls"] = json!([{
+        "block_id": "b", "action_id": "a", "channel_id": "C111",
+        "response_url": "https://hooks.slack.com/app/T111/111/secret"
+    }]);
+    let i = parse_interaction(&form(&p), "r".into()).unwrap();
+    assert!(!format!("{i:?}").contains("hooks.slack.com"));
+    let SlackInteraction::ModalSubmit(m) = i else {
+        panic!("expected a modal submit")
+    };
+    assert_eq!(m.channel.as_deref(), Some("slack:C111"));
+    // Odd `response_urls` (null, wrong types) do not lose the submission.
+    for odd in [json!(null), json!("x"), json!([1, { "channel_id": 5 }])] {
+        p["response_urls"] = odd;
+        let SlackInteraction::ModalSubmit(m) = parse_interaction(&form(&p), "r".into()).unwrap()
+        else {
+            panic!("expected a modal submit")
+        };
+        assert_eq!(m.channel, None);
+        assert_eq!(m.value("reason"), Some("no"));
+    }
+}
+
 #[test]
 fn garbage_never_panics() {
     assert!(parse_interaction(b"payload=notjson", "r".into()).is_err());
@@ -150,6 +253,7 @@ fn garbage_never_panics() {
             &json!({ "type": "view_submission", "team": { "id": "T" }, "user": { "id": "U" },
                       "view": { "state": { "values": { "b": { "a": { "value": 3 } } } } } }),
         ),
+        form(&submitted(&Modal::deny("A-1"), json!("why"))),
     ];
     for body in &samples {
         for cut in 0..body.len() {

@@ -1,0 +1,679 @@
+//! Approvals: the request, the votes (Approve clicks, Deny with a reason), the quorum that
+//! creates the job exactly once on exactly the plan the approvers saw, and expiry.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+
+use crate::approvals::{self, Decision, Outcome, Policy, RequestView, Status, Vote};
+use crate::audit::NewEvent;
+use crate::chat::{Click, Invocation, Message, Reply};
+use crate::commands::args::{parse_args, RawArgs};
+use crate::guard::{self, Accepted};
+use crate::jobs::{display_id as job_display_id, NewJob};
+use crate::policy;
+use crate::storage::{ApprovalRecord, NewApproval, RuntimeBinding, Tx};
+
+use super::{Handled, Service, REPLAY_KEY_TTL_SECS};
+
+fn status_of(record: &ApprovalRecord) -> Status {
+    Status::parse(&record.status).unwrap_or(Status::Pending)
+}
+
+fn votes_of(record: &ApprovalRecord) -> Vec<Vote> {
+    record
+        .votes
+        .iter()
+        .map(|(voter, decision, at)| Vote {
+            voter: voter.clone(),
+            decision: if decision == "deny" {
+                Decision::Deny
+            } else {
+                Decision::Approve
+            },
+            at: at.clone(),
+        })
+        .collect()
+}
+
+impl Service {
+    /// The approval request for an accepted command whose `[approval]` rule matched.
+    pub(super) fn new_approval(
+        &self,
+        inv: &Invocation,
+        accepted: &Accepted<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<NewApproval> {
+        let spec = accepted.spec;
+        let rule = spec
+            .approval
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{} has no approval rule", spec.name))?;
+        let args = accepted.args.as_strings();
+        let plan = crate::actions::plan(spec, &accepted.args, false)
+            .map_err(|problem| anyhow::anyhow!("cannot describe the plan: {problem}"))?;
+        let plan_hash =
+            approvals::plan_hash(&spec.name, &args, accepted.environment.as_deref(), &plan);
+        Ok(NewApproval {
+            tenant: accepted.tenant.clone(),
+            kind: "command".into(),
+            command: spec.name.clone(),
+            args,
+            environment: accepted.environment.clone(),
+            reason: accepted.args.reason.clone(),
+            requester: guard::actor_name(&accepted.principal),
+            requester_user: inv.user.to_string(),
+            channel: inv.channel.clone().unwrap_or_default(),
+            plan,
+            plan_hash,
+            policy: serde_json::to_string(&Policy::from_spec(rule))?,
+            expires_ms: now.timestamp_millis() + rule.expires_in.as_millis() as i64,
+            request_id: inv.request_id.clone(),
+        })
+    }
+
+    /// The request message of an approval, as it stands.
+    pub(super) fn approval_message(&self, record: &ApprovalRecord) -> Message {
+        let policy: Policy = serde_json::from_str(&record.policy).unwrap_or(Policy {
+            needed: 1,
+            approvers: Vec::new(),
+            approver_role: None,
+            allow_self: false,
+        });
+        let shown = self.shown(&record.command, &record.args);
+        let votes = votes_of(record);
+        let expires_at = Utc
+            .timestamp_millis_opt(record.expires_ms)
+            .single()
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let link = record
+            .job_id
+            .map(|id| self.runner.links.job(&record.tenant, id));
+        approvals::request_message(&RequestView {
+            id: record.id,
+            command: &record.command,
+            args: &shown,
+            environment: record.environment.as_deref(),
+            requester: &record.requester,
+            reason: record.reason.as_deref(),
+            plan: &record.plan,
+            policy: &policy,
+            status: status_of(record),
+            votes: &votes,
+            expires_at: &expires_at,
+            deny_reason: record.deny_reason.as_deref(),
+            job: record.job_id,
+            link: link.as_deref(),
+        })
+    }
+
+    /// Arguments as people may see them, by the command's current definition (every value is
+    /// hidden when the command is gone, since nothing says which were secret).
+    fn shown(&self, command: &str, args: &[(String, String)]) -> Vec<(String, String)> {
+        let spec = self.registry.get(command);
+        args.iter()
+            .map(|(name, value)| {
+                let secret =
+                    command != "access" && spec.and_then(|s| s.arg(name)).is_none_or(|a| a.secret);
+                let value = if secret {
+                    crate::commands::args::REDACTED.to_string()
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// Posts the request message in the channel where the command was typed, in the
+    /// background, and remembers it so that votes update it in place.
+    pub(super) fn post_approval(&self, id: i64) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let Ok(Some(record)) = service.store.approval(id).await else {
+                return;
+            };
+            let Ok(channel) = record.channel.parse() else {
+                tracing::warn!(
+                    approval.id = id,
+                    "approval request has no channel to post in"
+                );
+                return;
+            };
+            let message = service.approval_message(&record);
+            match service.runner.notifier.post(&channel, &message).await {
+                Ok(at) => {
+                    if let Err(error) = service.store.set_approval_message(id, &at).await {
+                        tracing::warn!("remembering the approval message failed: {error:#}");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        approval.id = id,
+                        "posting the approval request failed: {error:#}"
+                    )
+                }
+            }
+        });
+    }
+
+    /// Updates the request message in place and, once decided, tells the requester in the
+    /// channel where they asked.
+    async fn refresh_approval(&self, id: i64, tell_requester: Option<String>) {
+        let Ok(Some(record)) = self.store.approval(id).await else {
+            return;
+        };
+        let message = self.approval_message(&record);
+        if let Some(at) = &record.message {
+            if let Err(error) = self.runner.notifier.update(at, &message).await {
+                tracing::warn!(
+                    approval.id = id,
+                    "updating the approval message failed: {error:#}"
+                );
+            }
+        }
+        if let (Some(text), Ok(channel)) = (tell_requester, record.channel.parse()) {
+            let note = Message {
+                text: format!("{}: {text}", record.requester),
+                buttons: Vec::new(),
+            };
+            if let Err(error) = self.runner.notifier.post(&channel, &note).await {
+                tracing::warn!(approval.id = id, "telling the requester failed: {error:#}");
+            }
+        }
+    }
+
+    /// An Approve click, or a Deny submitted with its reason.
+    pub(super) async fn vote(
+        &self,
+        click: &Click,
+        inv: &Invocation,
+        tenant: &str,
+        decision: Decision,
+        deny_reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Reply, Handled)> {
+        let Some(id) = approvals::parse_id(&click.value) else {
+            return Ok(no_request(&click.value));
+        };
+        let runtime = self.bindings.get(now).await;
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = &click.replay_key {
+            if !tx
+                .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
+                .await?
+            {
+                return Ok((
+                    Reply::ephemeral(
+                        "This click was already received; warden does not act on it twice.",
+                    ),
+                    Handled::Replay,
+                ));
+            }
+        }
+        let Some(record) = tx.approval(id).await? else {
+            tx.commit().await?;
+            return Ok(no_request(&click.value));
+        };
+        let principal = policy::principal_for(&self.directory, tenant, &click.user);
+        let voter = guard::actor_name(&principal);
+        let grants = policy::grants_for(
+            self.directory.bindings.iter().chain(runtime.iter()),
+            &principal,
+            now,
+        );
+        let rule: Policy = serde_json::from_str(&record.policy)?;
+        let may = approvals::may_decide(&rule, &principal, &grants, record.environment.as_deref());
+        let votes = votes_of(&record);
+        let request = approvals::Request {
+            tenant: &record.tenant,
+            requester: &record.requester,
+            status: status_of(&record),
+            policy: &rule,
+            environment: record.environment.as_deref(),
+            expires_ms: record.expires_ms,
+            votes: &votes,
+        };
+        let outcome = approvals::decide(
+            &request,
+            tenant,
+            &voter,
+            may,
+            decision,
+            now.timestamp_millis(),
+        );
+        let a_id = approvals::display_id(id);
+        // A click naming another tenant's request is answered as if the request did not
+        // exist, and audited in the clicker's tenant, never in the other one.
+        let audit_tenant = if record.tenant == tenant {
+            record.tenant.clone()
+        } else {
+            tenant.to_string()
+        };
+        let event = |kind: &str, details: serde_json::Value| NewEvent {
+            tenant: audit_tenant.clone(),
+            actor: voter.clone(),
+            kind: kind.to_string(),
+            target: a_id.clone(),
+            channel: inv.channel.clone().unwrap_or_default(),
+            request_id: inv.request_id.clone(),
+            details,
+        };
+        let decision_name = match decision {
+            Decision::Approve => "approve",
+            Decision::Deny => "deny",
+        };
+        match outcome {
+            Outcome::Refused(refusal) => {
+                tx.append_audit(
+                    event(
+                        "approval.refused",
+                        json!({ "reason": refusal.to_string(), "decision": decision_name }),
+                    ),
+                    now,
+                );
+                tx.commit().await?;
+                if record.tenant != tenant {
+                    return Ok(no_request(&click.value));
+                }
+                Ok((
+                    Reply::ephemeral(format!("Refused: {refusal}")),
+                    Handled::Refused,
+                ))
+            }
+            Outcome::Counted { approvals, needed } => {
+                tx.add_vote(id, &voter, decision_name, now).await?;
+                tx.append_audit(event("approval.voted", json!({ "decision": decision_name, "approvals": approvals, "needed": needed })), now);
+                tx.commit().await?;
+                self.refresh_approval(id, None).await;
+                Ok((
+                    Reply::ephemeral(format!(
+                        "Your approval of {a_id} is recorded: {approvals} of {needed}."
+                    )),
+                    Handled::Ok,
+                ))
+            }
+            Outcome::Denied => {
+                tx.add_vote(id, &voter, decision_name, now).await?;
+                tx.settle_approval(id, "denied", None, None, deny_reason, now)
+                    .await?;
+                tx.append_audit(
+                    event("approval.denied", json!({ "reason": deny_reason })),
+                    now,
+                );
+                tx.commit().await?;
+                let why = deny_reason.unwrap_or("no reason given");
+                self.refresh_approval(
+                    id,
+                    Some(format!(
+                        "{a_id} was denied by {voter}: {why}. Nothing was run."
+                    )),
+                )
+                .await;
+                Ok((Reply::ephemeral(format!("You denied {a_id}.")), Handled::Ok))
+            }
+            Outcome::Approved { approvers } => {
+                tx.add_vote(id, &voter, decision_name, now).await?;
+                tx.append_audit(
+                    event("approval.voted", json!({ "decision": "approve" })),
+                    now,
+                );
+                let done = self.complete(&mut tx, &record, &approvers, now).await?;
+                let (text, note) = match &done {
+                    Completed::Job(job) => (
+                        format!("{a_id} is approved; {} queued.", job_display_id(*job)),
+                        format!(
+                            "{a_id} was approved by {}; {} queued.",
+                            approvers.join(", "),
+                            job_display_id(*job)
+                        ),
+                    ),
+                    Completed::Binding(b) => (
+                        format!("{a_id} is approved; binding B-{b} granted."),
+                        format!(
+                            "{a_id} was approved by {}; access granted (B-{b}).",
+                            approvers.join(", ")
+                        ),
+                    ),
+                    Completed::Stale(why) => (
+                        format!("{a_id} is stale and was not run: {why}"),
+                        format!("{a_id} is stale and was not run: {why}"),
+                    ),
+                };
+                tx.append_audit(
+                    event(
+                        if matches!(done, Completed::Stale(_)) {
+                            "approval.stale"
+                        } else {
+                            "approval.approved"
+                        },
+                        json!({ "approvers": approvers, "result": text }),
+                    ),
+                    now,
+                );
+                tx.commit().await?;
+                match done {
+                    Completed::Job(_) => self.runner.wake(),
+                    Completed::Binding(_) => self.bindings.invalidate().await,
+                    Completed::Stale(_) => {}
+                }
+                self.refresh_approval(id, Some(note)).await;
+                Ok((Reply::ephemeral(text), Handled::Ok))
+            }
+        }
+    }
+
+    /// The quorum was reached: check that what would run is still exactly what was approved,
+    /// then create the job (or grant the access) in this transaction. The status moves from
+    /// pending by compare-and-set, so concurrent last votes create one job.
+    async fn complete(
+        &self,
+        tx: &mut Tx,
+        record: &ApprovalRecord,
+        approvers: &[String],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Completed> {
+        if record.kind == "access" {
+            let binding = access_binding(record, approvers)?;
+            let id = tx.insert_binding(&binding, now).await?;
+            anyhow::ensure!(
+                tx.settle_approval(record.id, "approved", None, Some(id), None, now)
+                    .await?,
+                "the approval was decided concurrently"
+            );
+            tx.append_audit(
+                NewEvent {
+                    tenant: record.tenant.clone(),
+                    actor: approvers.join(", "),
+                    kind: "access.granted".into(),
+                    target: format!("B-{id}"),
+                    channel: record.channel.clone(),
+                    request_id: record.request_id.clone(),
+                    details: json!({ "subject": binding.subject, "role": binding.role, "environments": binding.environments, "expires_ms": binding.expires_ms, "approval": approvals::display_id(record.id) }),
+                },
+                now,
+            );
+            return Ok(Completed::Binding(id));
+        }
+        let stale = |why: String| why;
+        let checked = (|| {
+            let spec = self.registry.get(&record.command).ok_or_else(|| {
+                stale(format!("the command `{}` no longer exists", record.command))
+            })?;
+            let raw = RawArgs {
+                positional: Vec::new(),
+                named: record.args.clone(),
+                dry_run: false,
+                reason: record.reason.clone(),
+            };
+            let args = parse_args(spec, &raw)
+                .map_err(|e| stale(format!("its arguments are no longer valid: {e}")))?;
+            let plan = crate::actions::plan(spec, &args, false).map_err(stale)?;
+            let hash = approvals::plan_hash(
+                &record.command,
+                &record.args,
+                record.environment.as_deref(),
+                &plan,
+            );
+            if hash != record.plan_hash {
+                return Err(
+                    "the command's definition or plan changed since it was approved".to_string(),
+                );
+            }
+            Ok(spec)
+        })();
+        let spec = match checked {
+            Ok(spec) => spec,
+            Err(why) => {
+                tx.settle_approval(record.id, "stale", None, None, None, now)
+                    .await?;
+                return Ok(Completed::Stale(why));
+            }
+        };
+        let job = NewJob {
+            tenant: record.tenant.clone(),
+            command: record.command.clone(),
+            args: record.args.clone(),
+            environment: record.environment.clone(),
+            requester: record.requester.clone(),
+            requester_user: record.requester_user.clone(),
+            approvers: approvers.to_vec(),
+            dry_run: false,
+            reason: record.reason.clone(),
+            channel: record.channel.clone(),
+            max_attempts: 1 + spec.retries,
+            retry_of: None,
+            request_id: record.request_id.clone(),
+        };
+        let job_id = tx.insert_job(&job, now).await?;
+        anyhow::ensure!(
+            tx.settle_approval(record.id, "approved", Some(job_id), None, None, now)
+                .await?,
+            "the approval was decided concurrently"
+        );
+        tx.append_audit(
+            NewEvent {
+                tenant: record.tenant.clone(),
+                actor: record.requester.clone(),
+                kind: "job.queued".into(),
+                target: job_display_id(job_id),
+                channel: record.channel.clone(),
+                request_id: record.request_id.clone(),
+                details: json!({ "command": record.command, "approval": approvals::display_id(record.id), "approvers": approvers }),
+            },
+            now,
+        );
+        Ok(Completed::Job(job_id))
+    }
+
+    /// Marks every pending request whose time ran out as expired, updates its message and
+    /// tells its requester. Returns how many expired.
+    pub async fn expire_approvals(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut expired = 0;
+        for id in self.store.expired_approvals(now).await? {
+            let mut tx = self.store.begin().await?;
+            let Some(record) = tx.approval(id).await? else {
+                continue;
+            };
+            if !tx
+                .settle_approval(id, "expired", None, None, None, now)
+                .await?
+            {
+                continue;
+            }
+            tx.append_audit(
+                NewEvent {
+                    tenant: record.tenant.clone(),
+                    actor: "warden".into(),
+                    kind: "approval.expired".into(),
+                    target: approvals::display_id(id),
+                    channel: record.channel.clone(),
+                    request_id: record.request_id.clone(),
+                    details: json!({ "command": record.command, "votes": record.votes.len() }),
+                },
+                now,
+            );
+            tx.commit().await?;
+            expired += 1;
+            let a_id = approvals::display_id(id);
+            self.refresh_approval(
+                id,
+                Some(format!(
+                    "{a_id} expired before it was approved; nothing was run."
+                )),
+            )
+            .await;
+        }
+        Ok(expired)
+    }
+
+    /// `approvals`: the pending requests the caller could decide now.
+    pub(super) async fn approvals_builtin(
+        &self,
+        tenant: &str,
+        principal: &policy::Principal,
+        grants: &[policy::Grant],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Reply> {
+        let voter = guard::actor_name(principal);
+        let mut lines = Vec::new();
+        for record in self.store.pending_approvals(Some(tenant)).await? {
+            let rule: Policy = match serde_json::from_str(&record.policy) {
+                Ok(rule) => rule,
+                Err(_) => continue,
+            };
+            let votes = votes_of(&record);
+            let request = approvals::Request {
+                tenant: &record.tenant,
+                requester: &record.requester,
+                status: status_of(&record),
+                policy: &rule,
+                environment: record.environment.as_deref(),
+                expires_ms: record.expires_ms,
+                votes: &votes,
+            };
+            let may =
+                approvals::may_decide(&rule, principal, grants, record.environment.as_deref());
+            // Asking `decide` with a hypothetical Approve tells whether a click would count.
+            if let Outcome::Refused(_) = approvals::decide(
+                &request,
+                tenant,
+                &voter,
+                may,
+                Decision::Approve,
+                now.timestamp_millis(),
+            ) {
+                continue;
+            }
+            let shown = self.shown(&record.command, &record.args);
+            let approvals_so_far = votes
+                .iter()
+                .filter(|v| v.decision == Decision::Approve)
+                .count();
+            let mut line = format!(
+                "{} `{}` by {} · {} of {} · expires {}",
+                approvals::display_id(record.id),
+                crate::jobs::render::command_line(&record.command, &shown),
+                record.requester,
+                approvals_so_far,
+                rule.needed,
+                Utc.timestamp_millis_opt(record.expires_ms)
+                    .single()
+                    .map(|t| t.format("%H:%M UTC").to_string())
+                    .unwrap_or_default()
+            );
+            if let Some(at) = &record.message {
+                line.push_str(&format!(" · in {}", at.channel));
+            }
+            lines.push(line);
+        }
+        Ok(Reply::ephemeral(if lines.is_empty() {
+            "No pending approvals you can decide.".to_string()
+        } else {
+            format!("Pending approvals you can decide (click Approve or Deny on the request message):\n{}", lines.join("\n"))
+        }))
+    }
+
+    /// Whether a Deny click may open the reason form: the same checks as a vote, without
+    /// recording anything. `Err` is the refusal to show.
+    pub(super) async fn may_deny(
+        &self,
+        click: &Click,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Result<i64, String>> {
+        let Some(id) = approvals::parse_id(&click.value) else {
+            return Ok(Err(format!(
+                "There is no pending request {} in this tenant.",
+                click.value
+            )));
+        };
+        let Some(record) = self
+            .store
+            .approval(id)
+            .await?
+            .filter(|r| r.tenant == tenant)
+        else {
+            return Ok(Err(format!(
+                "There is no pending request {} in this tenant.",
+                click.value
+            )));
+        };
+        let runtime = self.bindings.get(now).await;
+        let principal = policy::principal_for(&self.directory, tenant, &click.user);
+        let voter = guard::actor_name(&principal);
+        let grants = policy::grants_for(
+            self.directory.bindings.iter().chain(runtime.iter()),
+            &principal,
+            now,
+        );
+        let rule: Policy = serde_json::from_str(&record.policy)?;
+        let votes = votes_of(&record);
+        let request = approvals::Request {
+            tenant: &record.tenant,
+            requester: &record.requester,
+            status: status_of(&record),
+            policy: &rule,
+            environment: record.environment.as_deref(),
+            expires_ms: record.expires_ms,
+            votes: &votes,
+        };
+        let may = approvals::may_decide(&rule, &principal, &grants, record.environment.as_deref());
+        Ok(
+            match approvals::decide(
+                &request,
+                tenant,
+                &voter,
+                may,
+                Decision::Deny,
+                now.timestamp_millis(),
+            ) {
+                Outcome::Refused(refusal) => Err(format!("Refused: {refusal}")),
+                _ => Ok(id),
+            },
+        )
+    }
+}
+
+/// What a completed approval created.
+enum Completed {
+    Job(i64),
+    Binding(i64),
+    Stale(String),
+}
+
+/// The binding an approved access request grants.
+fn access_binding(record: &ApprovalRecord, approvers: &[String]) -> anyhow::Result<RuntimeBinding> {
+    let arg = |name: &str| {
+        record
+            .args
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| anyhow::anyhow!("access request without `{name}`"))
+    };
+    let seconds: i64 = arg("seconds")?.parse()?;
+    Ok(RuntimeBinding {
+        id: 0,
+        tenant: record.tenant.clone(),
+        subject: arg("subject")?,
+        role: arg("role")?,
+        environments: arg("environments")?
+            .split(',')
+            .map(str::to_string)
+            .collect(),
+        expires_ms: Utc::now().timestamp_millis() + seconds * 1000,
+        source: "access".into(),
+        granted_by: approvers.join(", "),
+        reason: record.reason.clone().unwrap_or_default(),
+    })
+}
+
+fn no_request(value: &str) -> (Reply, Handled) {
+    (
+        Reply::ephemeral(format!(
+            "There is no pending request {value} in this tenant."
+        )),
+        Handled::Refused,
+    )
+}
