@@ -200,8 +200,11 @@ async fn run() -> anyhow::Result<()> {
         let tail = lines[lines.len().saturating_sub(10)..].join("\n");
         format!("warden's log ends with:\n{tail}")
     };
-    let ready = warden.wait_ready(&client, &format!("{warden_url}/readyz"));
-    ready.await.with_context(tail)?;
+    let ready = format!("{warden_url}/readyz");
+    warden
+        .wait_ready(&client, &ready)
+        .await
+        .with_context(tail)?;
     let store = Store::connect(&format!("{database_url}?mode=ro")).await?;
 
     eprintln!("jobs bench: {n} jobs per kind, {CLIENTS} clients, WARDEN_JOB_CONCURRENCY=8");

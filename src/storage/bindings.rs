@@ -61,7 +61,7 @@ impl Tx {
         by: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<RuntimeBinding>> {
-        let row: Option<(i64, String, String, String, String, i64, String, String, String)> = sqlx::query_as(
+        let row: Option<Row> = sqlx::query_as(
             "UPDATE bindings SET revoked_at = $1, revoked_by = $2
              WHERE id = $3 AND tenant = $4 AND revoked_at IS NULL AND expires_ms > $5
              RETURNING id, tenant, subject, role, environments, expires_ms, source, granted_by, reason",

@@ -31,6 +31,7 @@ slack_team = "T0ACME"
 discord_guild = "900000000000000001"
 alert_channel = "slack:C0ALERTS"
 audit_channel = "slack:C0AUDIT"
+breakglass = ["group:sre"]
 
 [tenants.globex]
 slack_team = "T0GLOBEX"
@@ -46,9 +47,17 @@ discord = "900000000000000001/100000000000000002"
 [people.carol]
 slack = ["T0ACME/U0CAROL", "T0GLOBEX/U0CAROL"]
 
+[people.dave]
+slack = "T0ACME/U0DAVE"
+discord = "900000000000000001/100000000000000004"
+
+[people.erin]
+slack = "T0ACME/U0ERIN"
+
 [groups]
 sre = ["alice"]
-everyone = ["alice", "bob", "carol"]
+leads = ["carol", "dave", "erin"]
+everyone = ["alice", "bob", "carol", "dave", "erin"]
 
 [[bindings]]
 subject = "group:everyone"
@@ -110,6 +119,7 @@ pub struct TestApp {
     pub base: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    env: HashMap<String, String>,
 }
 
 /// Options for spawning.
@@ -151,6 +161,29 @@ impl TestApp {
             base,
             dir,
             http: reqwest::Client::new(),
+            env,
+        }
+    }
+
+    /// Stops the app and starts it again on the same database and files.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            server,
+            dir,
+            http,
+            env,
+            ..
+        } = self;
+        server.shutdown().await.unwrap();
+        let settings = Settings::from_env(&env).expect("test settings are valid");
+        let server = start(settings).await.expect("the app starts again");
+        let base = format!("http://{}", server.addr);
+        TestApp {
+            server,
+            base,
+            dir,
+            http,
+            env,
         }
     }
 

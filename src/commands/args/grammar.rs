@@ -16,7 +16,9 @@ pub enum GrammarError {
         quote: char,
     },
     /// A `--flag` other than `--dry-run` and `--reason`.
-    #[error("unknown option `{flag}`: only --dry-run and --reason are understood")]
+    #[error(
+        "unknown option `{flag}`: only --dry-run, --reason and (for `access`) --for are understood"
+    )]
     UnknownFlag {
         /// The flag as typed.
         flag: String,
@@ -132,6 +134,18 @@ pub fn parse_raw(tokens: &[String]) -> Result<RawArgs, GrammarError> {
                         return Err(GrammarError::MissingReason);
                     }
                     raw.reason = Some(text);
+                }
+                // `--for 2h` (the `access` built-in's duration) is a named value `for`, which
+                // no command argument can be called since `for` is reserved.
+                ("for", _) => {
+                    let value = match inline {
+                        Some(value) => value.to_string(),
+                        None => match iter.next() {
+                            Some(next) if !next.starts_with("--") => next.clone(),
+                            _ => return Err(GrammarError::UnknownFlag { flag: shown(token) }),
+                        },
+                    };
+                    raw.named.push(("for".to_string(), value));
                 }
                 _ => return Err(GrammarError::UnknownFlag { flag: shown(token) }),
             }

@@ -175,7 +175,7 @@ fn parse_raw_table() {
             flag: "--force".into()
         }
         .to_string(),
-        "unknown option `--force`: only --dry-run and --reason are understood"
+        "unknown option `--force`: only --dry-run, --reason and (for `access`) --for are understood"
     );
 }
 

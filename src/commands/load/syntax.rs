@@ -51,7 +51,7 @@ pub(super) fn is_header_name(s: &str) -> bool {
 }
 
 /// Argument names that would be confused with the grammar's own options.
-pub(super) const RESERVED_ARG_NAMES: [&str; 2] = ["reason", "dry_run"];
+pub(super) const RESERVED_ARG_NAMES: [&str; 3] = ["reason", "dry_run", "for"];
 
 /// Converts a TOML scalar written as a default or a `when` value into the text a person would
 /// type, so that it goes through the same validation as typed values.
