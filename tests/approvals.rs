@@ -616,3 +616,59 @@ async fn access_requests_breakglass_and_revoke() {
     }
     w.app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_approval_of_a_changed_plan_is_stale_and_runs_nothing() {
+    let w = world("30m").await;
+    let prod = w.app.slack("T0ACME", "U0ALICE", "ship api env=prod").await;
+    let id = approval_id(prod.text());
+    let message = posted_request(&w.fake, &id).await;
+    let approve = button(&message, "Approve");
+    assert!(click(&w, "T0ACME", "U0CAROL", &approve)
+        .await
+        .contains("1 of 2"));
+
+    // An operator edits the command: it now calls another URL. The approvers never saw that.
+    let file = w.app.dir.path().join("commands").join("ship.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("/ship/", "/ship-v2/")).unwrap();
+    let World {
+        app,
+        fake,
+        downstream,
+        response_url,
+    } = w;
+    let app = app.restart().await;
+    let w = World {
+        app,
+        fake,
+        downstream,
+        response_url,
+    };
+
+    let last = click(&w, "T0ACME", "U0DAVE", &approve).await;
+    assert!(last.contains("stale"), "{last}");
+    assert_eq!(approval_status(&w.app, &id).await, "stale");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        w.downstream.received().is_empty(),
+        "a stale approval must not run"
+    );
+    assert!(w
+        .app
+        .server
+        .state
+        .service
+        .store
+        .recent_jobs("acme", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(w
+        .app
+        .audit()
+        .await
+        .iter()
+        .any(|e| e.kind == "approval.stale"));
+    w.app.server.shutdown().await.unwrap();
+}
