@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 
 use crate::chat::discord::{self, DiscordClient, DiscordError};
 use crate::chat::slack::{self, SlackClient, SlackError};
+use crate::chat::ReplyHandle;
 use crate::chat::{Message, MessageRef};
 use crate::model::{ChannelRef, Platform};
 
@@ -32,6 +33,14 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
     fn update<'a>(
         &'a self,
         at: &'a MessageRef,
+        message: &'a Message,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Answers through a request's own reply handle (Slack `response_url`, Discord follow-up),
+    /// for when its channel cannot be posted in. Visible to the channel, not only the caller.
+    fn reply<'a>(
+        &'a self,
+        handle: &'a ReplyHandle,
         message: &'a Message,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
@@ -159,6 +168,30 @@ impl ChatNotifier {
     }
 }
 
+impl ChatNotifier {
+    async fn reply_inner(
+        &self,
+        handle: &ReplyHandle,
+        message: &Message,
+    ) -> Result<(), DeliveryError> {
+        let stored = handle.stored();
+        if let Some(url) = stored.strip_prefix("slack:") {
+            // A response_url needs no bot token; any client's HTTP stack will do, but one is
+            // only built with a token, so Slack must be configured.
+            self.slack()?.respond(url, message, false, false).await?;
+            return Ok(());
+        }
+        if let Some(rest) = stored.strip_prefix("discord:") {
+            let (app, token) = rest
+                .split_once(':')
+                .ok_or_else(|| DeliveryError::permanent("a malformed Discord reply handle"))?;
+            self.discord()?.followup(app, token, message, false).await?;
+            return Ok(());
+        }
+        Err(DeliveryError::permanent("an unknown kind of reply handle"))
+    }
+}
+
 /// Console channels exist only inside the demo, which uses a `RecordingNotifier`.
 fn console(channel: &ChannelRef) -> DeliveryError {
     DeliveryError::permanent(format!(
@@ -181,6 +214,14 @@ impl Notifier for ChatNotifier {
         message: &'a Message,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move { Ok(self.update_inner(at, message).await?) })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        handle: &'a ReplyHandle,
+        message: &'a Message,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.reply_inner(handle, message).await?) })
     }
 }
 

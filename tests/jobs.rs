@@ -711,3 +711,41 @@ async fn shutdown_lets_a_running_job_finish() {
         JobStatus::Succeeded
     );
 }
+
+#[tokio::test]
+async fn when_the_bot_cannot_post_in_the_channel_the_job_answers_through_response_url() {
+    let scripts = tempfile::tempdir().unwrap();
+    let path = script(scripts.path(), "ok.sh", "echo done");
+    let fake = FakeSlack::default();
+    fake.failing
+        .lock()
+        .unwrap()
+        .insert("chat.postMessage".into(), "not_in_channel".into());
+    let api = fake.start().await;
+    RESPONSE_URL.with(|url| *url.borrow_mut() = format!("{api}response"));
+    let app = TestApp::spawn_with(Options {
+        env: vec![("SLACK_API_URL".into(), api)],
+        commands: vec![exec_command("quiet", &path, "")],
+    })
+    .await;
+    let answer = app.slack("T0ACME", "U0ALICE", "quiet").await;
+    let job = app.wait_job(job_id(answer.text())).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let responses = fake.calls_of("response");
+        if responses
+            .iter()
+            .any(|r| r["text"].as_str().unwrap_or_default().contains("succeeded"))
+        {
+            assert!(
+                responses.iter().all(|r| r["response_type"] == "in_channel"),
+                "{responses:?}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{:?}", fake.calls());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.server.shutdown().await.unwrap();
+}

@@ -35,6 +35,43 @@ pub struct Invocation {
     pub input: ArgsInput,
     /// The key under which this request is recorded so that a replay is not acted on twice.
     pub replay_key: Option<String>,
+    /// How to answer later when a channel post is impossible (Slack's `response_url`, a
+    /// Discord interaction token).
+    pub reply: Option<ReplyHandle>,
+}
+
+/// A way to answer a request later without the bot token: Slack's `response_url` (30
+/// minutes, 5 uses) or a Discord interaction's follow-up webhook (15 minutes). It is a
+/// credential, so it never appears in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplyHandle(String);
+
+impl ReplyHandle {
+    /// Slack's `response_url`.
+    pub fn slack(response_url: &str) -> Self {
+        ReplyHandle(format!("slack:{response_url}"))
+    }
+
+    /// A Discord interaction's application id and token.
+    pub fn discord(application_id: &str, token: &str) -> Self {
+        ReplyHandle(format!("discord:{application_id}:{token}"))
+    }
+
+    /// The stored form, `slack:URL` or `discord:APP:TOKEN`.
+    pub fn stored(&self) -> &str {
+        &self.0
+    }
+
+    /// Back from the stored form.
+    pub fn from_stored(stored: String) -> Self {
+        ReplyHandle(stored)
+    }
+}
+
+impl std::fmt::Debug for ReplyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReplyHandle([redacted])")
+    }
 }
 
 /// What to tell the person, in neutral text: plain lines, with `backticks` for literals, which

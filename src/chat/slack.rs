@@ -56,6 +56,10 @@ pub fn invocation(
         command,
         input: ArgsInput::Text(rest),
         replay_key,
+        reply: cmd
+            .response_url
+            .as_deref()
+            .map(crate::chat::ReplyHandle::slack),
     }
 }
 

@@ -199,6 +199,7 @@ pub(super) async fn events(
                 command: "help".into(),
                 input: ArgsInput::Text(String::new()),
                 replay_key: Some(format!("slack-event:{event_id}")),
+                reply: None,
             };
             match state.service.handle(&inv, chrono::Utc::now()).await {
                 Ok((reply, handled)) => {

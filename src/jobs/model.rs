@@ -119,6 +119,8 @@ pub struct Job {
     pub retry_of: Option<i64>,
     /// The request that created it.
     pub request_id: String,
+    /// How to answer when the channel cannot be posted in (a credential: never shown).
+    pub reply_to: Option<crate::chat::ReplyHandle>,
 }
 
 impl Job {
@@ -171,6 +173,8 @@ pub struct NewJob {
     pub retry_of: Option<i64>,
     /// The request that created it.
     pub request_id: String,
+    /// How to answer when the channel cannot be posted in.
+    pub reply_to: Option<crate::chat::ReplyHandle>,
 }
 
 /// One line of a job's log.

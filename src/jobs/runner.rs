@@ -227,18 +227,29 @@ impl Runner {
                 }
             }
             None => {
-                let Ok(channel) = job.channel.parse::<ChannelRef>() else {
-                    return;
-                };
-                match self.notifier.post(&channel, &message).await {
-                    Ok(at) => {
-                        if let Err(error) = self.store.set_job_message(job.id, &at).await {
-                            tracing::warn!("remembering the job message failed: {error:#}");
+                let posted = match job.channel.parse::<ChannelRef>() {
+                    Ok(channel) => match self.notifier.post(&channel, &message).await {
+                        Ok(at) => {
+                            if let Err(error) = self.store.set_job_message(job.id, &at).await {
+                                tracing::warn!("remembering the job message failed: {error:#}");
+                            }
+                            job.message = Some(at);
+                            true
                         }
-                        job.message = Some(at);
-                    }
-                    Err(error) => {
-                        tracing::warn!(job.id = %job.display_id(), "posting the job message failed: {error:#}")
+                        Err(error) => {
+                            tracing::warn!(job.id = %job.display_id(), "posting the job message failed: {error:#}");
+                            false
+                        }
+                    },
+                    Err(_) => false,
+                };
+                // Where the channel cannot be posted in (the bot is not in it, no bot token),
+                // the request's own reply handle carries the start and the result. Progress
+                // updates are skipped there: such messages cannot be edited in place.
+                let milestone = job.status.is_final() || tail.is_empty();
+                if let (false, true, Some(handle)) = (posted, milestone, &job.reply_to) {
+                    if let Err(error) = self.notifier.reply(handle, &message).await {
+                        tracing::warn!(job.id = %job.display_id(), "answering through the request's reply handle failed: {error:#}");
                     }
                 }
             }

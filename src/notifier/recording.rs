@@ -19,6 +19,7 @@ pub struct RecordingNotifier {
 struct Recorded {
     posts: Vec<(ChannelRef, Message)>,
     updates: Vec<(MessageRef, Message)>,
+    replies: Vec<Message>,
 }
 
 impl RecordingNotifier {
@@ -67,6 +68,17 @@ impl Notifier for RecordingNotifier {
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.lock().updates.push((at.clone(), message.clone()));
+            Ok(())
+        })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        _handle: &'a crate::chat::ReplyHandle,
+        message: &'a Message,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.lock().replies.push(message.clone());
             Ok(())
         })
     }

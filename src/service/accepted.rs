@@ -33,6 +33,7 @@ impl Service {
             max_attempts: 1 + accepted.spec.retries,
             retry_of,
             request_id: inv.request_id.clone(),
+            reply_to: inv.reply.clone(),
         }
     }
 

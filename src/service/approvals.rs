@@ -444,6 +444,8 @@ impl Service {
             max_attempts: 1 + spec.retries,
             retry_of: None,
             request_id: record.request_id.clone(),
+            // The approvers' clicks come long after the request: its reply handle has expired.
+            reply_to: None,
         };
         let job_id = tx.insert_job(&job, now).await?;
         anyhow::ensure!(

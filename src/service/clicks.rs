@@ -440,5 +440,6 @@ fn click_invocation(click: &Click) -> Invocation {
         command: click.kind.label().to_lowercase(),
         input: ArgsInput::Text(String::new()),
         replay_key: click.replay_key.clone(),
+        reply: None,
     }
 }

@@ -191,6 +191,7 @@ pub(super) fn retry_invocation(
             reason: job.reason.clone(),
         }),
         replay_key,
+        reply: by.reply.clone(),
     }
 }
 

@@ -9,7 +9,7 @@ use super::{Store, Tx};
 use crate::chat::MessageRef;
 use crate::jobs::model::{Job, JobStatus, NewJob, StoredLogLine};
 
-const JOB_COLUMNS: &str = "id, tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, attempt, max_attempts, created_at, started_at, finished_at, cancel_requested, error, message_channel, message_id, retry_of, request_id";
+const JOB_COLUMNS: &str = "id, tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, attempt, max_attempts, created_at, started_at, finished_at, cancel_requested, error, message_channel, message_id, retry_of, request_id, reply_to";
 
 /// RFC 3339 with milliseconds, UTC: the one time format of every table.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
@@ -53,6 +53,9 @@ fn job_from_row(row: &SqliteRow) -> anyhow::Result<Job> {
         message,
         retry_of: row.try_get("retry_of")?,
         request_id: row.try_get("request_id")?,
+        reply_to: row
+            .try_get::<Option<String>, _>("reply_to")?
+            .map(crate::chat::ReplyHandle::from_stored),
     })
 }
 
@@ -60,8 +63,8 @@ impl Tx {
     /// Creates a queued job; returns its id.
     pub async fn insert_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, max_attempts, created_at, retry_of, request_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14) RETURNING id",
+            "INSERT INTO jobs (tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, max_attempts, created_at, retry_of, request_id, reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(&job.tenant)
         .bind(&job.command)
@@ -77,6 +80,7 @@ impl Tx {
         .bind(ts(now))
         .bind(job.retry_of)
         .bind(&job.request_id)
+        .bind(job.reply_to.as_ref().map(|r| r.stored().to_string()))
         .fetch_one(&mut *self.inner)
         .await?;
         Ok(id)

@@ -297,6 +297,10 @@ pub fn settings_env(
         ),
         ("SLACK_BOT_TOKEN", SLACK_BOT_TOKEN.to_string()),
         ("DISCORD_PUBLIC_KEY", discord_public_key_hex()),
+        // Tests never talk to Slack or Discord: unless a test starts a fake, the APIs point at
+        // a closed port on loopback.
+        ("SLACK_API_URL", "http://127.0.0.1:9/api/".to_string()),
+        ("DISCORD_API_URL", "http://127.0.0.1:9/discord".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -311,6 +315,12 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+thread_local! {
+    /// The `response_url` slash commands carry; a closed loopback port unless a test sets it.
+    pub static RESPONSE_URL: std::cell::RefCell<String> =
+        std::cell::RefCell::new("http://127.0.0.1:9/response".to_string());
+}
+
 /// A slash command body exactly as Slack sends it.
 pub fn slash_body(team: &str, user: &str, command: &str, text: &str) -> String {
     // Slack gives every request its own trigger_id, so two identical commands typed in the
@@ -320,6 +330,7 @@ pub fn slash_body(team: &str, user: &str, command: &str, text: &str) -> String {
         "{}.47445629121.803a0bc887a14d10d2c447fce8b6703c",
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
+    let response_url = RESPONSE_URL.with(|url| url.borrow().clone());
     serde_urlencoded::to_string([
         ("token", "deprecated-verification-token"),
         ("team_id", team),
@@ -331,10 +342,7 @@ pub fn slash_body(team: &str, user: &str, command: &str, text: &str) -> String {
         ("command", command),
         ("text", text),
         ("api_app_id", "A0WARDEN"),
-        (
-            "response_url",
-            "https://hooks.slack.com/commands/T0ACME/1/abc",
-        ),
+        ("response_url", response_url.as_str()),
         ("trigger_id", trigger.as_str()),
     ])
     .unwrap()
@@ -409,12 +417,15 @@ pub type SlackCall = (String, serde_json::Value, Option<String>);
 #[derive(Clone, Default)]
 pub struct FakeSlack {
     pub calls: Arc<Mutex<Vec<SlackCall>>>,
+    /// Methods that answer `{"ok":false,"error":CODE}`.
+    pub failing: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl FakeSlack {
     /// Starts it on 127.0.0.1 and returns its base URL (ending in `/`).
     pub async fn start(&self) -> String {
         let calls = self.calls.clone();
+        let failing = self.failing.clone();
         let app = Router::new().route(
             "/api/{method}",
             post(
@@ -422,12 +433,17 @@ impl FakeSlack {
                       headers: axum::http::HeaderMap,
                       Json(body): Json<serde_json::Value>| {
                     let calls = calls.clone();
+                    let failing = failing.clone();
                     async move {
                         let auth = headers
                             .get("authorization")
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
                         let mut calls = calls.lock().unwrap();
+                        if let Some(code) = failing.lock().unwrap().get(&method).cloned() {
+                            calls.push((method, body.clone(), auth));
+                            return Json(serde_json::json!({ "ok": false, "error": code }));
+                        }
                         calls.push((method, body.clone(), auth));
                         // Every message gets its own ts, as Slack's do.
                         let ts = format!("1700000000.{:06}", calls.len());

@@ -189,6 +189,10 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction,
                 command: data.name,
                 input: ArgsInput::Structured(args),
                 replay_key: Some(format!("discord:{}", raw.id)),
+                reply: match (&raw.application_id, &raw.token) {
+                    (Some(app), Some(token)) => Some(crate::chat::ReplyHandle::discord(app, token)),
+                    _ => None,
+                },
             })))
         }
         3 | 5 => Ok(component(raw, request_id)),
