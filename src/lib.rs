@@ -12,6 +12,8 @@
 //! - [`jobs`]: the job record, the runner (claims with a lease), recovery, job messages.
 //! - [`actions`]: the http and exec action executors (signed requests, programs), their plans.
 //! - [`notifier`]: everything outgoing to chats goes through the `Notifier` trait.
+//! - [`outbox`]: the durable outbox's vocabulary (`Outbound`, `Delivery`); rows are written
+//!   with `storage::Tx::enqueue` in the transaction of the change that caused them.
 //! - [`audit`]: the per-tenant hash chain and its verification.
 //! - [`links`]: short-lived signed links to job pages, bound to tenant and job (pure).
 //! - [`pages`]: the read-only HTML job page and error page (pure rendering, no IO).
@@ -37,6 +39,7 @@ pub mod links;
 pub mod metrics;
 pub mod model;
 pub mod notifier;
+pub mod outbox;
 pub mod pages;
 pub mod policy;
 pub mod service;

@@ -14,6 +14,7 @@ mod confirmations;
 mod flags;
 mod jobs;
 mod maintenance;
+mod outbox;
 mod rate;
 mod replay;
 
@@ -31,7 +32,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 /// The migrations embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -44,12 +45,18 @@ pub struct Store {
     /// instead of all issuing `BEGIN IMMEDIATE` and then polling SQLite's busy handler, which
     /// sleeps in growing steps and turns contention into multi-millisecond tail latency.
     writer: Arc<Mutex<()>>,
+    /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
+    /// process delivers them at once instead of at its next poll.
+    outbox_wake: Arc<Notify>,
 }
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 pub struct Tx {
     inner: Transaction<'static, Sqlite>,
     pending_audit: Vec<audit::PendingEvent>,
+    /// Whether this transaction added outbox rows (so the dispatcher is woken after commit).
+    enqueued: bool,
+    outbox_wake: Arc<Notify>,
     _writer: OwnedMutexGuard<()>,
 }
 
@@ -87,6 +94,7 @@ impl Store {
         Ok(Store {
             pool,
             writer: Arc::new(Mutex::new(())),
+            outbox_wake: Arc::new(Notify::new()),
         })
     }
 
@@ -124,8 +132,15 @@ impl Store {
         Ok(Tx {
             inner,
             pending_audit: Vec::new(),
+            enqueued: false,
+            outbox_wake: self.outbox_wake.clone(),
             _writer: writer,
         })
+    }
+
+    /// Notified whenever this process committed outbox rows.
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
@@ -139,9 +154,14 @@ impl Tx {
     /// transaction.
     pub async fn commit(mut self) -> anyhow::Result<()> {
         self.flush_audit().await.context("writing audit events")?;
+        let wake = self.enqueued.then(|| self.outbox_wake.clone());
         self.inner
             .commit()
             .await
-            .context("committing a database transaction")
+            .context("committing a database transaction")?;
+        if let Some(wake) = wake {
+            wake.notify_one();
+        }
+        Ok(())
     }
 }
