@@ -23,7 +23,7 @@ use crate::jobs::runner::LinkMaker;
 use crate::jobs::{Runner, RunnerConfig};
 use crate::metrics::Metrics;
 use crate::model::Problem;
-use crate::notifier::{ChatNotifier, Notifier};
+use crate::notifier::outbox::{Dispatcher, DispatcherConfig};
 use crate::service::Service;
 use crate::storage::Store;
 
@@ -166,10 +166,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     }
     let directory = Arc::new(directory);
     let registry = Arc::new(registry);
-    let notifier: Arc<dyn Notifier> = Arc::new(ChatNotifier::new(
-        slack_client.clone(),
-        discord_client.clone(),
-    ));
     let (action_env, missing) = ActionEnv::capture(&registry, &settings.environment);
     for name in missing {
         tracing::warn!("a command uses the environment variable {name}, which is not set");
@@ -180,12 +176,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     fresh_key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
     fresh_key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
     let link_key = store.server_key("job-links", &fresh_key).await?;
+    let link_key_for_digests = link_key.clone();
+    let state_directory = directory.clone();
     let runner = Arc::new(Runner::new(
         store.clone(),
         registry.clone(),
         directory.clone(),
         Arc::new(action_env),
-        notifier,
+        settings.alert_channel.clone(),
         LinkMaker {
             public_url: settings.public_url.clone(),
             key: Arc::new(link_key),
@@ -208,8 +206,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         slack_secrets,
         slack_dedicated,
         discord_key,
-        slack_client,
-        metrics,
+        slack_client: slack_client.clone(),
+        metrics: metrics.clone(),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -218,6 +216,40 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let router = crate::http::router(state.clone(), settings.request_timeout);
     let (shutdown, mut stop) = watch::channel(false);
     let runner_task = tokio::spawn(runner.run(stop.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        slack_client.clone(),
+        discord_client,
+        metrics.clone(),
+        DispatcherConfig {
+            dead_letter_channel: settings.alert_channel.clone(),
+            per_channel_per_sec: settings.channel_rate,
+            ..DispatcherConfig::default()
+        },
+    ));
+    let dispatcher_task = tokio::spawn(dispatcher.run(stop.clone()));
+    {
+        // Digests: every tenant's `[[digests]]`, checked once a minute; a slot fires once,
+        // whatever the number of replicas, and a missed slot is caught up once after downtime.
+        let store = store.clone();
+        let directory = state_directory.clone();
+        let public_url = settings.public_url.clone();
+        let key = link_key_for_digests.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(error) = crate::digests::tick(&store, &directory, &public_url, &key, chrono::Utc::now()).await {
+                            tracing::warn!("sending digests failed: {error:#}");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
     let expiry_service = state.service.clone();
     let mut stop_expiry = stop.clone();
     tokio::spawn(async move {
@@ -256,8 +288,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             let _ = stop.changed().await;
         })
         .await?;
-        // HTTP has stopped taking requests; now let running jobs finish (or hand them back).
+        // HTTP has stopped taking requests; now let running jobs finish (or hand them back),
+        // then let the outbox deliver what is in flight (the rest waits in the database).
         runner_task.await.context("the job runner panicked")?;
+        dispatcher_task
+            .await
+            .context("the outbox dispatcher panicked")?;
         anyhow::Ok(())
     });
     tracing::info!(listen = %addr, "warden is listening");

@@ -1,11 +1,14 @@
 //! The audit log: append-only, per-tenant SHA-256 chains (`chain`), their verification
-//! (`verify`), and the event types shared with storage and the CLI.
+//! (`verify`), search filters (`search`), summaries for digests (`summary`), and the event
+//! types shared with storage and the CLI.
 //!
 //! Every state change writes its event in the same transaction as the change (see
 //! `storage::Tx::append_audit`). Events are never updated or deleted; the SQLite schema also
 //! refuses UPDATE and DELETE with triggers, and `warden audit verify` catches what bypasses them.
 
 pub mod chain;
+pub mod search;
+pub mod summary;
 pub mod verify;
 
 use serde::Serialize;

@@ -3,6 +3,8 @@
 
 mod audit;
 mod check;
+mod digest;
+mod outbox;
 mod serve;
 
 use std::process::ExitCode;
@@ -37,6 +39,12 @@ enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Inspect, retry or drop outgoing chat messages.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
+    /// Post audit digests.
+    #[command(subcommand)]
+    Digest(digest::DigestCommand),
 }
 
 /// Parses the command line and runs it.
@@ -69,6 +77,8 @@ pub fn main() -> ExitCode {
                     Command::Serve => serve::serve(settings).await,
                     Command::Migrate => serve::migrate(settings).await,
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
+                    Command::Outbox(cmd) => outbox::run(cmd, settings).await,
+                    Command::Digest(cmd) => digest::run(cmd, settings).await,
                     Command::Check => unreachable!("handled above"),
                 }
             })

@@ -149,6 +149,8 @@ pub enum Prepared<'r> {
     Approvals(StatefulRequest),
     /// The `access` built-in: request, break-glass, revoke, list.
     Access(StatefulRequest, crate::approvals::AccessAction),
+    /// The `audit` built-in: search this tenant's audit log (viewers and up).
+    Audit(StatefulRequest, crate::audit::search::SearchFilter),
     /// A registry command, pending the rate-limit step.
     Accepted(Box<Accepted<'r>>),
 }
@@ -293,6 +295,35 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
             principal: principal.clone(),
             grants,
         });
+    }
+    if inv.command == "audit" {
+        if grants.is_empty() {
+            return refuse(
+                Step::Authorize,
+                "you need at least the `viewer` role in this tenant to search its audit log."
+                    .to_string(),
+                json!({ "step": "authorize", "command": "audit", "required": "viewer" }),
+            );
+        }
+        return match crate::audit::search::parse_filter(&raw.positional, &raw.named, now) {
+            Ok(mut filter) => {
+                // Tenant-scoped, always: a search never reads another tenant's chain.
+                filter.tenant = Some(tenant_name.clone());
+                Prepared::Audit(
+                    StatefulRequest {
+                        tenant: tenant_name.clone(),
+                        principal: principal.clone(),
+                        grants,
+                    },
+                    filter,
+                )
+            }
+            Err(problem) => refuse(
+                Step::Args,
+                format!("{problem}\nUsage: `{} audit [COMMAND] [actor=NAME] [kind=job.failed] [since=24h] [last=50]`", ctx.root),
+                json!({ "step": "args", "command": "audit", "error": problem }),
+            ),
+        };
     }
     if inv.command == "access" {
         return match crate::approvals::parse_access(&raw) {

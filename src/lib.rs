@@ -14,7 +14,8 @@
 //! - [`notifier`]: everything outgoing to chats goes through the `Notifier` trait.
 //! - [`outbox`]: the durable outbox's vocabulary (`Outbound`, `Delivery`); rows are written
 //!   with `storage::Tx::enqueue` in the transaction of the change that caused them.
-//! - [`audit`]: the per-tenant hash chain and its verification.
+//! - [`audit`]: the per-tenant hash chain, its verification, search filters and summaries.
+//! - [`digests`]: scheduled audit digests: which slot is due (pure), posting it once (IO).
 //! - [`links`]: short-lived signed links to job pages, bound to tenant and job (pure).
 //! - [`pages`]: the read-only HTML job page and error page (pure rendering, no IO).
 //! - [`storage`]: the only SQL; SQLite with embedded migrations.
@@ -32,6 +33,7 @@ pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod digests;
 pub mod guard;
 pub mod http;
 pub mod jobs;

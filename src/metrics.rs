@@ -6,10 +6,15 @@
 //! - `warden_requests_rejected_total{reason}`: chat requests that failed verification.
 //! - `warden_request_duration_seconds{route}`: latency histogram.
 //! - `warden_guard_refusals_total{step}`: invocations refused by the guard, by step.
+//! - `warden_outbox_deliveries_total{result}`: outbox delivery attempts by outcome
+//!   (`delivered`, `retried`, `dead`).
+//! - `warden_outbox_pending`, `warden_outbox_dead`, `warden_outbox_oldest_pending_seconds`:
+//!   the outbox backlog, refreshed by the dispatcher about once a second.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -34,6 +39,45 @@ struct Step {
     step: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryResult {
+    result: String,
+}
+
+/// The outbox families: deliveries by result and the backlog gauges.
+#[derive(Debug, Default)]
+struct OutboxMetrics {
+    deliveries: Family<DeliveryResult, Counter>,
+    pending: Gauge,
+    dead: Gauge,
+    oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
+impl OutboxMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "warden_outbox_deliveries",
+            "Outbox delivery attempts by result (delivered, retried, dead)",
+            self.deliveries.clone(),
+        );
+        registry.register(
+            "warden_outbox_pending",
+            "Outbox messages not delivered yet",
+            self.pending.clone(),
+        );
+        registry.register(
+            "warden_outbox_dead",
+            "Dead-lettered outbox messages",
+            self.dead.clone(),
+        );
+        registry.register(
+            "warden_outbox_oldest_pending_seconds",
+            "Age of the oldest undelivered outbox message",
+            self.oldest_pending_seconds.clone(),
+        );
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -48,6 +92,7 @@ pub struct Metrics {
     rejected: Family<Reason, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
     refusals: Family<Step, Counter>,
+    outbox: OutboxMetrics,
 }
 
 impl Default for Metrics {
@@ -85,12 +130,15 @@ impl Metrics {
             "Invocations refused by the guard pipeline, by step",
             refusals.clone(),
         );
+        let outbox = OutboxMetrics::default();
+        outbox.register(&mut registry);
         Metrics {
             registry,
             requests,
             rejected,
             latency,
             refusals,
+            outbox,
         }
     }
 
@@ -125,6 +173,25 @@ impl Metrics {
                 step: step.to_string(),
             })
             .inc();
+    }
+
+    /// Counts one outbox delivery attempt: `delivered`, `retried` or `dead`.
+    pub fn outbox_delivery(&self, result: &str) {
+        self.outbox
+            .deliveries
+            .get_or_create(&DeliveryResult {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the outbox backlog gauges.
+    pub fn outbox_backlog(&self, pending: i64, dead: i64, oldest_pending_seconds: f64) {
+        self.outbox.pending.set(pending);
+        self.outbox.dead.set(dead);
+        self.outbox
+            .oldest_pending_seconds
+            .set(oldest_pending_seconds);
     }
 
     /// The Prometheus text exposition of every metric.

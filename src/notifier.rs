@@ -6,6 +6,7 @@
 //! whether a retry can help (`err.downcast_ref::<DeliveryError>()`) without knowing which
 //! platform failed.
 
+pub mod outbox;
 mod recording;
 
 use std::time::Duration;

@@ -202,6 +202,23 @@ impl Service {
                 }
             }
             Prepared::Access(request, action) => self.access(inv, request, action, now).await,
+            Prepared::Audit(request, filter) => {
+                let unit = Unit::Record(event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "audit",
+                    json!({ "builtin": true, "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => {
+                        let events = self.store.search_audit(&filter).await?;
+                        let text = crate::audit::search::render_results(&events, &request.tenant);
+                        Ok((Reply::ephemeral(text), Handled::Ok))
+                    }
+                }
+            }
             Prepared::Accepted(accepted) => {
                 let spec = accepted.spec;
                 let actor = guard::actor_name(&accepted.principal);
@@ -234,12 +251,23 @@ impl Service {
                 });
                 let next = guard::next_step(&accepted, false);
                 let then = match next {
-                    Next::Run => Then::Job(Box::new(self.new_job(inv, &accepted, retry_of))),
+                    Next::Run => {
+                        let job = self.new_job(inv, &accepted, retry_of);
+                        let (runner, draft) = (self.runner.clone(), job.clone());
+                        let announce: writer::Announce = Box::new(move |id| {
+                            runner.job_post(&draft.queued(id, now.to_rfc3339()), now)
+                        });
+                        Then::Job(Box::new(job), announce)
+                    }
                     Next::Confirm => {
                         Then::Confirm(Box::new(self.new_confirmation(inv, &accepted, now)?))
                     }
                     Next::NeedsApproval => {
-                        Then::Approval(Box::new(self.new_approval(inv, &accepted, now)?))
+                        let approval = self.new_approval(inv, &accepted, now)?;
+                        let (service, draft) = (self.clone(), approval.clone());
+                        let announce: writer::Announce =
+                            Box::new(move |id| service.approval_post(id, &draft, now));
+                        Then::Approval(Box::new(approval), announce)
                     }
                 };
                 let unit = Unit::Accepted {
@@ -254,10 +282,8 @@ impl Service {
                         Ok(self.refused(inv, &refusal))
                     }
                     Outcome::Done(created) => {
-                        match (next, created) {
-                            (Next::Run, Some(_)) => self.runner.wake(),
-                            (Next::NeedsApproval, Some(id)) => self.post_approval(id),
-                            _ => {}
+                        if let (Next::Run, Some(_)) = (next, created) {
+                            self.runner.wake();
                         }
                         Ok((self.accepted_reply(&accepted, next, created), Handled::Ok))
                     }

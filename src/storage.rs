@@ -11,10 +11,12 @@ mod approvals;
 mod audit;
 mod bindings;
 mod confirmations;
+mod digests;
 mod flags;
 mod jobs;
 mod maintenance;
 mod outbox;
+mod outbox_dispatch;
 mod rate;
 mod replay;
 
@@ -23,6 +25,7 @@ pub use audit::AuditQuery;
 pub use bindings::RuntimeBinding;
 pub use confirmations::{Confirmation, NewConfirmation};
 pub use flags::Flag;
+pub use outbox_dispatch::{OutboxRow, OutboxStats};
 pub use rate::WindowUses;
 
 use std::str::FromStr;

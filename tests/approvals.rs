@@ -198,26 +198,24 @@ async fn staging_runs_at_once_and_prod_needs_two_distinct_leads() {
     let prod_call = &w.downstream.received()[1];
     assert_eq!(prod_call.path_and_query, "/ship/web");
 
-    // The request message was updated in place with who approved, and lost its buttons.
-    let ts = message["ts"].as_str().map(str::to_string);
-    let updates: Vec<serde_json::Value> = w
-        .fake
-        .calls_of("chat.update")
-        .into_iter()
-        .filter(|u| {
-            u["text"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with(&format!("{id}:"))
-        })
-        .collect();
-    let last = updates.last().expect("the request message is updated");
-    let _ = ts;
-    let last_text = last["text"].as_str().unwrap();
-    assert!(
-        last_text.contains("carol") && last_text.contains("dave"),
-        "{last_text}"
-    );
+    // The request message was updated in place with who approved, and lost its buttons (the
+    // outbox delivers it after the click's transaction, so wait for it).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let last = loop {
+        let decided = w.fake.calls_of("chat.update").into_iter().find(|u| {
+            let text = u["text"].as_str().unwrap_or_default();
+            text.starts_with(&format!("{id}:")) && text.contains("carol") && text.contains("dave")
+        });
+        if let Some(update) = decided {
+            break update;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            w.fake.calls_of("chat.update")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(
         !last["blocks"].to_string().contains("warden.approve"),
         "{last}"

@@ -612,3 +612,46 @@ async fn a_stalled_upload_times_out_and_changes_nothing() {
     assert!(app.audit().await.is_empty());
     app.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn audit_search_from_chat_is_tenant_scoped_and_needs_a_role() {
+    let app = TestApp::spawn().await;
+    app.slack("T0ACME", "U0ALICE", "deploy api v1.2.3 env=prod")
+        .await;
+    app.slack("T0ACME", "U0BOB", "deploy api v1.2.3 env=prod")
+        .await;
+    app.slack("T0GLOBEX", "U0CAROL", "whoami").await;
+
+    let refused = app
+        .slack("T0ACME", "U0BOB", "audit kind=command.refused")
+        .await;
+    let text = refused.text();
+    assert!(text.contains("command.refused"), "{text}");
+    assert!(text.contains("bob"), "{text}");
+    assert!(!text.contains("alice"), "only refusals: {text}");
+
+    let deploys = app.slack("T0ACME", "U0BOB", "audit deploy last=10").await;
+    assert!(deploys.text().contains("alice"), "{}", deploys.text());
+    assert!(!deploys.text().contains("whoami"), "{}", deploys.text());
+
+    // Carol's search in globex never shows acme's events.
+    let globex = app.slack("T0GLOBEX", "U0CAROL", "audit").await;
+    assert!(!globex.text().contains("deploy"), "{}", globex.text());
+
+    // No role in the tenant: refused.
+    let stranger = app.slack("T0ACME", "U0NOBODY", "audit").await;
+    assert!(
+        stranger
+            .text()
+            .starts_with("Refused at the `authorize` step."),
+        "{}",
+        stranger.text()
+    );
+    let bad = app.slack("T0ACME", "U0BOB", "audit since=yesterday").await;
+    assert!(
+        bad.text().starts_with("Refused at the `args` step."),
+        "{}",
+        bad.text()
+    );
+    app.server.shutdown().await.unwrap();
+}

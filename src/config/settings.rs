@@ -64,6 +64,12 @@ pub struct Settings {
     pub job_lease: Duration,
     /// How many jobs this process runs at once (`WARDEN_JOB_CONCURRENCY`, default 8).
     pub job_concurrency: usize,
+    /// Where alerts go when neither the command nor the tenant names a channel, and where
+    /// dead-lettered important messages are reported (`WARDEN_ALERT_CHANNEL`).
+    pub alert_channel: Option<crate::model::ChannelRef>,
+    /// Messages per second per chat channel the outbox paces itself to
+    /// (`WARDEN_CHANNEL_RATE`, default 1; Slack allows about one a second per channel).
+    pub channel_rate: f64,
     /// The whole environment as it was at start-up. Actions may only use the variables their
     /// definitions name (`sign_secret_env`, `inherit_env`); `app` picks those out once, so
     /// nothing reads the process environment later. Never printed.
@@ -120,6 +126,8 @@ impl fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("job_lease", &self.job_lease)
             .field("job_concurrency", &self.job_concurrency)
+            .field("alert_channel", &self.alert_channel)
+            .field("channel_rate", &self.channel_rate)
             .field(
                 "environment",
                 &format_args!("[{} variables]", self.environment.len()),
@@ -382,6 +390,24 @@ impl Settings {
             },
         };
 
+        let channel_rate = match get("WARDEN_CHANNEL_RATE") {
+            None => 1.0,
+            Some(v) => match v.parse::<f64>() {
+                Ok(rate) if rate > 0.0 && rate.is_finite() => rate,
+                _ => {
+                    errors.push(format!(
+                        "WARDEN_CHANNEL_RATE: `{v}` is not a positive number of messages per second"
+                    ));
+                    1.0
+                }
+            },
+        };
+        let alert_channel = get("WARDEN_ALERT_CHANNEL").and_then(|v| {
+            v.parse()
+                .map_err(|e| errors.push(format!("WARDEN_ALERT_CHANNEL: {e}")))
+                .ok()
+        });
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -399,6 +425,8 @@ impl Settings {
             request_timeout,
             job_lease,
             job_concurrency,
+            alert_channel,
+            channel_rate,
             environment: std::sync::Arc::new(vars.clone()),
         })
     }

@@ -51,6 +51,12 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
         "`{} approvals`: pending approval requests you can decide",
         ctx.root
     ));
+    if !grants.is_empty() {
+        lines.push(format!(
+            "`{} audit [COMMAND] [actor=…] [kind=…] [since=24h] [last=50]`: search this tenant's audit log",
+            ctx.root
+        ));
+    }
     lines.push(format!(
         "`{} access request|breakglass|revoke|list`: time-boxed roles",
         ctx.root

@@ -177,6 +177,37 @@ pub struct NewJob {
     pub reply_to: Option<crate::chat::ReplyHandle>,
 }
 
+impl NewJob {
+    /// The job as it stands right after creation, with its id: queued, attempt 0.
+    pub fn queued(&self, id: i64, created_at: String) -> Job {
+        Job {
+            id,
+            tenant: self.tenant.clone(),
+            command: self.command.clone(),
+            args: self.args.clone(),
+            environment: self.environment.clone(),
+            requester: self.requester.clone(),
+            requester_user: self.requester_user.clone(),
+            approvers: self.approvers.clone(),
+            dry_run: self.dry_run,
+            reason: self.reason.clone(),
+            channel: self.channel.clone(),
+            status: JobStatus::Queued,
+            attempt: 0,
+            max_attempts: self.max_attempts,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            cancel_requested: false,
+            error: None,
+            message: None,
+            retry_of: self.retry_of,
+            request_id: self.request_id.clone(),
+            reply_to: self.reply_to.clone(),
+        }
+    }
+}
+
 /// One line of a job's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLogLine {

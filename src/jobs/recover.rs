@@ -5,8 +5,6 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::audit::NewEvent;
-
 use super::model::JobStatus;
 use super::runner::Runner;
 
@@ -18,6 +16,11 @@ pub async fn sweep(runner: &Runner) -> anyhow::Result<usize> {
     let expired = runner.store.expired_leases(now).await?;
     let mut recovered = 0;
     for mut job in expired {
+        let tail = runner
+            .store
+            .job_log(job.id, Some(10))
+            .await
+            .unwrap_or_default();
         let mut tx = runner.store.begin().await?;
         let Some(status) = tx.recover_job(&job, now, LOST).await? else {
             // Another replica recovered it, or its runner renewed just in time.
@@ -29,34 +32,27 @@ pub async fn sweep(runner: &Runner) -> anyhow::Result<usize> {
             "job.failed"
         };
         tx.append_audit(
-            NewEvent {
-                tenant: job.tenant.clone(),
-                actor: "warden".to_string(),
-                kind: kind.to_string(),
-                target: job.display_id(),
-                channel: job.channel.clone(),
-                request_id: job.request_id.clone(),
-                details: json!({ "attempt": job.attempt, "error": LOST, "recovered": true }),
-            },
+            runner.job_event(
+                &job,
+                kind,
+                json!({ "attempt": job.attempt, "error": LOST, "recovered": true }),
+            ),
             now,
         );
-        tx.commit().await?;
-        recovered += 1;
-        tracing::warn!(job.id = %job.display_id(), job.status = %status, "recovered a job whose runner died");
         job.status = status;
         job.error = Some(LOST.to_string());
         if status == JobStatus::Failed {
             job.finished_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
-        let tail = runner
-            .store
-            .job_log(job.id, Some(10))
-            .await
-            .unwrap_or_default();
-        runner.show(&mut job, &tail).await;
+        // The recovery, its audit event, the updated job message and the alert commit together.
+        runner.enqueue_show(&mut tx, &job, &tail, now).await?;
         if status == JobStatus::Failed {
-            runner.alert(&job, &tail).await;
-        } else {
+            runner.enqueue_alert(&mut tx, &job, &tail, now).await?;
+        }
+        tx.commit().await?;
+        recovered += 1;
+        tracing::warn!(job.id = %job.display_id(), job.status = %status, "recovered a job whose runner died");
+        if status == JobStatus::Queued {
             runner.wake();
         }
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tracing::Instrument;
@@ -16,8 +16,8 @@ use crate::commands::args::{parse_args, RawArgs};
 use crate::commands::{ActionSpec, CommandSpec, Registry};
 use crate::config::Directory;
 use crate::model::ChannelRef;
-use crate::notifier::Notifier;
-use crate::storage::Store;
+use crate::outbox::{Delivery, Outbound};
+use crate::storage::{Store, Tx};
 
 use super::model::{Job, JobStatus, StoredLogLine};
 use super::{builtin, render};
@@ -44,6 +44,12 @@ impl Default for RunnerConfig {
             shutdown_grace: Duration::from_secs(20),
         }
     }
+}
+
+/// The key of a job's chat message in the outbox: posted when the job is created, edited as
+/// it progresses.
+pub fn job_key(id: i64) -> String {
+    format!("job:{id}")
 }
 
 /// Makes the signed links to job pages.
@@ -83,7 +89,7 @@ pub struct Runner {
     pub(crate) registry: Arc<Registry>,
     pub(crate) directory: Arc<Directory>,
     pub(crate) env: Arc<ActionEnv>,
-    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) fallback_alert_channel: Option<ChannelRef>,
     pub(crate) links: LinkMaker,
     http: reqwest::Client,
     owner: String,
@@ -98,7 +104,7 @@ impl Runner {
         registry: Arc<Registry>,
         directory: Arc<Directory>,
         env: Arc<ActionEnv>,
-        notifier: Arc<dyn Notifier>,
+        fallback_alert_channel: Option<ChannelRef>,
         links: LinkMaker,
         config: RunnerConfig,
     ) -> Self {
@@ -107,7 +113,7 @@ impl Runner {
             registry,
             directory,
             env,
-            notifier,
+            fallback_alert_channel,
             links,
             http: actions::http_client(),
             owner: format!("runner-{}", uuid::Uuid::new_v4()),
@@ -147,8 +153,11 @@ impl Runner {
                         let span = tracing::info_span!("job", job.id = %job.display_id(), tenant.id = %job.tenant, command.name = %job.command);
                         tokio::spawn(
                             async move {
-                                runner.execute(job, cancelled).await;
+                                runner.clone().execute(job, cancelled).await;
                                 drop(permit);
+                                // A freed slot can take the next queued job at once, rather
+                                // than at the next poll.
+                                runner.wake();
                             }
                             .instrument(span),
                         );
@@ -177,8 +186,9 @@ impl Runner {
         }
     }
 
-    async fn audit(&self, job: &Job, kind: &str, details: serde_json::Value) {
-        let event = NewEvent {
+    /// An audit event about a job, by warden itself.
+    pub(crate) fn job_event(&self, job: &Job, kind: &str, details: serde_json::Value) -> NewEvent {
+        NewEvent {
             tenant: job.tenant.clone(),
             actor: "warden".to_string(),
             kind: kind.to_string(),
@@ -186,15 +196,6 @@ impl Runner {
             channel: job.channel.clone(),
             request_id: job.request_id.clone(),
             details,
-        };
-        let result = async {
-            let mut tx = self.store.begin().await?;
-            tx.append_audit(event, Utc::now());
-            tx.commit().await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(job.id = %job.display_id(), "writing audit event {kind} failed: {error:#}");
         }
     }
 
@@ -215,49 +216,101 @@ impl Runner {
             .collect()
     }
 
-    /// Posts or updates the job's message in its channel. Failures are logged: a chat outage
-    /// must not fail the job.
-    pub(crate) async fn show(&self, job: &mut Job, tail: &[StoredLogLine]) {
+    /// Adds to `tx` the outbox rows that show a job's current state: an update of the job
+    /// message posted when the job was created (key `job:N`). Without a channel, the start and
+    /// the end of the job go through the request's reply handle instead, while it is valid.
+    pub(crate) async fn enqueue_show(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        tail: &[StoredLogLine],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let link = self.links.job(&job.tenant, job.id);
-        let message = render::job_message(job, &self.shown_args(job), tail, &link, Utc::now());
-        match &job.message {
-            Some(at) => {
-                if let Err(error) = self.notifier.update(at, &message).await {
-                    tracing::warn!(job.id = %job.display_id(), "updating the job message failed: {error:#}");
-                }
-            }
-            None => {
-                let posted = match job.channel.parse::<ChannelRef>() {
-                    Ok(channel) => match self.notifier.post(&channel, &message).await {
-                        Ok(at) => {
-                            if let Err(error) = self.store.set_job_message(job.id, &at).await {
-                                tracing::warn!("remembering the job message failed: {error:#}");
-                            }
-                            job.message = Some(at);
-                            true
-                        }
-                        Err(error) => {
-                            tracing::warn!(job.id = %job.display_id(), "posting the job message failed: {error:#}");
-                            false
-                        }
+        let message = render::job_message(job, &self.shown_args(job), tail, &link, now);
+        let key = job_key(job.id);
+        let milestone = job.status.is_final() || tail.is_empty();
+        let channel = job.channel.parse::<ChannelRef>().ok();
+        // With a channel, the dispatcher itself answers through the post's fallback handle
+        // when the post could not be made; without one, the reply handle is the only way.
+        let unreachable = channel.is_none();
+        if let Some(channel) = channel {
+            tx.enqueue(
+                &Outbound {
+                    tenant: job.tenant.clone(),
+                    delivery: Delivery::Update { channel, key },
+                    message: message.clone(),
+                    // The final state is what people wait for: it must not be lost quietly.
+                    important: job.status.is_final(),
+                },
+                now,
+            )
+            .await?;
+        }
+        if let (true, true, Some(handle)) = (unreachable, milestone, &job.reply_to) {
+            tx.enqueue(
+                &Outbound {
+                    tenant: job.tenant.clone(),
+                    delivery: Delivery::Reply {
+                        handle: handle.clone(),
                     },
-                    Err(_) => false,
-                };
-                // Where the channel cannot be posted in (the bot is not in it, no bot token),
-                // the request's own reply handle carries the start and the result. Progress
-                // updates are skipped there: such messages cannot be edited in place.
-                let milestone = job.status.is_final() || tail.is_empty();
-                if let (false, true, Some(handle)) = (posted, milestone, &job.reply_to) {
-                    if let Err(error) = self.notifier.reply(handle, &message).await {
-                        tracing::warn!(job.id = %job.display_id(), "answering through the request's reply handle failed: {error:#}");
-                    }
-                }
-            }
+                    message,
+                    important: false,
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The outbox row that posts a new job's message where it was asked for (remembered under
+    /// `job:N` so it is edited in place as the job runs), or answers through the request's
+    /// reply handle when there is no channel. Written in the job's creation transaction.
+    pub fn job_post(&self, job: &Job, now: DateTime<Utc>) -> Option<Outbound> {
+        let link = self.links.job(&job.tenant, job.id);
+        let message = render::job_message(job, &self.shown_args(job), &[], &link, now);
+        let delivery = match job.channel.parse::<ChannelRef>() {
+            Ok(channel) => Delivery::Post {
+                channel,
+                key: Some(job_key(job.id)),
+                fallback: job.reply_to.clone(),
+            },
+            Err(_) => Delivery::Reply {
+                handle: job.reply_to.clone()?,
+            },
+        };
+        Some(Outbound {
+            tenant: job.tenant.clone(),
+            delivery,
+            message,
+            important: false,
+        })
+    }
+
+    /// Shows the job's progress in a transaction of its own: new log lines are not a state
+    /// change, and a failure here must not fail the job.
+    pub(crate) async fn show(&self, job: &Job, tail: &[StoredLogLine]) {
+        let result = async {
+            let now = Utc::now();
+            let mut tx = self.store.begin().await?;
+            self.enqueue_show(&mut tx, job, tail, now).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(job.id = %job.display_id(), "queueing the job message failed: {error:#}");
         }
     }
 
-    /// Posts the failure alert to the command's alert channel, else the tenant's.
-    pub(crate) async fn alert(&self, job: &Job, tail: &[StoredLogLine]) {
+    /// Adds the failure alert to `tx`: to the command's alert channel, else the tenant's.
+    pub(crate) async fn enqueue_alert(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        tail: &[StoredLogLine],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let channel = self
             .registry
             .get(&job.command)
@@ -267,27 +320,52 @@ impl Runner {
                     .tenants
                     .get(&job.tenant)
                     .and_then(|t| t.alert_channel.clone())
-            });
+            })
+            .or_else(|| self.fallback_alert_channel.clone());
         let Some(channel) = channel else {
-            tracing::warn!(job.id = %job.display_id(), "job failed but no alert channel is configured for it or its tenant");
-            return;
+            tracing::warn!(job.id = %job.display_id(), "job failed but no alert channel is configured for it, its tenant, or WARDEN_ALERT_CHANNEL");
+            return Ok(());
         };
         let link = self.links.job(&job.tenant, job.id);
         let message = render::alert_message(job, &self.shown_args(job), tail, &link);
-        if let Err(error) = self.notifier.post(&channel, &message).await {
-            tracing::error!(job.id = %job.display_id(), alert.channel = %channel, "posting the failure alert failed: {error:#}");
-        }
+        tx.enqueue(
+            &Outbound {
+                tenant: job.tenant.clone(),
+                delivery: Delivery::Post {
+                    channel,
+                    key: None,
+                    fallback: None,
+                },
+                message,
+                important: true,
+            },
+            now,
+        )
+        .await
     }
 
-    async fn execute(self: Arc<Self>, mut job: Job, mut shutdown: watch::Receiver<bool>) {
+    async fn execute(self: Arc<Self>, job: Job, mut shutdown: watch::Receiver<bool>) {
         let id = job.display_id();
-        self.audit(
-            &job,
-            "job.started",
-            json!({ "attempt": job.attempt, "dry_run": job.dry_run }),
-        )
+        // The start is recorded and shown in one transaction: the audit event and the updated
+        // job message commit together.
+        let started = async {
+            let now = Utc::now();
+            let mut tx = self.store.begin().await?;
+            tx.append_audit(
+                self.job_event(
+                    &job,
+                    "job.started",
+                    json!({ "attempt": job.attempt, "dry_run": job.dry_run }),
+                ),
+                now,
+            );
+            self.enqueue_show(&mut tx, &job, &[], now).await?;
+            tx.commit().await
+        }
         .await;
-        self.show(&mut job, &[]).await;
+        if let Err(error) = started {
+            tracing::error!(job.id = %id, "recording the job's start failed: {error:#}");
+        }
 
         let (log, lines) = JobLog::channel();
         let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -342,7 +420,7 @@ impl Runner {
 
     /// Moves log lines from the action into the database in small batches, and refreshes the
     /// job's chat message with the newest lines at most every two seconds.
-    async fn drain(self: Arc<Self>, mut job: Job, mut lines: mpsc::UnboundedReceiver<LogLine>) {
+    async fn drain(self: Arc<Self>, job: Job, mut lines: mpsc::UnboundedReceiver<LogLine>) {
         const BATCH: usize = 200;
         let refresh = Duration::from_secs(2);
         let mut last_shown = tokio::time::Instant::now();
@@ -373,7 +451,7 @@ impl Runner {
                 let keep = tail.len().saturating_sub(render::TAIL_LINES);
                 tail.drain(..keep);
                 if open && last_shown.elapsed() >= refresh {
-                    self.show(&mut job, &tail).await;
+                    self.show(&job, &tail).await;
                     last_shown = tokio::time::Instant::now();
                 }
             }
@@ -402,7 +480,7 @@ impl Runner {
         Ok((spec, args))
     }
 
-    async fn finish(&self, mut job: Job, outcome: ActionOutcome, handed_back: bool) {
+    async fn finish(&self, job: Job, outcome: ActionOutcome, handed_back: bool) {
         let (status, error) = match outcome {
             ActionOutcome::Succeeded { summary } => (JobStatus::Succeeded, Some(summary)),
             ActionOutcome::Failed { error } => (JobStatus::Failed, Some(error)),
@@ -433,15 +511,22 @@ impl Runner {
             "dry_run": job.dry_run,
             "handed_back": handed_back,
         });
-        let event = NewEvent {
-            tenant: job.tenant.clone(),
-            actor: "warden".to_string(),
-            kind: kind.to_string(),
-            target: job.display_id(),
-            channel: job.channel.clone(),
-            request_id: job.request_id.clone(),
-            details,
-        };
+        let event = self.job_event(&job, kind, details);
+        // What people will see, prepared before the transaction: the log was fully drained.
+        let tail = self
+            .store
+            .job_log(job.id, Some(render::TAIL_LINES as u32 * 2))
+            .await
+            .unwrap_or_default();
+        let mut shown = job.clone();
+        if retry {
+            shown.status = JobStatus::Queued;
+        } else {
+            shown.status = status;
+            shown.finished_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        shown.error = error.clone();
+        // The outcome, its audit event, the updated job message and the alert commit together.
         let recorded = async {
             let mut tx = self.store.begin().await?;
             let held = if retry {
@@ -453,6 +538,10 @@ impl Runner {
             };
             if held {
                 tx.append_audit(event, now);
+                self.enqueue_show(&mut tx, &shown, &tail, now).await?;
+                if matches!(shown.status, JobStatus::Failed | JobStatus::TimedOut) {
+                    self.enqueue_alert(&mut tx, &shown, &tail, now).await?;
+                }
                 tx.commit().await?;
             }
             anyhow::Ok(held)
@@ -469,23 +558,9 @@ impl Runner {
                 return;
             }
         }
+        let job = shown;
         if retry {
-            job.status = JobStatus::Queued;
-            job.error = error;
             self.wake();
-        } else {
-            job.status = status;
-            job.error = error;
-            job.finished_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        }
-        let tail = self
-            .store
-            .job_log(job.id, Some(render::TAIL_LINES as u32 * 2))
-            .await
-            .unwrap_or_default();
-        self.show(&mut job, &tail).await;
-        if matches!(job.status, JobStatus::Failed | JobStatus::TimedOut) {
-            self.alert(&job, &tail).await;
         }
         tracing::info!(job.id = %job.display_id(), job.status = %job.status, "job finished");
     }

@@ -10,6 +10,7 @@ use crate::audit::NewEvent;
 use crate::chat::{Invocation, Message, Reply};
 use crate::guard::{self, StatefulRequest};
 use crate::model::{format_duration, Role};
+use crate::outbox::{Delivery, Outbound};
 use crate::storage::{NewApproval, RuntimeBinding};
 
 use super::{Handled, Service};
@@ -121,12 +122,14 @@ impl Service {
                 };
                 let mut tx = self.store.begin().await?;
                 let id = tx.insert_approval(&approval, now).await?;
+                if let Some(out) = self.approval_post(id, &approval, now) {
+                    tx.enqueue(&out, now).await?;
+                }
                 tx.append_audit(
                     event("approval.requested", approvals::display_id(id), json!({ "kind": "access", "role": role.as_str(), "environments": environments, "for": format_duration(duration), "reason": reason })),
                     now,
                 );
                 tx.commit().await?;
-                self.post_approval(id);
                 Ok((
                     Reply::ephemeral(format!(
                         "{} requested: {} for {} in {}. An admin of this tenant must approve it; the request is posted in this channel.",
@@ -176,8 +179,6 @@ impl Service {
                     event("access.breakglass", format!("B-{id}"), json!({ "subject": subject, "role": role.as_str(), "for": format_duration(duration), "reason": reason })),
                     now,
                 );
-                tx.commit().await?;
-                self.bindings.invalidate().await;
                 let until = Utc
                     .timestamp_millis_opt(binding.expires_ms)
                     .single()
@@ -190,21 +191,36 @@ impl Service {
                     ),
                     buttons: Vec::new(),
                 };
-                match self
+                // The loud alert commits with the grant: nobody holds break-glass unannounced.
+                let channel = self
                     .directory
                     .tenants
                     .get(&tenant)
                     .and_then(|t| t.alert_channel.clone())
-                {
+                    .or_else(|| self.runner.fallback_alert_channel.clone());
+                match channel {
                     Some(channel) => {
-                        if let Err(error) = self.runner.notifier.post(&channel, &alert).await {
-                            tracing::error!(tenant.id = %tenant, "posting the break-glass alert failed: {error:#}");
-                        }
+                        tx.enqueue(
+                            &Outbound {
+                                tenant: tenant.clone(),
+                                delivery: Delivery::Post {
+                                    channel,
+                                    key: None,
+                                    fallback: None,
+                                },
+                                message: alert,
+                                important: true,
+                            },
+                            now,
+                        )
+                        .await?
                     }
                     None => {
-                        tracing::warn!(tenant.id = %tenant, "break-glass used but the tenant has no alert_channel")
+                        tracing::warn!(tenant.id = %tenant, "break-glass used but no alert channel is configured")
                     }
                 }
+                tx.commit().await?;
+                self.bindings.invalidate().await;
                 Ok((
                     Reply::ephemeral(format!(
                         "Break-glass granted: you hold `{role}` in every environment until {until} (B-{id}). This was announced in the alert channel and audited."

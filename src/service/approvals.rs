@@ -10,6 +10,8 @@ use crate::chat::{Click, Invocation, Message, Reply};
 use crate::commands::args::{parse_args, RawArgs};
 use crate::guard::{self, Accepted};
 use crate::jobs::{display_id as job_display_id, NewJob};
+use crate::model::ChannelRef;
+use crate::outbox::{Delivery, Outbound};
 use crate::policy;
 use crate::storage::{ApprovalRecord, NewApproval, RuntimeBinding, Tx};
 
@@ -125,62 +127,101 @@ impl Service {
             .collect()
     }
 
-    /// Posts the request message in the channel where the command was typed, in the
-    /// background, and remembers it so that votes update it in place.
-    pub(super) fn post_approval(&self, id: i64) {
-        let service = self.clone();
-        tokio::spawn(async move {
-            let Ok(Some(record)) = service.store.approval(id).await else {
-                return;
-            };
-            let Ok(channel) = record.channel.parse() else {
-                tracing::warn!(
-                    approval.id = id,
-                    "approval request has no channel to post in"
-                );
-                return;
-            };
-            let message = service.approval_message(&record);
-            match service.runner.notifier.post(&channel, &message).await {
-                Ok(at) => {
-                    if let Err(error) = service.store.set_approval_message(id, &at).await {
-                        tracing::warn!("remembering the approval message failed: {error:#}");
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        approval.id = id,
-                        "posting the approval request failed: {error:#}"
-                    )
-                }
-            }
-        });
+    /// The outbox row that posts a new request's message in the channel where it was asked,
+    /// remembered under `approval:N` so votes can edit it in place.
+    pub(super) fn approval_post(
+        &self,
+        id: i64,
+        a: &NewApproval,
+        now: DateTime<Utc>,
+    ) -> Option<Outbound> {
+        let channel: ChannelRef = a.channel.parse().ok()?;
+        let record = ApprovalRecord {
+            id,
+            tenant: a.tenant.clone(),
+            kind: a.kind.clone(),
+            command: a.command.clone(),
+            args: a.args.clone(),
+            environment: a.environment.clone(),
+            reason: a.reason.clone(),
+            requester: a.requester.clone(),
+            requester_user: a.requester_user.clone(),
+            channel: a.channel.clone(),
+            plan: a.plan.clone(),
+            plan_hash: a.plan_hash.clone(),
+            policy: a.policy.clone(),
+            status: "pending".into(),
+            created_at: now.to_rfc3339(),
+            expires_ms: a.expires_ms,
+            decided_at: None,
+            deny_reason: None,
+            job_id: None,
+            binding_id: None,
+            message: None,
+            request_id: a.request_id.clone(),
+            votes: Vec::new(),
+        };
+        Some(Outbound {
+            tenant: a.tenant.clone(),
+            delivery: Delivery::Post {
+                channel,
+                key: Some(approval_key(id)),
+                fallback: None,
+            },
+            message: self.approval_message(&record),
+            important: true,
+        })
     }
 
-    /// Updates the request message in place and, once decided, tells the requester in the
-    /// channel where they asked.
-    async fn refresh_approval(&self, id: i64, tell_requester: Option<String>) {
-        let Ok(Some(record)) = self.store.approval(id).await else {
-            return;
+    /// Adds to `tx` the update of the request message as it now stands (read inside `tx`, so
+    /// it shows this transaction's vote or decision) and, once decided, a note to the
+    /// requester in the channel where they asked.
+    pub(super) async fn enqueue_approval_update(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        tell_requester: Option<String>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let Some(record) = tx.approval(id).await? else {
+            return Ok(());
         };
-        let message = self.approval_message(&record);
-        if let Some(at) = &record.message {
-            if let Err(error) = self.runner.notifier.update(at, &message).await {
-                tracing::warn!(
-                    approval.id = id,
-                    "updating the approval message failed: {error:#}"
-                );
-            }
+        let Ok(channel) = record.channel.parse::<ChannelRef>() else {
+            return Ok(());
+        };
+        tx.enqueue(
+            &Outbound {
+                tenant: record.tenant.clone(),
+                delivery: Delivery::Update {
+                    channel: channel.clone(),
+                    key: approval_key(id),
+                },
+                message: self.approval_message(&record),
+                important: false,
+            },
+            now,
+        )
+        .await?;
+        if let Some(text) = tell_requester {
+            tx.enqueue(
+                &Outbound {
+                    tenant: record.tenant.clone(),
+                    delivery: Delivery::Post {
+                        channel,
+                        key: None,
+                        fallback: None,
+                    },
+                    message: Message {
+                        text: format!("{}: {text}", record.requester),
+                        buttons: Vec::new(),
+                    },
+                    important: true,
+                },
+                now,
+            )
+            .await?;
         }
-        if let (Some(text), Ok(channel)) = (tell_requester, record.channel.parse()) {
-            let note = Message {
-                text: format!("{}: {text}", record.requester),
-                buttons: Vec::new(),
-            };
-            if let Err(error) = self.runner.notifier.post(&channel, &note).await {
-                tracing::warn!(approval.id = id, "telling the requester failed: {error:#}");
-            }
-        }
+        Ok(())
     }
 
     /// An Approve click, or a Deny submitted with its reason.
@@ -284,8 +325,8 @@ impl Service {
             Outcome::Counted { approvals, needed } => {
                 tx.add_vote(id, &voter, decision_name, now).await?;
                 tx.append_audit(event("approval.voted", json!({ "decision": decision_name, "approvals": approvals, "needed": needed })), now);
+                self.enqueue_approval_update(&mut tx, id, None, now).await?;
                 tx.commit().await?;
-                self.refresh_approval(id, None).await;
                 Ok((
                     Reply::ephemeral(format!(
                         "Your approval of {a_id} is recorded: {approvals} of {needed}."
@@ -301,15 +342,11 @@ impl Service {
                     event("approval.denied", json!({ "reason": deny_reason })),
                     now,
                 );
-                tx.commit().await?;
                 let why = deny_reason.unwrap_or("no reason given");
-                self.refresh_approval(
-                    id,
-                    Some(format!(
-                        "{a_id} was denied by {voter}: {why}. Nothing was run."
-                    )),
-                )
-                .await;
+                let note = format!("{a_id} was denied by {voter}: {why}. Nothing was run.");
+                self.enqueue_approval_update(&mut tx, id, Some(note), now)
+                    .await?;
+                tx.commit().await?;
                 Ok((Reply::ephemeral(format!("You denied {a_id}.")), Handled::Ok))
             }
             Outcome::Approved { approvers } => {
@@ -351,13 +388,14 @@ impl Service {
                     ),
                     now,
                 );
+                self.enqueue_approval_update(&mut tx, id, Some(note), now)
+                    .await?;
                 tx.commit().await?;
                 match done {
                     Completed::Job(_) => self.runner.wake(),
                     Completed::Binding(_) => self.bindings.invalidate().await,
                     Completed::Stale(_) => {}
                 }
-                self.refresh_approval(id, Some(note)).await;
                 Ok((Reply::ephemeral(text), Handled::Ok))
             }
         }
@@ -448,6 +486,12 @@ impl Service {
             reply_to: None,
         };
         let job_id = tx.insert_job(&job, now).await?;
+        if let Some(out) = self
+            .runner
+            .job_post(&job.queued(job_id, now.to_rfc3339()), now)
+        {
+            tx.enqueue(&out, now).await?;
+        }
         anyhow::ensure!(
             tx.settle_approval(record.id, "approved", Some(job_id), None, None, now)
                 .await?,
@@ -495,16 +539,12 @@ impl Service {
                 },
                 now,
             );
+            let a_id = approvals::display_id(id);
+            let note = format!("{a_id} expired before it was approved; nothing was run.");
+            self.enqueue_approval_update(&mut tx, id, Some(note), now)
+                .await?;
             tx.commit().await?;
             expired += 1;
-            let a_id = approvals::display_id(id);
-            self.refresh_approval(
-                id,
-                Some(format!(
-                    "{a_id} expired before it was approved; nothing was run."
-                )),
-            )
-            .await;
         }
         Ok(expired)
     }
@@ -678,4 +718,9 @@ fn no_request(value: &str) -> (Reply, Handled) {
         )),
         Handled::Refused,
     )
+}
+
+/// The key of an approval request's message in the outbox.
+pub(super) fn approval_key(id: i64) -> String {
+    format!("approval:{id}")
 }

@@ -346,11 +346,19 @@ impl Service {
         let (job_id, approval_id) = match next {
             Next::Run => {
                 let job = self.new_job(&again, &accepted, None);
-                (Some(tx.insert_job(&job, now).await?), None)
+                let id = tx.insert_job(&job, now).await?;
+                if let Some(out) = self.runner.job_post(&job.queued(id, now.to_rfc3339()), now) {
+                    tx.enqueue(&out, now).await?;
+                }
+                (Some(id), None)
             }
             Next::NeedsApproval => {
                 let approval = self.new_approval(&again, &accepted, now)?;
-                (None, Some(tx.insert_approval(&approval, now).await?))
+                let id = tx.insert_approval(&approval, now).await?;
+                if let Some(out) = self.approval_post(id, &approval, now) {
+                    tx.enqueue(&out, now).await?;
+                }
+                (None, Some(id))
             }
             Next::Confirm => (None, None),
         };
@@ -393,9 +401,6 @@ impl Service {
         tx.commit().await?;
         if job_id.is_some() {
             self.runner.wake();
-        }
-        if let Some(id) = approval_id {
-            self.post_approval(id);
         }
         let created = job_id.or(approval_id);
         Ok((self.accepted_reply(&accepted, next, created), Handled::Ok))

@@ -129,13 +129,16 @@ impl Service {
                 now,
             );
         }
-        tx.commit().await?;
         if before == Some(JobStatus::Queued) {
+            // A queued job never reaches a runner, so its message is updated here, with the
+            // cancellation.
             let mut job = job;
             job.status = JobStatus::Cancelled;
             job.error = Some("cancelled before it ran".into());
-            self.runner.show(&mut job, &[]).await;
+            job.finished_at = Some(now.to_rfc3339());
+            self.runner.enqueue_show(&mut tx, &job, &[], now).await?;
         }
+        tx.commit().await?;
         Ok((Reply::ephemeral(text), Handled::Ok))
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::NewEvent;
 use crate::jobs::NewJob;
 use crate::model::RateLimit;
+use crate::outbox::Outbound;
 use crate::policy::rate::{self, RateLimited};
 use crate::storage::{NewApproval, NewConfirmation};
 use crate::storage::{Store, Tx};
@@ -40,14 +41,18 @@ pub(super) enum Unit {
     },
 }
 
-/// What an accepted command creates, in the same transaction as its audit event.
+/// Renders the message announcing what was created, once its id is known.
+pub(super) type Announce = Box<dyn FnOnce(i64) -> Option<Outbound> + Send>;
+
+/// What an accepted command creates, in the same transaction as its audit event and the
+/// message that announces it.
 pub(super) enum Then {
-    /// A queued job.
-    Job(Box<NewJob>),
-    /// A pending confirmation.
+    /// A queued job, and its job message.
+    Job(Box<NewJob>, Announce),
+    /// A pending confirmation (answered in the HTTP reply itself).
     Confirm(Box<NewConfirmation>),
-    /// A pending approval request.
-    Approval(Box<NewApproval>),
+    /// A pending approval request, and its request message.
+    Approval(Box<NewApproval>, Announce),
 }
 
 /// The rate-limit step, decided inside the transaction so that concurrent uses are counted.
@@ -196,16 +201,22 @@ async fn create(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<i64>> {
     let (kind, target, id) = match then {
-        Then::Job(job) => {
+        Then::Job(job, announce) => {
             let id = tx.insert_job(&job, now).await?;
+            if let Some(out) = announce(id) {
+                tx.enqueue(&out, now).await?;
+            }
             ("job.queued", crate::jobs::display_id(id), id)
         }
         Then::Confirm(confirmation) => {
             let id = tx.insert_confirmation(&confirmation, now).await?;
             ("confirmation.requested", format!("C-{id}"), id)
         }
-        Then::Approval(approval) => {
+        Then::Approval(approval, announce) => {
             let id = tx.insert_approval(&approval, now).await?;
+            if let Some(out) = announce(id) {
+                tx.enqueue(&out, now).await?;
+            }
             ("approval.requested", crate::approvals::display_id(id), id)
         }
     };

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use super::{Store, Tx};
 use crate::audit::chain::{event_hash, ChainedFields, GENESIS};
+use crate::audit::search::SearchFilter;
 use crate::audit::{AuditEvent, ChainHead, NewEvent};
 
 const EVENT_COLUMNS: &str =
@@ -150,6 +151,34 @@ pub struct AuditQuery {
     pub kind: Option<String>,
     /// At most this many events (the newest ones when set).
     pub last: Option<u32>,
+    /// Only events by this actor.
+    pub actor: Option<String>,
+    /// Only events whose target is this, or whose details name it as `command`.
+    pub target: Option<String>,
+    /// Only events of this kind family: `job` or `job.` matches `job.*`, `job.failed` only
+    /// itself.
+    pub kind_prefix: Option<String>,
+    /// Only events at or after this time, RFC 3339 UTC with milliseconds (as stored).
+    pub since: Option<String>,
+    /// Only events before this time, RFC 3339 UTC with milliseconds (as stored).
+    pub until: Option<String>,
+}
+
+impl AuditQuery {
+    /// The query a search filter runs.
+    pub fn from_filter(filter: &SearchFilter) -> AuditQuery {
+        let stored = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        AuditQuery {
+            tenant: filter.tenant.clone(),
+            kind: None,
+            last: Some(filter.last),
+            actor: filter.actor.clone(),
+            target: filter.command.clone(),
+            kind_prefix: filter.kind.clone(),
+            since: filter.since.map(stored),
+            until: filter.until.map(stored),
+        }
+    }
 }
 
 impl Store {
@@ -174,12 +203,27 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM audit_events
              WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)
+               AND ($4 IS NULL OR actor = $4)
+               AND ($5 IS NULL OR target = $5 OR json_extract(details, '$.command') = $5)
+               AND ($6 IS NULL OR kind = $6 OR substr(kind, 1, length($7)) = $7)
+               AND ($8 IS NULL OR at >= $8) AND ($9 IS NULL OR at < $9)
              ORDER BY id DESC LIMIT $3"
         );
+        // `job` and `job.` both mean the family `job.*`.
+        let family = query
+            .kind_prefix
+            .as_deref()
+            .map(|k| format!("{}.", k.trim_end_matches('.')));
         let rows = sqlx::query(&sql)
             .bind(query.tenant.as_deref())
             .bind(query.kind.as_deref())
             .bind(i64::from(query.last.unwrap_or(u32::MAX)))
+            .bind(query.actor.as_deref())
+            .bind(query.target.as_deref())
+            .bind(query.kind_prefix.as_deref())
+            .bind(family)
+            .bind(query.since.as_deref())
+            .bind(query.until.as_deref())
             .fetch_all(&self.pool)
             .await?;
         let mut events = rows
@@ -188,6 +232,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         events.reverse();
         Ok(events)
+    }
+
+    /// The newest `filter.last` events matching a search, oldest first.
+    pub async fn search_audit(&self, filter: &SearchFilter) -> anyhow::Result<Vec<AuditEvent>> {
+        self.audit_events(&AuditQuery::from_filter(filter)).await
     }
 
     /// The audit trail of one job: the events about it, and those of the request that created

@@ -301,6 +301,8 @@ pub fn settings_env(
         // a closed port on loopback.
         ("SLACK_API_URL", "http://127.0.0.1:9/api/".to_string()),
         ("DISCORD_API_URL", "http://127.0.0.1:9/discord".to_string()),
+        // Pacing is tested by the outbox's own tests; here it would only slow every test.
+        ("WARDEN_CHANNEL_RATE", "1000".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -1,0 +1,425 @@
+//! The outbox dispatcher (SPEC §9): claims due rows with a lease, in order per lane, delivers
+//! them through the Slack and Discord clients with bounded concurrency, and records each
+//! outcome: delivered, tried again later (exponential backoff with jitter, never before the
+//! platform's `Retry-After`), or dead-lettered (with an alert for important messages).
+//!
+//! Pacing is a token bucket per channel lane, in memory: a lane with no token left is handed
+//! back untried, due when its next token is. Replies through a reply handle are not paced.
+//!
+//! Nothing here logs or stores a token, a reply handle or more than the first 80 characters of
+//! a message: errors come from the clients' `DeliveryError`s, which name the call and the
+//! platform's error code only.
+
+mod pacing;
+mod rules;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{watch, Notify, Semaphore};
+use tracing::Instrument;
+
+use super::{ChatNotifier, DeliveryError, DeliveryErrorKind, Notifier};
+use crate::chat::discord::DiscordClient;
+use crate::chat::slack::SlackClient;
+use crate::chat::{Message, ReplyHandle};
+use crate::metrics::Metrics;
+use crate::model::ChannelRef;
+use crate::outbox::StoredMessage;
+use crate::storage::{OutboxRow, Store};
+
+use pacing::{retry_delay, unit_random, Pacer};
+use rules::{classify, expired, parse_channel, permanent, truncate};
+
+/// How long shutdown waits for deliveries in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Tunables of the dispatcher.
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// Deliveries in flight at once (8).
+    pub concurrency: usize,
+    /// Attempts before a retryable failure is dead-lettered (10).
+    pub max_attempts: u32,
+    /// The first retry delay, doubled at each failure (1 s).
+    pub base_backoff: Duration,
+    /// The longest retry delay (5 min).
+    pub max_backoff: Duration,
+    /// How often to look for due rows when nothing wakes the dispatcher (250 ms).
+    pub poll: Duration,
+    /// Messages a second per channel (1.0); 0 disables pacing.
+    pub per_channel_per_sec: f64,
+    /// Messages a channel may receive at once before pacing applies (3).
+    pub burst: u32,
+    /// Where alerts about dead-lettered important messages go (none: only logged).
+    pub dead_letter_channel: Option<ChannelRef>,
+    /// How long a claim lasts; a dead dispatcher's rows are delivered by another after it (60 s).
+    pub lease: Duration,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            concurrency: 8,
+            max_attempts: 10,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            poll: Duration::from_millis(250),
+            per_channel_per_sec: 1.0,
+            burst: 3,
+            dead_letter_channel: None,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Delivers the outbox. One per process; share it with `Arc`.
+#[derive(Debug)]
+pub struct Dispatcher {
+    store: Store,
+    chat: ChatNotifier,
+    metrics: Arc<Metrics>,
+    config: DispatcherConfig,
+    owner: String,
+    /// Signalled when a delivery finishes, so its lane's next row goes at once.
+    finished: Notify,
+}
+
+/// What a successful attempt leaves to remember: (key, channel, message id) of a keyed post.
+type Remember = Option<(String, String, String)>;
+
+impl Dispatcher {
+    /// A dispatcher with a fresh lease owner id. A platform without a client fails its
+    /// messages permanently.
+    pub fn new(
+        store: Store,
+        slack: Option<SlackClient>,
+        discord: Option<DiscordClient>,
+        metrics: Arc<Metrics>,
+        config: DispatcherConfig,
+    ) -> Self {
+        Dispatcher {
+            store,
+            chat: ChatNotifier::new(slack, discord),
+            metrics,
+            config,
+            owner: format!("outbox-{}", uuid::Uuid::new_v4()),
+            finished: Notify::new(),
+        }
+    }
+
+    /// Runs until `stop` turns true (or its sender is dropped); then stops claiming and waits
+    /// up to 5 s for deliveries in flight. Rows still in flight after that are delivered by
+    /// the next dispatcher once their lease expires.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let concurrency = self.config.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let wake = self.store.outbox_wake();
+        let mut pacer = Pacer::new(self.config.per_channel_per_sec, self.config.burst);
+        let mut tick = tokio::time::interval(self.config.poll.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_stats: Option<Instant> = None;
+        while !*stop.borrow() {
+            if last_stats.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                last_stats = Some(Instant::now());
+                self.refresh_stats().await;
+            }
+            let free = slots.available_permits();
+            if free > 0 {
+                self.claim_and_start(free, &slots, &mut pacer).await;
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = self.finished.notified() => {}
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+        }
+        let all = concurrency as u32;
+        if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("outbox deliveries still in flight after {SHUTDOWN_GRACE:?}: their leases will expire and another dispatcher will send them");
+        }
+    }
+
+    async fn claim_and_start(
+        self: &Arc<Self>,
+        free: usize,
+        slots: &Arc<Semaphore>,
+        pacer: &mut Pacer,
+    ) {
+        let now_ms = Utc::now().timestamp_millis();
+        let lease_ms = self.config.lease.as_millis() as i64;
+        let rows = match self
+            .store
+            .claim_outbox(&self.owner, now_ms, lease_ms, free)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!("claiming outbox rows failed: {error:#}");
+                return;
+            }
+        };
+        for row in rows {
+            // Rows answered through a reply handle do not post in the channel.
+            if row.reply_to.is_none() {
+                if let Err(wait) = pacer.take(&row.lane, Instant::now()) {
+                    let due = now_ms + wait.as_millis() as i64 + 1;
+                    if let Err(error) = self.store.outbox_defer(row.id, &self.owner, due).await {
+                        tracing::warn!(
+                            outbox.id = row.id,
+                            "deferring a paced outbox row failed: {error:#}"
+                        );
+                    }
+                    continue;
+                }
+            }
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                // Cannot happen (one claim per free slot); the lease hands it back if it does.
+                tracing::warn!(outbox.id = row.id, "no delivery slot for a claimed row");
+                continue;
+            };
+            let span = tracing::info_span!("outbox", outbox.id = row.id, outbox.kind = %row.kind, outbox.lane = %row.lane, tenant.id = %row.tenant);
+            let this = self.clone();
+            tokio::spawn(
+                async move {
+                    this.deliver(row).await;
+                    drop(permit);
+                    this.finished.notify_one();
+                }
+                .instrument(span),
+            );
+        }
+    }
+
+    async fn refresh_stats(&self) {
+        match self.store.outbox_stats(Utc::now().timestamp_millis()).await {
+            Ok(s) => {
+                let oldest = s.oldest_pending_age_ms.unwrap_or(0) as f64 / 1000.0;
+                self.metrics.outbox_backlog(s.pending, s.dead, oldest);
+            }
+            Err(error) => tracing::warn!("reading outbox statistics failed: {error:#}"),
+        }
+    }
+
+    /// One attempt at one row, and its outcome recorded.
+    async fn deliver(&self, row: OutboxRow) {
+        let outcome = self.attempt(&row).await;
+        let now_ms = Utc::now().timestamp_millis();
+        let result = match outcome {
+            Ok(remember) => self.delivered(&row, remember, now_ms).await,
+            Err(error) => self.failed(&row, error, now_ms).await,
+        };
+        if let Err(error) = result {
+            // The lease will expire and the row be tried again: at least once, never lost.
+            tracing::error!(
+                outbox.id = row.id,
+                "recording an outbox outcome failed: {error:#}"
+            );
+        }
+    }
+
+    async fn attempt(&self, row: &OutboxRow) -> Result<Remember, DeliveryError> {
+        let stored: StoredMessage = serde_json::from_str(&row.message)
+            .map_err(|_| permanent("the stored message is not valid JSON"))?;
+        let message = stored.to_message();
+        if let Some(handle) = &row.reply_to {
+            self.reply(row, handle, &message).await?;
+            return Ok(None);
+        }
+        match row.kind.as_str() {
+            "post" => {
+                let channel = parse_channel(row)?;
+                let at = self.chat.post(&channel, &message).await.map_err(classify)?;
+                Ok(row.key.clone().map(|key| (key, channel.to_string(), at.id)))
+            }
+            "update" => {
+                let key = row
+                    .key
+                    .as_deref()
+                    .ok_or_else(|| permanent("an update without a key"))?;
+                let at = self
+                    .store
+                    .chat_message(key)
+                    .await
+                    .map_err(|e| DeliveryError {
+                        kind: DeliveryErrorKind::Retryable { retry_after: None },
+                        message: format!("reading the posted message failed: {e:#}"),
+                    })?;
+                let Some(at) = at else {
+                    // The post went through its fallback reply handle: there is no message to
+                    // edit. The final state (an important update) follows the same way, while
+                    // the handle lives; progress updates are skipped, since a Slack
+                    // response_url takes only five messages.
+                    let fallback =
+                        self.store
+                            .post_fallback(key)
+                            .await
+                            .map_err(|e| DeliveryError {
+                                kind: DeliveryErrorKind::Retryable { retry_after: None },
+                                message: format!("reading the post's fallback failed: {e:#}"),
+                            })?;
+                    return match fallback {
+                        Some((handle, posted_ms)) if row.important => {
+                            if let Some(problem) = expired(&handle, posted_ms, Utc::now().timestamp_millis()) {
+                                return Err(permanent(problem));
+                            }
+                            let handle = ReplyHandle::from_stored(handle);
+                            self.chat.reply(&handle, &message).await.map_err(classify)?;
+                            Ok(None)
+                        }
+                        Some(_) => Ok(None),
+                        None => Err(permanent("the message it edits was never posted (its post was dead-lettered or dropped)")),
+                    };
+                };
+                self.chat.update(&at, &message).await.map_err(classify)?;
+                Ok(None)
+            }
+            "reply" => Err(permanent("a reply without a reply handle")),
+            other => Err(permanent(format!("unknown outbox kind `{other}`"))),
+        }
+    }
+
+    async fn reply(
+        &self,
+        row: &OutboxRow,
+        handle: &str,
+        message: &Message,
+    ) -> Result<(), DeliveryError> {
+        if let Some(problem) = expired(handle, row.created_ms, Utc::now().timestamp_millis()) {
+            return Err(permanent(problem));
+        }
+        let handle = ReplyHandle::from_stored(handle.to_string());
+        self.chat.reply(&handle, message).await.map_err(classify)
+    }
+
+    async fn delivered(
+        &self,
+        row: &OutboxRow,
+        remember: Remember,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let remember = remember
+            .as_ref()
+            .map(|(k, c, m)| (k.as_str(), c.as_str(), m.as_str()));
+        let held = persist(|| {
+            self.store
+                .outbox_delivered(row.id, &self.owner, remember, now_ms)
+        })
+        .await?;
+        self.metrics.outbox_delivery("delivered");
+        if !held {
+            tracing::warn!(
+                outbox.id = row.id,
+                "delivered after its lease was lost: it may be delivered twice"
+            );
+        }
+        Ok(())
+    }
+
+    async fn failed(
+        &self,
+        row: &OutboxRow,
+        error: DeliveryError,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let failures = row.attempts.saturating_add(1);
+        let text = truncate(&error.message, 300);
+        match error.kind {
+            DeliveryErrorKind::Permanent
+                if row.kind == "post" && row.reply_to.is_none() && row.fallback.is_some() =>
+            {
+                let fallback = row.fallback.as_deref().unwrap_or_default();
+                if let Some(problem) = expired(fallback, row.created_ms, now_ms) {
+                    let text = format!("{text}; no fallback: {problem}");
+                    return self.dead(row, failures, &text, now_ms).await;
+                }
+                let text = format!("{text}; answering through the fallback reply handle");
+                tracing::warn!(error = %text, "outbox post failed for good");
+                persist(|| {
+                    self.store
+                        .outbox_use_fallback(row.id, &self.owner, &text, now_ms)
+                })
+                .await?;
+                self.metrics.outbox_delivery("retried");
+                self.finished.notify_one();
+                Ok(())
+            }
+            DeliveryErrorKind::Retryable { retry_after } if failures < self.config.max_attempts => {
+                let delay = retry_delay(
+                    failures,
+                    self.config.base_backoff,
+                    self.config.max_backoff,
+                    retry_after,
+                    unit_random(),
+                );
+                let next = now_ms.saturating_add(delay.as_millis() as i64);
+                tracing::warn!(error = %text, attempt = failures, retry_in_ms = delay.as_millis() as u64, "outbox delivery failed; will retry");
+                persist(|| {
+                    self.store
+                        .outbox_retry_later(row.id, &self.owner, failures, next, &text)
+                })
+                .await?;
+                self.metrics.outbox_delivery("retried");
+                Ok(())
+            }
+            DeliveryErrorKind::Retryable { .. } => {
+                let text = format!("{text} (gave up after {failures} attempts)");
+                self.dead(row, failures, &text, now_ms).await
+            }
+            DeliveryErrorKind::Permanent => self.dead(row, failures, &text, now_ms).await,
+        }
+    }
+
+    async fn dead(
+        &self,
+        row: &OutboxRow,
+        failures: u32,
+        error: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let alert = rules::alert(
+            self.config.dead_letter_channel.as_ref(),
+            row,
+            failures,
+            error,
+        );
+        tracing::error!(error = %error, important = row.important, alerted = alert.is_some(), "outbox message dead-lettered");
+        if row.important && alert.is_none() {
+            tracing::error!("no alert sent for the dead letter: no dead-letter channel is configured, or it is the failing channel");
+        }
+        persist(|| {
+            self.store
+                .outbox_dead(row.id, &self.owner, failures, error, alert.as_ref(), now_ms)
+        })
+        .await?;
+        self.metrics.outbox_delivery("dead");
+        Ok(())
+    }
+}
+
+/// Retries a database write a few times: losing the outcome of a delivery means sending the
+/// message again after the lease expires.
+async fn persist<T, F, Fut>(write: F) -> anyhow::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match write().await {
+            Ok(value) => return Ok(value),
+            Err(error) if tries >= 2 => return Err(error),
+            Err(error) => {
+                tries += 1;
+                tracing::warn!("writing an outbox outcome failed, trying again: {error:#}");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+        }
+    }
+}

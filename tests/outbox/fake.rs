@@ -1,0 +1,214 @@
+//! A scriptable fake of the Slack Web API (and `response_url`s) and of Discord's REST API on
+//! 127.0.0.1. Every call is recorded with its arrival time and body; each route answers from
+//! its queue of scripted answers, then with success.
+//!
+//! Routes: `chat.postMessage:CHANNEL`, `chat.update:CHANNEL`, `respond` (Slack);
+//! `create:CHANNEL`, `edit:CHANNEL`, `followup` (Discord).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use warden::chat::discord::DiscordClient;
+use warden::chat::slack::SlackClient;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// An HTTP status, headers and a body.
+    Http(u16, Vec<(&'static str, String)>, String),
+    /// No answer for this long, then a 500 (the client times out first).
+    Hang(Duration),
+}
+
+impl Answer {
+    /// A Slack Web API error answer (HTTP 200, `ok: false`).
+    pub fn slack_error(code: &str) -> Answer {
+        Answer::Http(200, vec![], json!({"ok": false, "error": code}).to_string())
+    }
+
+    /// A bare status.
+    pub fn status(code: u16) -> Answer {
+        Answer::Http(code, vec![], "{}".into())
+    }
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The route, e.g. `chat.postMessage:C1`.
+    pub route: String,
+    /// The request path.
+    pub path: String,
+    /// The JSON body.
+    pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
+    /// Whether it was answered with success (the message was accepted).
+    pub accepted: bool,
+}
+
+impl Call {
+    /// The message text (Slack `text`, Discord `content`).
+    pub fn text(&self) -> String {
+        self.body["text"]
+            .as_str()
+            .or(self.body["content"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// The fake servers.
+#[derive(Clone)]
+pub struct Fake {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    calls: Arc<Mutex<Vec<Call>>>,
+    script: Arc<Mutex<HashMap<String, VecDeque<Answer>>>>,
+    ids: Arc<AtomicU64>,
+}
+
+impl Fake {
+    /// Starts the fake on a free port.
+    pub async fn start() -> Fake {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = Fake {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            calls: Arc::default(),
+            script: Arc::default(),
+            ids: Arc::new(AtomicU64::new(1000)),
+        };
+        let state = fake.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: String| {
+            let fake = state.clone();
+            async move { fake.answer(method, uri, body).await }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    /// Queues answers for a route.
+    pub fn script(&self, route: &str, answers: impl IntoIterator<Item = Answer>) {
+        self.script
+            .lock()
+            .unwrap()
+            .entry(route.to_string())
+            .or_default()
+            .extend(answers);
+    }
+
+    /// Every call so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The calls of routes starting with `prefix`.
+    pub fn calls_to(&self, prefix: &str) -> Vec<Call> {
+        let calls = self.calls();
+        calls
+            .into_iter()
+            .filter(|c| c.route.starts_with(prefix))
+            .collect()
+    }
+
+    /// The texts accepted on routes starting with `prefix`, in arrival order.
+    pub fn accepted(&self, prefix: &str) -> Vec<String> {
+        let calls = self.calls_to(prefix);
+        calls
+            .iter()
+            .filter(|c| c.accepted)
+            .map(Call::text)
+            .collect()
+    }
+
+    /// A Slack client (bot token) against this fake.
+    pub fn slack(&self, http: &reqwest::Client) -> SlackClient {
+        SlackClient::new(
+            http.clone(),
+            format!("{}/api/", self.base),
+            SecretString::from("xoxb-outbox-test-token"),
+        )
+    }
+
+    /// A Discord client against this fake.
+    pub fn discord(&self, http: &reqwest::Client) -> DiscordClient {
+        DiscordClient::new(
+            http.clone(),
+            format!("{}/discord", self.base),
+            SecretString::from("discord-outbox-test-token"),
+            Some("777".into()),
+        )
+    }
+
+    async fn answer(&self, method: Method, uri: Uri, body: String) -> Response {
+        let at = Instant::now();
+        let path = uri.path().to_string();
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let id = self.ids.fetch_add(1, Ordering::SeqCst);
+        let channel = body["channel"].as_str().unwrap_or_default();
+        let (route, ok) = match (method.as_str(), segments.as_slice()) {
+            ("POST", ["api", "chat.postMessage"]) => (
+                format!("chat.postMessage:{channel}"),
+                json!({"ok": true, "ts": format!("{id}.0001")}).to_string(),
+            ),
+            ("POST", ["api", "chat.update"]) => {
+                (format!("chat.update:{channel}"), r#"{"ok":true}"#.into())
+            }
+            ("POST", ["respond", ..]) => ("respond".to_string(), "ok".to_string()),
+            ("POST", ["discord", "channels", ch, "messages"]) => (
+                format!("create:{ch}"),
+                json!({"id": id.to_string()}).to_string(),
+            ),
+            ("PATCH", ["discord", "channels", ch, "messages", _]) => {
+                (format!("edit:{ch}"), "{}".to_string())
+            }
+            ("POST", ["discord", "webhooks", _, _]) => (
+                "followup".to_string(),
+                json!({"id": id.to_string()}).to_string(),
+            ),
+            _ => ("unknown".to_string(), "{}".to_string()),
+        };
+        let scripted = self
+            .script
+            .lock()
+            .unwrap()
+            .get_mut(&route)
+            .and_then(VecDeque::pop_front);
+        let (status, headers, text) = match scripted {
+            None => (200, vec![], ok),
+            Some(Answer::Http(status, headers, text)) => (status, headers, text),
+            Some(Answer::Hang(d)) => {
+                self.record(route, path, body, at, false);
+                tokio::time::sleep(d).await;
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let accepted = status == 200 && !text.contains("\"ok\":false");
+        self.record(route, path, body, at, accepted);
+        let mut response = (StatusCode::from_u16(status).unwrap(), text).into_response();
+        response
+            .headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
+        for (name, value) in headers {
+            response.headers_mut().insert(name, value.parse().unwrap());
+        }
+        response
+    }
+
+    fn record(&self, route: String, path: String, body: Value, at: Instant, accepted: bool) {
+        self.calls.lock().unwrap().push(Call {
+            route,
+            path,
+            body,
+            at,
+            accepted,
+        });
+    }
+}
