@@ -226,3 +226,125 @@ async fn a_job_survives_kill_9_of_its_runner() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// The outbox survives a crash during a chat outage: messages queued while Slack fails are
+/// delivered, once each, by the next process.
+#[tokio::test]
+async fn pending_messages_survive_kill_9_during_a_chat_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    let quick = dir.path().join("quick.sh");
+    std::fs::write(&quick, "echo done\n").unwrap();
+    std::fs::write(commands.join("quick.toml"), command("quick", &quick, 0)).unwrap();
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, DIRECTORY).unwrap();
+
+    // Slack is down: every post fails with a retryable error.
+    let fake = FakeSlack::default();
+    fake.failing
+        .lock()
+        .unwrap()
+        .insert("chat.postMessage".into(), "internal_error".into());
+    let api = fake.start().await;
+    let mut env = settings_env(dir.path(), &config, &commands, &[]);
+    env.insert("SLACK_API_URL".into(), api);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut first = start(&env, port, &dir.path().join("first.log"));
+    wait_ready(port).await;
+    let store = Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("warden.db").display()
+    ))
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let reply = post_command(port, "quick").await;
+        assert!(reply.contains("queued"), "{reply}");
+    }
+    for id in 1..=3 {
+        wait_status(&store, id, &[JobStatus::Succeeded], Duration::from_secs(15)).await;
+    }
+    // Wait until the dispatcher has tried and failed at least once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls_of("chat.postMessage").is_empty() {
+        assert!(Instant::now() < deadline, "the dispatcher never tried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let pending = store.outbox_rows(Some("pending"), 100).await.unwrap().len()
+        + store.outbox_rows(Some("sending"), 100).await.unwrap().len();
+    assert!(
+        pending >= 3,
+        "the three job messages wait in the outbox: {pending}"
+    );
+
+    // Slack is back; a new process delivers everything.
+    fake.failing.lock().unwrap().clear();
+    let failed_calls = fake.calls().len();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut second = start(&env, port, &dir.path().join("second.log"));
+    wait_ready(port).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = store.outbox_rows(Some("pending"), 100).await.unwrap().len()
+            + store.outbox_rows(Some("sending"), 100).await.unwrap().len();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} messages were never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(store
+        .outbox_rows(Some("dead"), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // Each job's message was posted successfully exactly once, and ends showing success.
+    let accepted: Vec<serde_json::Value> = fake
+        .calls()
+        .into_iter()
+        .filter(|(method, _, _)| method == "chat.postMessage" || method == "chat.update")
+        .map(|(_, body, _)| body)
+        .collect();
+    let delivered_posts: Vec<serde_json::Value> = fake.calls()[failed_calls..]
+        .iter()
+        .filter(|(method, _, _)| method == "chat.postMessage")
+        .map(|(_, body, _)| body.clone())
+        .collect();
+    for id in 1..=3 {
+        let label = format!("J-{id} ");
+        let posts = delivered_posts
+            .iter()
+            .filter(|b| b["text"].as_str().unwrap_or_default().starts_with(&label))
+            .count();
+        assert_eq!(
+            posts, 1,
+            "J-{id}'s message must be posted exactly once: {delivered_posts:?}"
+        );
+        let finals = accepted
+            .iter()
+            .filter(|b| b["text"].as_str().unwrap_or_default().starts_with(&label))
+            .filter(|b| b["text"].as_str().unwrap_or_default().contains("succeeded"))
+            .count();
+        assert!(finals >= 1, "J-{id} never showed its result: {accepted:?}");
+    }
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(second.id().to_string())
+        .status()
+        .unwrap();
+    second.wait().unwrap();
+}
