@@ -28,6 +28,7 @@ mod approvals;
 mod bindings_cache;
 mod clicks;
 mod jobs_builtin;
+mod votes;
 
 use bindings_cache::BindingsCache;
 pub use clicks::{ClickAnswer, DENY_FORM};
