@@ -1,29 +1,24 @@
-//! Outbox: how fast the dispatcher drains the durable outbox to a fake Slack Web API, whether
-//! per-channel pacing holds, and what writing outbox rows adds to a request's transaction.
+//! Outbox: how fast the dispatcher drains the outbox to a fake Slack Web API, whether pacing
+//! holds, and what outbox rows add to a request's transaction. `cargo bench --bench outbox`;
+//! `OUTBOX_N` (2000) and `OUTBOX_PACED_N` (200) set the messages, spread over 20 channels.
 //!
-//! Run it with `cargo bench --bench outbox`; `OUTBOX_N` (default 2000) sets the unpaced run's
-//! messages, `OUTBOX_PACED_N` (default 200) the paced run's. The fake Slack Web API is this
-//! binary re-executed with `--fake-slack ADDR` (its own process and tokio runtime): it answers
-//! `chat.postMessage` with `{"ok":true,"ts":…}` and records each call's channel, text and
-//! arrival time, handed out (and cleared) by `GET /calls`. The `Dispatcher` runs in this
-//! process, driven directly as `tests/outbox.rs` does, with a fresh SQLite store per run:
-//!
-//! - **backlog**: N posts over 20 channels enqueued (20 per transaction), then the dispatcher
-//!   started; **live**: the dispatcher runs while the N posts are enqueued one per transaction;
-//!   both with pacing off (`per_channel_per_sec = 0`), default concurrency (8);
-//! - **paced**: `DispatcherConfig::default()` (1 message/s per channel, burst 3), backlog.
-//!
-//! Then `Tx` latency: `begin` + `append_audit` + `commit`, against the same plus 1 and 3
-//! `enqueue`s, interleaved, sequential, 2000 each. Any undelivered row, a call count or
-//! per-channel order that is wrong, or a timeout makes the bench exit non-zero.
+//! The fake Slack is this binary re-executed with `--fake-slack ADDR` (its own process and
+//! runtime): `chat.postMessage` answers `{"ok":true,"ts":…}` and records channel, text and
+//! arrival time, which `GET /calls` hands out and clears. The `Dispatcher` runs in this process,
+//! driven as `tests/outbox.rs` does, on a fresh SQLite store per run: **backlog** (enqueue all,
+//! 20 rows per transaction, then start it), **live** (it runs while the posts are enqueued one
+//! per transaction), both unpaced (`per_channel_per_sec = 0`); **paced** is the default config
+//! (1/s per channel, burst 3) on a backlog. Then `begin` + `append_audit` + `commit` against the
+//! same plus 1 and 3 `enqueue`s, interleaved, 2000 each. Any undelivered row, a wrong call count
+//! or per-channel order, or a timeout exits non-zero.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, ensure, Context};
+use anyhow::{ensure, Context};
 use chrono::Utc;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -92,18 +87,6 @@ fn fake_slack(addr: &str) -> anyhow::Result<()> {
     Ok(tokio::runtime::Runtime::new()?.block_on(serve)?)
 }
 
-/// The fake's process, killed if it still runs when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 /// The nearest-rank percentile of sorted values.
 fn pct(sorted: &[f64], q: f64) -> f64 {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
@@ -122,26 +105,21 @@ async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let log = |name: &str| std::fs::File::create(dir.path().join(name));
     let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
-    let _fake = Proc(
-        Command::new(std::env::current_exe()?)
-            .args(["--fake-slack", &addr])
-            .stdin(Stdio::piped())
-            .stdout(log("fake.out")?)
-            .stderr(log("fake.err")?)
-            .spawn()?,
-    );
+    // The fake exits when its stdin closes: when this process drops `_fake` or dies.
+    let _fake = Command::new(std::env::current_exe()?)
+        .args(["--fake-slack", &addr])
+        .stdin(Stdio::piped())
+        .stdout(log("fake.out")?)
+        .stderr(log("fake.err")?)
+        .spawn()?;
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(TIMEOUT)
         .build()?;
     let calls_url = format!("http://{addr}/calls");
     let deadline = Instant::now() + TIMEOUT;
-    while !http
-        .get(&calls_url)
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
+    let ready = |r: reqwest::Result<reqwest::Response>| r.is_ok_and(|r| r.status() == 200);
+    while !ready(http.get(&calls_url).send().await) {
         ensure!(Instant::now() < deadline, "the fake Slack did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -154,15 +132,11 @@ async fn run() -> anyhow::Result<()> {
         per_channel_per_sec: 0.0,
         ..DispatcherConfig::default()
     };
+    let paced = DispatcherConfig::default();
     let runs = [
         ("backlog, unpaced", n, false, unpaced.clone()),
         ("live, unpaced", n, true, unpaced),
-        (
-            "backlog, paced 1/s burst 3",
-            paced_n,
-            false,
-            DispatcherConfig::default(),
-        ),
+        ("backlog, paced 1/s burst 3", paced_n, false, paced),
     ];
     println!("\n| run | messages | enqueue s | drain s | msg/s | p50 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -170,14 +144,14 @@ async fn run() -> anyhow::Result<()> {
     for (i, (label, n, live, config)) in runs.into_iter().enumerate() {
         let store = fresh_store(&dir.path().join(format!("run{i}.db"))).await?;
         eprintln!("outbox bench: {label}, {n} messages over {CHANNELS} channels");
-        let r = drain(&store, &slack, config, n, live).await?;
+        let (enqueue, wall, enqueued_at) = drain(&store, &slack, config, n, live).await?;
         let calls: Calls = http.get(&calls_url).send().await?.json().await?;
-        check(&calls, n).with_context(|| format!("{label}: the fake's calls"))?;
-        let (enq, wall) = (r.enqueue.as_secs_f64(), r.wall.as_secs_f64());
-        let (p50, p99) = (pct(&r.latency, 0.5), pct(&r.latency, 0.99));
-        let (max, rate) = (r.latency.last().copied().unwrap_or(0.0), n as f64 / wall);
+        let latency = check(&calls, &enqueued_at).with_context(|| format!("{label}: calls"))?;
+        let (enq, wall) = (enqueue.as_secs_f64(), wall.as_secs_f64());
+        let (p50, p99) = (pct(&latency, 0.5), pct(&latency, 0.99));
+        let (max, rate) = (latency.last().copied().unwrap_or(0.0), n as f64 / wall);
         println!(
-            "| {label} | {n} | {enq:.2} | {wall:.2} | {rate:.0} | {p50:.0} | {p99:.0} | {max:.0} |"
+            "| {label} | {n} | {enq:.2} | {wall:.2} | {rate:.0} | {p50:.1} | {p99:.1} | {max:.1} |"
         );
         store.close().await;
         paced_calls = calls;
@@ -196,12 +170,10 @@ async fn fresh_store(path: &std::path::Path) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn outbound(i: usize) -> anyhow::Result<Outbound> {
+fn outbound(i: usize) -> Outbound {
     let ch = i % CHANNELS;
-    let channel = format!("slack:C{ch:03}")
-        .parse()
-        .map_err(|e| anyhow!("{e}"))?;
-    Ok(Outbound {
+    let channel = format!("slack:C{ch:03}").parse().expect("a channel");
+    Outbound {
         tenant: "acme".into(),
         delivery: Delivery::Post {
             channel,
@@ -213,25 +185,19 @@ fn outbound(i: usize) -> anyhow::Result<Outbound> {
             buttons: Vec::new(),
         },
         important: false,
-    })
+    }
 }
 
-struct Drained {
-    enqueue: Duration,
-    /// From the dispatcher's start (live: the first enqueue) to the last `delivered_ms`.
-    wall: Duration,
-    /// `delivered_ms − created_ms` of every row, sorted.
-    latency: Vec<f64>,
-}
-
-/// Enqueues `n` posts and runs a dispatcher until every row is done.
+/// Enqueues `n` posts and runs a dispatcher until every row is done. Returns the time spent
+/// enqueuing, the wall time from the dispatcher's start (live: the first enqueue) to the last
+/// `delivered_ms`, and when each message was enqueued (µs since the epoch).
 async fn drain(
     store: &Store,
     slack: &SlackClient,
     config: DispatcherConfig,
     n: usize,
     live: bool,
-) -> anyhow::Result<Drained> {
+) -> anyhow::Result<(Duration, Duration, Vec<i64>)> {
     let metrics = Arc::new(Metrics::new());
     let dispatcher = Dispatcher::new(store.clone(), Some(slack.clone()), None, metrics, config);
     let dispatcher = Arc::new(dispatcher);
@@ -243,10 +209,12 @@ async fn drain(
     }
     let started = Instant::now();
     let per_tx = if live { 1 } else { CHANNELS };
+    let mut enqueued_at = Vec::with_capacity(n);
     for first in (0..n).step_by(per_tx) {
         let mut tx = store.begin().await?;
         for i in first..(first + per_tx).min(n) {
-            tx.enqueue(&outbound(i)?, Utc::now()).await?;
+            enqueued_at.push(micros());
+            tx.enqueue(&outbound(i), Utc::now()).await?;
         }
         tx.commit().await?;
     }
@@ -262,11 +230,7 @@ async fn drain(
         if stats.pending == 0 {
             break;
         }
-        ensure!(
-            Instant::now() < deadline,
-            "{} rows undelivered",
-            stats.pending
-        );
+        ensure!(Instant::now() < deadline, "{} undelivered", stats.pending);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.send(true)?;
@@ -275,40 +239,30 @@ async fn drain(
     }
     let rows = store.outbox_rows(None, n as u32 + 1).await?;
     ensure!(rows.len() == n, "{} rows for {n} messages", rows.len());
-    let (mut latency, mut last) = (Vec::with_capacity(n), start_ms);
+    let mut last = start_ms;
     for row in rows {
         let done = row.delivered_ms.filter(|_| row.status == "done");
-        let done = done.with_context(|| format!("row {} is {}", row.id, row.status))?;
-        latency.push((done - row.created_ms) as f64);
-        last = last.max(done);
+        last = last.max(done.with_context(|| format!("row {} is {}", row.id, row.status))?);
     }
-    latency.sort_by(f64::total_cmp);
     let wall = Duration::from_millis((last - start_ms).max(1) as u64);
-    Ok(Drained {
-        enqueue,
-        wall,
-        latency,
-    })
+    Ok((enqueue, wall, enqueued_at))
 }
 
-/// Exactly one call per message, and each channel's messages in the order enqueued.
-fn check(calls: &Calls, n: usize) -> anyhow::Result<()> {
+/// Checks one call per message, each channel's in the order enqueued; returns the sorted
+/// latencies in ms, from the enqueue call to the fake's receipt.
+fn check(calls: &Calls, enqueued_at: &[i64]) -> anyhow::Result<Vec<f64>> {
+    let n = enqueued_at.len();
     ensure!(calls.len() == n, "{} calls for {n} messages", calls.len());
-    let mut last: HashMap<&str, &str> = HashMap::new();
-    for (channel, text, _) in calls {
-        if let Some(previous) = last.insert(channel, text) {
-            ensure!(
-                previous < text.as_str(),
-                "{channel}: {text} after {previous}"
-            );
-        }
+    let (mut last, mut latency) = (HashMap::new(), Vec::with_capacity(n));
+    for (channel, text, at) in calls {
+        let i: usize = text.rsplit_once('#').context("no #")?.1.parse()?;
+        latency.push((at - enqueued_at[i]) as f64 / 1e3);
+        let previous = last.insert(channel, i);
+        ensure!(previous < Some(i), "{channel}: #{i} after {previous:?}");
     }
-    ensure!(
-        last.len() == CHANNELS,
-        "{} channels, not {CHANNELS}",
-        last.len()
-    );
-    Ok(())
+    ensure!(last.len() == CHANNELS, "{} channels", last.len());
+    latency.sort_by(f64::total_cmp);
+    Ok(latency)
 }
 
 /// Per channel: the rate after the burst, the smallest gap after it, the whole span.
@@ -330,26 +284,21 @@ fn pacing_report(calls: &Calls, burst: usize) {
             gaps.push(gap.unwrap_or(0) as f64 / 1e6);
         }
     }
-    let stat = |v: &[f64]| {
-        let (min, max) = v
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-        (min, v.iter().sum::<f64>() / v.len().max(1) as f64, max)
-    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let per = calls.len() / CHANNELS;
     println!("\nPacing (paced run, {per} messages per channel, per-channel min / mean / max over {} channels):\n", by_channel.len());
     println!("| measure | min | mean | max |");
     println!("|---|---:|---:|---:|");
     let rows = [
-        ("first {burst} messages: span ms", burst_ms),
-        ("after the burst: messages/s", rates),
-        ("after the burst: smallest gap s", gaps),
-        ("first to last message: s", spans),
+        (format!("the burst ({burst} messages): span ms"), burst_ms),
+        ("after the burst: messages/s".into(), rates),
+        ("after the burst: smallest gap s".into(), gaps),
+        ("first to last message: s".into(), spans),
     ];
-    for (label, values) in rows {
-        let (min, mean, max) = stat(&values);
-        let label = label.replace("{burst}", &burst.to_string());
-        println!("| {label} | {min:.2} | {mean:.2} | {max:.2} |");
+    for (label, mut v) in rows {
+        v.sort_by(f64::total_cmp);
+        let (min, max) = (pct(&v, 0.0), pct(&v, 1.0));
+        println!("| {label} | {min:.2} | {:.2} | {max:.2} |", mean(&v));
     }
 }
 
@@ -359,9 +308,7 @@ async fn tx_latency(store: &Store) -> anyhow::Result<()> {
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(TX_ITERATIONS); VARIANTS.len()];
     for i in 0..TX_WARMUP + TX_ITERATIONS {
         for (v, k) in VARIANTS.iter().enumerate() {
-            let outs = (0..*k)
-                .map(|j| outbound(i * 3 + j))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let outs: Vec<_> = (0..*k).map(|j| outbound(i * 3 + j)).collect();
             let event = NewEvent {
                 tenant: "acme".into(),
                 actor: "alice".into(),
@@ -384,10 +331,17 @@ async fn tx_latency(store: &Store) -> anyhow::Result<()> {
         }
     }
     println!("\nTransaction latency ({TX_ITERATIONS} each after {TX_WARMUP} warm-up, interleaved, sequential, no dispatcher running):\n");
-    println!("| transaction | p50 µs | p99 µs | mean µs | p50 ÷ baseline | p99 ÷ baseline |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    let mut base = (0.0, 0.0);
+    println!("| transaction | p50 µs | p99 µs | mean µs | p50 ÷ baseline | p99 ÷ baseline | paired Δ p50 µs |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let (mut base, baseline) = ((0.0, 0.0), samples[0].clone());
     for (v, k) in VARIANTS.iter().enumerate() {
+        // The same round's baseline subtracted: robust to load that drifts during the run.
+        let mut delta: Vec<f64> = samples[v]
+            .iter()
+            .zip(&baseline)
+            .map(|(a, b)| a - b)
+            .collect();
+        delta.sort_by(f64::total_cmp);
         let s = &mut samples[v];
         s.sort_by(f64::total_cmp);
         let (p50, p99) = (pct(s, 0.5), pct(s, 0.99));
@@ -400,10 +354,8 @@ async fn tx_latency(store: &Store) -> anyhow::Result<()> {
             k => format!("audit event + {k} enqueue"),
         };
         let (r50, r99) = (p50 / base.0, p99 / base.1);
-        println!("| {label} | {p50:.0} | {p99:.0} | {mean:.0} | {r50:.2} | {r99:.2} |");
-    }
-    if base.0 <= 0.0 {
-        bail!("no baseline measured");
+        let d50 = pct(&delta, 0.5);
+        println!("| {label} | {p50:.0} | {p99:.0} | {mean:.0} | {r50:.2} | {r99:.2} | {d50:+.0} |");
     }
     Ok(())
 }
