@@ -184,6 +184,10 @@ async fn run() -> anyhow::Result<()> {
                 ("WARDEN_CONFIG", &config.display().to_string()),
                 ("WARDEN_COMMANDS_DIR", &commands.display().to_string()),
                 ("WARDEN_JOB_CONCURRENCY", "8"),
+                // Job messages go through the outbox, paced per channel like Slack wants
+                // (1/s by default): all 1,500 jobs post in one channel, so pacing is lifted
+                // here to measure the jobs, not Slack's per-channel limit.
+                ("WARDEN_CHANNEL_RATE", "100000"),
                 ("SLACK_SIGNING_SECRET", SECRET),
                 ("SLACK_BOT_TOKEN", "xoxb-jobs-bench"),
                 ("SLACK_API_URL", &format!("{fakes_url}/api/")),
@@ -403,9 +407,12 @@ async fn report(
     let count = |path: &str| calls.get(path).copied().unwrap_or(0);
     let (posts, updates) = (count("/api/chat.postMessage"), count("/api/chat.update"));
     let (hooks, total) = (count("/hook"), ids.len() as u64);
-    println!("- fake Slack: {posts} chat.postMessage and {updates} chat.update for {total} jobs; downstream: {hooks} POSTs for {n} http jobs");
-    if posts != total || updates != total || hooks != n as u64 {
-        problems.push("the fakes did not see exactly one call of each kind per job".into());
+    // Chat messages are delivered by the outbox after each job's transaction commits, and
+    // progress updates of one message are coalesced, so their counts are reported, not
+    // required: what is left at shutdown waits in the outbox for the next start.
+    println!("- fake Slack: {posts} chat.postMessage and {updates} chat.update for {total} jobs (delivered by the outbox); downstream: {hooks} POSTs for {n} http jobs");
+    if posts > total || hooks != n as u64 {
+        problems.push("a job message was posted twice, or an http job did not call the downstream exactly once".into());
     }
     ensure!(problems.is_empty(), "{}", problems.join("; "));
     Ok(())
