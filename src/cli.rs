@@ -3,6 +3,7 @@
 
 mod audit;
 mod check;
+mod demo;
 mod digest;
 mod outbox;
 mod serve;
@@ -45,11 +46,26 @@ enum Command {
     /// Post audit digests.
     #[command(subcommand)]
     Digest(digest::DigestCommand),
+    /// Play the whole story against the real server, with a fake Slack on loopback.
+    ///
+    /// Commands, a refusal, a dry run, two approvals, live progress, a failure alert, the
+    /// audit log; needs no network, account or configuration.
+    ///
+    /// Example: warden demo --keep
+    Demo {
+        /// Keep the server running afterwards (until Ctrl-C), to poke at with curl.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo builds its own settings: nothing in the environment may change or break it.
+    if let Command::Demo { keep } = cli.command {
+        return demo::run(keep);
+    }
     let settings = match Settings::from_env(&std::env::vars().collect()) {
         Ok(settings) => settings,
         Err(problems) => {
@@ -79,7 +95,7 @@ pub fn main() -> ExitCode {
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
                     Command::Outbox(cmd) => outbox::run(cmd, settings).await,
                     Command::Digest(cmd) => digest::run(cmd, settings).await,
-                    Command::Check => unreachable!("handled above"),
+                    Command::Check | Command::Demo { .. } => unreachable!("handled above"),
                 }
             })
         }

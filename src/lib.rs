@@ -23,6 +23,7 @@
 //! - [`http`]: the axum router and handlers; the only module that knows axum.
 //! - [`app`]: assembling state, starting and stopping the server.
 //! - [`cli`]: the `warden` subcommands.
+//! - [`demo`]: `warden demo`, the whole story against the real server with a fake Slack.
 //! - [`telemetry`]: logging set-up.
 
 pub mod actions;
@@ -33,6 +34,7 @@ pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod digests;
 pub mod guard;
 pub mod http;

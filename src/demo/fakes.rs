@@ -1,0 +1,260 @@
+//! The two services the demo stands in for, both on 127.0.0.1: Slack's Web API (every call
+//! recorded, answered `ok`, and printed as a line of the conversation) and a deployer that
+//! checks warden's request signature. What they receive goes into one [`Feed`], printed in the
+//! order it arrived, so the transcript follows what really happened.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::{Path, Query, Request};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use super::transcript;
+
+/// One Slack Web API call: the method (`response` for a `response_url`), its JSON body, and
+/// for a `response_url` whom it answers (`None`: a click's answer, already shown).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+    pub to: Option<String>,
+}
+
+enum Entry {
+    Slack(Call),
+    Note(String),
+}
+
+#[derive(Default)]
+struct State {
+    entries: Vec<Entry>,
+    printed: usize,
+}
+
+/// What the fakes received, in order, and how much of it has been printed.
+#[derive(Clone, Default)]
+pub struct Feed {
+    state: Arc<Mutex<State>>,
+    arrived: Arc<Notify>,
+}
+
+impl Feed {
+    fn push(&self, entry: Entry) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .push(entry);
+        self.arrived.notify_waiters();
+    }
+
+    /// Prints every entry not printed yet, up to index `upto` (excluded).
+    fn print_upto(state: &mut State, upto: usize) {
+        while state.printed < upto.min(state.entries.len()) {
+            match &state.entries[state.printed] {
+                Entry::Slack(call) => {
+                    if let Some(line) =
+                        transcript::render_call(&call.method, &call.body, call.to.as_deref())
+                    {
+                        println!("{line}");
+                    }
+                }
+                Entry::Note(note) => println!("          ({note})"),
+            }
+            state.printed += 1;
+        }
+    }
+
+    /// Prints everything received so far.
+    pub fn flush(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let all = state.entries.len();
+        Self::print_upto(&mut state, all);
+    }
+
+    /// Waits (at most `within`) for the first Slack call that `wanted` accepts, prints the
+    /// conversation up to and including it, and returns it.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        wanted: impl Fn(&Call) -> bool,
+    ) -> anyhow::Result<Call> {
+        let deadline = Instant::now() + within;
+        loop {
+            let arrived = self.arrived.notified();
+            {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let found = state.entries.iter().position(|entry| match entry {
+                    Entry::Slack(call) => wanted(call),
+                    Entry::Note(_) => false,
+                });
+                if let Some(i) = found {
+                    Self::print_upto(&mut state, i + 1);
+                    if let Entry::Slack(call) = &state.entries[i] {
+                        return Ok(call.clone());
+                    }
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            anyhow::ensure!(
+                !left.is_zero(),
+                "the demo waited {} s for {what}, in vain",
+                within.as_secs()
+            );
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(250)), arrived).await;
+        }
+    }
+
+    /// Prints what arrives from now on, as it arrives (`--keep`).
+    pub fn print_live(&self) {
+        let feed = self.clone();
+        tokio::spawn(async move {
+            loop {
+                feed.flush();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ResponseTo {
+    to: Option<String>,
+}
+
+/// Starts the fake Slack Web API and returns its base URL (ending in `/api/`). A
+/// `response_url` is `{base}response?to=NAME`, or `{base}response` for a click's answer.
+pub async fn start_slack(feed: Feed) -> anyhow::Result<String> {
+    let next = Arc::new(AtomicU64::new(1));
+    let app = Router::new().route(
+        "/api/{method}",
+        post(
+            move |Path(method): Path<String>,
+                  Query(query): Query<ResponseTo>,
+                  Json(body): Json<Value>| {
+                let feed = feed.clone();
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    let channel = body["channel"].clone();
+                    feed.push(Entry::Slack(Call {
+                        method,
+                        body,
+                        to: query.to,
+                    }));
+                    // Every message gets its own ts, as Slack's do.
+                    let ts = format!("1700000000.{n:06}");
+                    Json(json!({ "ok": true, "ts": ts, "channel": channel }))
+                }
+            },
+        ),
+    );
+    let addr = serve(app).await?;
+    Ok(format!("http://{addr}/api/"))
+}
+
+/// Starts the fake deployer: it checks `X-Warden-Signature` with `secret`, answers a dry run
+/// with a plan at once, and a real deploy after a short rollout. Returns its base URL.
+pub async fn start_deployer(feed: Feed, secret: String) -> anyhow::Result<String> {
+    let versions: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(
+        [("api", "v3.1.0"), ("web", "v2.3.9"), ("worker", "v1.8.2")]
+            .into_iter()
+            .map(|(s, v)| (s.to_string(), v.to_string()))
+            .collect(),
+    ));
+    let app = Router::new().route(
+        "/deploys",
+        post(move |request: Request| {
+            let (feed, secret, versions) = (feed.clone(), secret.clone(), versions.clone());
+            async move { deploy(request, &feed, &secret, &versions).await }
+        }),
+    );
+    let addr = serve(app).await?;
+    Ok(format!("http://{addr}"))
+}
+
+async fn deploy(
+    request: Request,
+    feed: &Feed,
+    secret: &str,
+    versions: &Mutex<HashMap<String, String>>,
+) -> (StatusCode, String) {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let timestamp: u64 = header("x-warden-timestamp").parse().unwrap_or(0);
+    let expected = crate::actions::http::signature(secret.as_bytes(), timestamp, &body);
+    let job = header("idempotency-key");
+    if header("x-warden-signature") != expected {
+        feed.push(Entry::Note(format!(
+            "deployer: refused {job}: bad signature"
+        )));
+        return (StatusCode::UNAUTHORIZED, "bad signature".into());
+    }
+    let dry = header("x-warden-dry-run") == "1";
+    let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let field = |name: &str| asked[name].as_str().unwrap_or("?").to_string();
+    let (service, version, env) = (field("service"), field("version"), field("environment"));
+    let current = versions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&service)
+        .cloned()
+        .unwrap_or_else(|| "none".into());
+    feed.push(Entry::Note(format!(
+        "deployer: signed POST /deploys from warden, Idempotency-Key {job}, signature valid{}",
+        if dry { ", dry run" } else { "" }
+    )));
+    if dry {
+        return (
+            StatusCode::OK,
+            format!(
+                "plan: {service} {current} -> {version} in {env}\n\
+                 3 instances replaced one at a time, health-checked, about 2 minutes\n\
+                 dry run: nothing was changed"
+            ),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    versions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(service.clone(), version.clone());
+    (
+        StatusCode::OK,
+        format!(
+            "{service} {current} -> {version} in {env}\n\
+             3/3 instances replaced and healthy\n\
+             rollout complete"
+        ),
+    )
+}
+
+async fn serve(app: Router) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a loopback port for the demo's fake services")?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::warn!("a demo fake service stopped: {error}");
+        }
+    });
+    Ok(addr)
+}
