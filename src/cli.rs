@@ -37,13 +37,19 @@ enum Command {
     ///
     /// Example: WARDEN_CONFIG=warden.toml warden check
     Check,
-    /// Read and verify the audit log.
+    /// Read, search, summarize and verify the audit log.
+    ///
+    /// Example: warden audit verify
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Inspect, retry or drop outgoing chat messages.
+    ///
+    /// Example: warden outbox list --status dead
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
     /// Post audit digests.
+    ///
+    /// Example: warden digest send --tenant acme
     #[command(subcommand)]
     Digest(digest::DigestCommand),
     /// Play the whole story against the real server, with a fake Slack on loopback.
@@ -57,6 +63,13 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// Example: warden completions bash > /etc/bash_completion.d/warden
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses the command line and runs it.
@@ -65,6 +78,12 @@ pub fn main() -> ExitCode {
     // The demo builds its own settings: nothing in the environment may change or break it.
     if let Command::Demo { keep } = cli.command {
         return demo::run(keep);
+    }
+    // Completions need no configuration either.
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "warden", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
     }
     let settings = match Settings::from_env(&std::env::vars().collect()) {
         Ok(settings) => settings,
@@ -95,7 +114,9 @@ pub fn main() -> ExitCode {
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
                     Command::Outbox(cmd) => outbox::run(cmd, settings).await,
                     Command::Digest(cmd) => digest::run(cmd, settings).await,
-                    Command::Check | Command::Demo { .. } => unreachable!("handled above"),
+                    Command::Check | Command::Demo { .. } | Command::Completions { .. } => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

@@ -321,3 +321,29 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
+
+#[test]
+fn every_subcommand_has_help_with_an_example_and_completions_work() {
+    for sub in [
+        "serve",
+        "migrate",
+        "check",
+        "audit",
+        "outbox",
+        "digest",
+        "demo",
+        "completions",
+    ] {
+        let (code, out, err) = warden(&[], &[sub, "--help"]);
+        assert_eq!(code, 0, "{sub}: {err}");
+        assert!(
+            out.contains("Example: ") && out.contains("warden "),
+            "{sub} --help has no example:\n{out}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = warden(&[], &["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(out.contains("outbox") && out.contains("demo"), "{shell}");
+    }
+}
