@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod demo;
 mod digest;
+mod manifest;
 mod outbox;
 mod serve;
 
@@ -63,6 +64,11 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print the Slack app manifest or the Discord application commands, from the commands.
+    ///
+    /// Example: WARDEN_PUBLIC_URL=https://warden.example.com warden manifest slack
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
     /// Print a shell completion script.
     ///
     /// Example: warden completions bash > /etc/bash_completion.d/warden
@@ -96,6 +102,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check => check::run(&settings),
+        Command::Manifest(cmd) => manifest::run(cmd, &settings),
         command => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -114,7 +121,10 @@ pub fn main() -> ExitCode {
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
                     Command::Outbox(cmd) => outbox::run(cmd, settings).await,
                     Command::Digest(cmd) => digest::run(cmd, settings).await,
-                    Command::Check | Command::Demo { .. } | Command::Completions { .. } => {
+                    Command::Check
+                    | Command::Manifest(_)
+                    | Command::Demo { .. }
+                    | Command::Completions { .. } => {
                         unreachable!("handled above")
                     }
                 }

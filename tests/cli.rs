@@ -347,3 +347,59 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
         assert!(out.contains("outbox") && out.contains("demo"), "{shell}");
     }
 }
+
+/// The checked-in manifests are what `warden manifest` generates from the shipped commands:
+/// this fails when a command changes and the manifests were not regenerated.
+#[test]
+fn checked_in_manifests_match_the_commands() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env = [
+        (
+            "WARDEN_PUBLIC_URL",
+            "https://warden.example.com".to_string(),
+        ),
+        (
+            "WARDEN_COMMANDS_DIR",
+            root.join("commands").display().to_string(),
+        ),
+    ];
+    for (which, file) in [
+        ("slack", "slack-app.json"),
+        ("discord", "discord-commands.json"),
+    ] {
+        let (code, out, err) = warden(&env, &["manifest", which]);
+        assert_eq!(code, 0, "{err}");
+        let generated: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let checked_in: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("manifests").join(file)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            generated, checked_in,
+            "manifests/{file} is stale: regenerate it with `warden manifest {which} > manifests/{file}`"
+        );
+    }
+    // Discord's limits: lowercase names of at most 32 characters, descriptions of at most 100,
+    // at most 25 options, required options first.
+    let (_, out, _) = warden(&env, &["manifest", "discord"]);
+    let commands: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    for command in &commands {
+        let name = command["name"].as_str().unwrap();
+        assert!(name.len() <= 32 && name == name.to_lowercase(), "{name}");
+        assert!(command["description"].as_str().unwrap().chars().count() <= 100);
+        let options = command["options"].as_array().cloned().unwrap_or_default();
+        assert!(options.len() <= 25, "{name}");
+        let required: Vec<bool> = options.iter().map(|o| o["required"] == true).collect();
+        assert!(
+            required.windows(2).all(|w| w[0] || !w[1]),
+            "{name}: required options must come first"
+        );
+    }
+    let (_, out, _) = warden(&env, &["manifest", "slack"]);
+    let slack: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        slack["settings"]["interactivity"]["request_url"],
+        "https://warden.example.com/slack/interactions"
+    );
+    assert_eq!(slack["features"]["slash_commands"][0]["command"], "/ops");
+}

@@ -4,6 +4,7 @@
 //! Discord's JSON.
 
 pub mod client;
+pub mod commands;
 pub mod render;
 mod wire;
 

@@ -4,6 +4,7 @@
 
 pub mod client;
 mod interaction;
+pub mod manifest;
 pub mod render;
 mod wire;
 

@@ -1,0 +1,65 @@
+//! The Slack app manifest generated from the command registry: the root slash command, one
+//! slash command per command that asks for its own, the bot scopes, the Events API and
+//! interactivity URLs. Paste it into "Create New App → From an app manifest".
+
+use serde_json::{json, Value};
+
+use crate::commands::Registry;
+
+/// The manifest for an app reached at `public_url` whose root command is `root` (`/ops`).
+pub fn app_manifest(registry: &Registry, public_url: &str, root: &str) -> Value {
+    let base = public_url.trim_end_matches('/');
+    let commands_url = format!("{base}/slack/commands");
+    let mut slash = vec![json!({
+        "command": root,
+        "url": commands_url,
+        "description": "Run an operation through warden (try: help)",
+        "usage_hint": "help | whoami | COMMAND [args…] [--dry-run] [--reason \"…\"]",
+        "should_escape": false,
+    })];
+    for spec in registry.iter() {
+        if let Some(own) = &spec.slash_command {
+            slash.push(json!({
+                "command": own,
+                "url": commands_url,
+                "description": truncate(&spec.summary, 100),
+                "usage_hint": truncate(&crate::commands::args::usage(spec, own), 100),
+                "should_escape": false,
+            }));
+        }
+    }
+    json!({
+        "display_information": {
+            "name": "warden",
+            "description": "Guarded, audited operations from chat",
+        },
+        "features": {
+            "bot_user": { "display_name": "warden", "always_online": true },
+            "slash_commands": slash,
+        },
+        "oauth_config": {
+            "scopes": { "bot": ["commands", "chat:write", "app_mentions:read"] },
+        },
+        "settings": {
+            "event_subscriptions": {
+                "request_url": format!("{base}/slack/events"),
+                "bot_events": ["app_mention"],
+            },
+            "interactivity": {
+                "is_enabled": true,
+                "request_url": format!("{base}/slack/interactions"),
+            },
+            "org_deploy_enabled": false,
+            "socket_mode_enabled": false,
+            "token_rotation_enabled": false,
+        },
+    })
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        text.chars().take(max - 1).collect::<String>() + "…"
+    }
+}

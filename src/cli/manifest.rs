@@ -1,0 +1,47 @@
+//! `warden manifest slack|discord`: the Slack app manifest and the Discord application
+//! commands, generated from the command registry, as JSON on stdout.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+
+/// Manifest subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// The Slack app manifest (paste it into "Create New App → From an app manifest").
+    ///
+    /// Example: WARDEN_PUBLIC_URL=https://warden.example.com warden manifest slack
+    Slack,
+    /// The Discord application commands (register them with a bulk overwrite, PUT
+    /// /applications/{id}/commands).
+    ///
+    /// Example: warden manifest discord > discord-commands.json
+    Discord,
+}
+
+pub(super) fn run(cmd: ManifestCommand, settings: &Settings) -> ExitCode {
+    let registry = match crate::commands::load::load_dir(&settings.commands_dir) {
+        Ok(registry) => registry,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("{problem}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = match cmd {
+        ManifestCommand::Slack => crate::chat::slack::manifest::app_manifest(
+            &registry,
+            &settings.public_url,
+            &settings.slack_command,
+        ),
+        ManifestCommand::Discord => crate::chat::discord::commands::application_commands(&registry),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).expect("JSON values always serialize")
+    );
+    ExitCode::SUCCESS
+}
