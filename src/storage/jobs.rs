@@ -205,6 +205,14 @@ impl Store {
         now: DateTime<Utc>,
         lease_until_ms: i64,
     ) -> anyhow::Result<Option<Job>> {
+        // An idle poll is a plain read: the write lock is shared with every request.
+        let queued: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE status = 'queued' LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if queued.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempt = attempt + 1, started_at = $3, cancel_requested = 0

@@ -128,6 +128,20 @@ impl Store {
         lease_ms: i64,
         limit: usize,
     ) -> anyhow::Result<Vec<OutboxRow>> {
+        // Most polls find nothing to do: a plain read says so without taking the write lock,
+        // which every request's transaction needs too.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM outbox
+             WHERE (status = 'pending' AND next_attempt_ms <= $1)
+                OR (status = 'sending' AND lease_expires_ms <= $1)
+             LIMIT 1",
+        )
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_expires_ms = NULL
