@@ -466,6 +466,14 @@ async fn a_restart_between_request_and_approval_loses_nothing() {
     };
     let pending = w.app.slack("T0ACME", "U0DAVE", "approvals").await;
     assert!(pending.text().contains(&id), "{}", pending.text());
+    // With a link to the request message warden posted (its ts from the fake Slack).
+    assert!(
+        pending
+            .text()
+            .contains("https://slack.com/archives/C0DEPLOYS/p1700000000"),
+        "{}",
+        pending.text()
+    );
     let second = click(&w, "T0ACME", "U0DAVE", &approve).await;
     assert!(second.contains("approved"), "{second}");
     let deadline = Instant::now() + Duration::from_secs(10);

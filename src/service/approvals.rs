@@ -314,7 +314,10 @@ impl Service {
                     .map(|t| t.format("%H:%M UTC").to_string())
                     .unwrap_or_default()
             );
-            if let Some(at) = &record.message {
+            let posted = self.store.chat_message(&approval_key(record.id)).await?;
+            if let Some(link) = posted.as_ref().and_then(|at| message_link(at, &record)) {
+                line.push_str(&format!(" · {link}"));
+            } else if let Some(at) = posted {
                 line.push_str(&format!(" · in {}", at.channel));
             }
             lines.push(line);
@@ -390,4 +393,28 @@ impl Service {
 /// The key of an approval request's message in the outbox.
 pub(super) fn approval_key(id: i64) -> String {
     format!("approval:{id}")
+}
+
+/// A link that opens the request message: Slack's archive permalink, or Discord's message URL
+/// (which needs the guild, taken from the requester's identity).
+fn message_link(at: &crate::chat::MessageRef, record: &ApprovalRecord) -> Option<String> {
+    match at.channel.platform {
+        crate::model::Platform::Slack => Some(format!(
+            "https://slack.com/archives/{}/p{}",
+            at.channel.id,
+            at.id.replace('.', "")
+        )),
+        crate::model::Platform::Discord => {
+            let guild = record
+                .requester_user
+                .strip_prefix("discord:")?
+                .split('/')
+                .next()?;
+            Some(format!(
+                "https://discord.com/channels/{guild}/{}/{}",
+                at.channel.id, at.id
+            ))
+        }
+        crate::model::Platform::Console => None,
+    }
 }
