@@ -254,49 +254,37 @@ impl Service {
                 Handled::Ok,
             ));
         }
-        if now.timestamp_millis() > confirmation.expires_ms {
-            tx.settle_confirmation(confirmation.id, "expired", None)
-                .await?;
-            audit(
-                &mut tx,
-                inv,
-                tenant,
-                &actor,
+        // An expired prompt, or a Cancel, ends the confirmation without running anything.
+        let ending = if now.timestamp_millis() > confirmation.expires_ms {
+            Some((
+                "expired",
                 "confirmation.expired",
-                &click.value,
+                click.value.clone(),
                 json!({ "command": confirmation.command }),
-                now,
-            );
-            tx.commit().await?;
-            return Ok((
-                Reply::ephemeral(format!(
+                format!(
                     "{} expired before it was confirmed; nothing was run. Type the command again.",
                     click.value
-                )),
+                ),
                 Handled::Refused,
-            ));
-        }
-        if click.kind == ButtonKind::Cancel {
-            tx.settle_confirmation(confirmation.id, "cancelled", None)
-                .await?;
-            audit(
-                &mut tx,
-                inv,
-                tenant,
-                &actor,
+            ))
+        } else if click.kind == ButtonKind::Cancel {
+            Some((
+                "cancelled",
                 "command.cancelled",
-                &confirmation.command,
+                confirmation.command.clone(),
                 json!({ "confirmation": click.value }),
-                now,
-            );
-            tx.commit().await?;
-            return Ok((
-                Reply::ephemeral(format!(
-                    "Cancelled `{}`; nothing was run.",
-                    confirmation.command
-                )),
+                format!("Cancelled `{}`; nothing was run.", confirmation.command),
                 Handled::Ok,
-            ));
+            ))
+        } else {
+            None
+        };
+        if let Some((status, kind, target, details, text, handled)) = ending {
+            tx.settle_confirmation(confirmation.id, status, None)
+                .await?;
+            audit(&mut tx, inv, tenant, &actor, kind, &target, details, now);
+            tx.commit().await?;
+            return Ok((Reply::ephemeral(text), handled));
         }
 
         // Confirm: the whole guard runs again as of now (a role may have expired, the
