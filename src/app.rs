@@ -275,8 +275,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    if let Err(error) = purge_store.purge_replay_keys(chrono::Utc::now().timestamp()).await {
+                    let now = chrono::Utc::now();
+                    if let Err(error) = purge_store.purge_replay_keys(now.timestamp()).await {
                         tracing::warn!("purging replay keys failed: {error:#}");
+                    }
+                    // Delivered messages are kept a week for `warden outbox list`.
+                    let week_ago = now.timestamp_millis() - 7 * 86_400_000;
+                    if let Err(error) = purge_store.purge_outbox(week_ago).await {
+                        tracing::warn!("purging the outbox failed: {error:#}");
                     }
                 }
                 _ = stop_purge.changed() => break,

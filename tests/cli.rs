@@ -403,3 +403,66 @@ fn checked_in_manifests_match_the_commands() {
     );
     assert_eq!(slack["features"]["slash_commands"][0]["command"], "/ops");
 }
+
+/// Delivered and dropped outbox rows are purged after a week; dead letters and pending rows stay.
+#[tokio::test]
+async fn old_delivered_outbox_rows_are_purged_and_dead_letters_kept() {
+    use warden::outbox::{Delivery, Outbound};
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        warden::storage::Store::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
+            .await
+            .unwrap();
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now();
+    let mut tx = store.begin().await.unwrap();
+    for _ in 0..4 {
+        let out = Outbound {
+            tenant: "acme".into(),
+            delivery: Delivery::Post {
+                channel: "slack:C1".parse().unwrap(),
+                key: None,
+                fallback: None,
+            },
+            message: warden::chat::Message {
+                text: "hello".into(),
+                buttons: vec![],
+            },
+            important: false,
+        };
+        tx.enqueue(&out, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    store
+        .execute_raw("UPDATE outbox SET status = 'done' WHERE id = 1; UPDATE outbox SET status = 'dropped' WHERE id = 2; UPDATE outbox SET status = 'dead' WHERE id = 3")
+        .await
+        .unwrap();
+    // Nothing is a week old yet.
+    assert_eq!(
+        store
+            .purge_outbox(now.timestamp_millis() - 7 * 86_400_000)
+            .await
+            .unwrap(),
+        0
+    );
+    // A week later: the delivered and the dropped row go; the dead letter and the pending stay.
+    assert_eq!(
+        store
+            .purge_outbox(now.timestamp_millis() + 1)
+            .await
+            .unwrap(),
+        2
+    );
+    let left: Vec<String> = store
+        .outbox_rows(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left.contains(&"dead".to_string()) && left.contains(&"pending".to_string()),
+        "{left:?}"
+    );
+}

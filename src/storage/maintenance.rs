@@ -12,3 +12,18 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+impl Store {
+    /// Deletes outbox rows delivered or dropped before `before_ms`, so the table holds the
+    /// queue and recent history, not every message ever sent. Dead letters are kept until an
+    /// operator retries or drops them. Returns how many were removed.
+    pub async fn purge_outbox(&self, before_ms: i64) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE status IN ('done', 'dropped') AND created_ms < $1",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
