@@ -75,6 +75,19 @@ fn main() -> ExitCode {
             |()| ExitCode::SUCCESS,
         );
     }
+    if let Some(i) = args.iter().position(|a| a == "--bare-sqlite-server") {
+        let (Some(addr), Some(db)) = (args.get(i + 1), args.get(i + 2)) else {
+            eprintln!("loadgen: --bare-sqlite-server needs an address and a database path");
+            return ExitCode::from(2);
+        };
+        return bare_sqlite_server(addr, db).map_or_else(
+            |error| {
+                eprintln!("bare sqlite server: {error}");
+                ExitCode::FAILURE
+            },
+            |()| ExitCode::SUCCESS,
+        );
+    }
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
     runtime.block_on(run()).unwrap_or_else(|error| {
         eprintln!("loadgen: {error:#}");
@@ -96,6 +109,55 @@ fn bare_server(addr: &str) -> std::io::Result<()> {
             .route(
                 "/slack/commands",
                 post(|_: axum::body::Bytes| async { "ok" }),
+            )
+            .route("/readyz", get(|| async { "ready\n" }));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        axum::serve(listener, app).await
+    })
+}
+
+/// A second baseline: the same route, but each request commits one row to SQLite (WAL,
+/// synchronous NORMAL, 8 connections, as warden opens it) before answering. It is the floor
+/// for any server that makes one durable write per request with sqlx on this machine.
+fn bare_sqlite_server(addr: &str, db: &str) -> std::io::Result<()> {
+    use axum::routing::{get, post};
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(std::io::Error::other)?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .execute(&pool)
+            .await
+            .map_err(std::io::Error::other)?;
+        let app = axum::Router::new()
+            .route(
+                "/slack/commands",
+                post(move |body: axum::body::Bytes| {
+                    let pool = pool.clone();
+                    async move {
+                        match sqlx::query("INSERT INTO hits (body) VALUES ($1)")
+                            .bind(body.to_vec())
+                            .execute(&pool)
+                            .await
+                        {
+                            Ok(_) => (axum::http::StatusCode::OK, "ok"),
+                            Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy"),
+                        }
+                    }
+                }),
             )
             .route("/readyz", get(|| async { "ready\n" }));
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -244,13 +306,32 @@ async fn run() -> anyhow::Result<ExitCode> {
             .spawn()?,
     };
     bare.wait_ready(&client, "bare").await?;
+    let sqlite_addr = free_addr()?;
+    let mut bare_sqlite = Server {
+        base: format!("http://{sqlite_addr}"),
+        child: Command::new(std::env::current_exe()?)
+            .args([
+                "--bare-sqlite-server",
+                &sqlite_addr,
+                &dir.path().join("bare.db").display().to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(log("bare-sqlite.out")?)
+            .stderr(log("bare-sqlite.err")?)
+            .spawn()?,
+    };
+    bare_sqlite.wait_ready(&client, "bare+sqlite").await?;
 
     eprintln!("loadgen: {secs} s per phase after {WARMUP:?} of warm-up, concurrency {LEVELS:?}");
     let measure = Duration::from_secs_f64(secs);
     let counter = Arc::new(AtomicU64::new(1));
     let mut phases = Vec::new();
     for concurrency in LEVELS {
-        for (target, base) in [("bare", &bare.base), ("warden", &warden.base)] {
+        for (target, base) in [
+            ("bare", &bare.base),
+            ("bare+sqlite", &bare_sqlite.base),
+            ("warden", &warden.base),
+        ] {
             let url = format!("{base}/slack/commands");
             let phase = load(&client, target, &url, concurrency, measure, &counter).await;
             eprintln!(
@@ -262,6 +343,7 @@ async fn run() -> anyhow::Result<ExitCode> {
     }
 
     drop(bare);
+    drop(bare_sqlite);
     let stopped = warden.terminate().await;
     let audit = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["audit", "verify"])
@@ -399,13 +481,24 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
         bare.map_or(f64::NAN, Phase::rate)
     };
     let wardens = || phases.iter().filter(|p| p.target == "warden");
-    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | vs bare |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let sqlite_rate = |c: usize| {
+        phases
+            .iter()
+            .find(|p| p.target == "bare+sqlite" && p.concurrency == c)
+            .map_or(f64::NAN, Phase::rate)
+    };
+    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | vs bare | vs bare+sqlite |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in phases {
-        let ratio = if p.target == "warden" {
-            format!("{:.3}", p.rate() / bare_rate(p.concurrency))
+        let (ratio, ratio_sqlite) = if p.target == "bare" {
+            (String::new(), String::new())
+        } else if p.target == "bare+sqlite" {
+            (format!("{:.3}", p.rate() / bare_rate(p.concurrency)), String::new())
         } else {
-            String::new()
+            (
+                format!("{:.3}", p.rate() / bare_rate(p.concurrency)),
+                format!("{:.3}", p.rate() / sqlite_rate(p.concurrency)),
+            )
         };
         let (n, rate) = (p.tally.latencies_us.len(), p.rate());
         let (p50, p99, max) = (
@@ -414,7 +507,7 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
             p.percentile_ms(1.0),
         );
         let (target, c, errors) = (p.target, p.concurrency, p.tally.errors);
-        println!("| {target} | {c} | {n} | {rate:.0} | {p50:.2} | {p99:.2} | {max:.2} | {errors} | {ratio} |");
+        println!("| {target} | {c} | {n} | {rate:.0} | {p50:.2} | {p99:.2} | {max:.2} | {errors} | {ratio} | {ratio_sqlite} |");
     }
 
     let mut failed = false;
