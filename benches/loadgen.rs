@@ -121,7 +121,9 @@ fn bare_server(addr: &str) -> std::io::Result<()> {
 /// for any server that makes one durable write per request with sqlx on this machine.
 fn bare_sqlite_server(addr: &str, db: &str) -> std::io::Result<()> {
     use axum::routing::{get, post};
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(0);
@@ -493,7 +495,10 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
         let (ratio, ratio_sqlite) = if p.target == "bare" {
             (String::new(), String::new())
         } else if p.target == "bare+sqlite" {
-            (format!("{:.3}", p.rate() / bare_rate(p.concurrency)), String::new())
+            (
+                format!("{:.3}", p.rate() / bare_rate(p.concurrency)),
+                String::new(),
+            )
         } else {
             (
                 format!("{:.3}", p.rate() / bare_rate(p.concurrency)),
