@@ -42,6 +42,36 @@ fn start(env: &std::collections::HashMap<String, String>, port: u16, log: &Path)
         .unwrap()
 }
 
+/// A free port on loopback for a warden process to bind.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The test process's own view of the database the warden processes share.
+async fn open_store(dir: &Path) -> Store {
+    Store::connect(&format!("sqlite://{}", dir.join("warden.db").display()))
+        .await
+        .unwrap()
+}
+
+/// Writes the test directory file and returns the environment of a warden process using it,
+/// the given commands and the fake Slack at `api`.
+fn directory_env(
+    dir: &Path,
+    commands: &Path,
+    api: String,
+) -> std::collections::HashMap<String, String> {
+    let config = dir.join("warden.toml");
+    std::fs::write(&config, DIRECTORY).unwrap();
+    let mut env = settings_env(dir, &config, commands, &[]);
+    env.insert("SLACK_API_URL".into(), api);
+    env
+}
+
 async fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -112,29 +142,17 @@ async fn a_job_survives_kill_9_of_its_runner() {
     .unwrap();
     std::fs::write(commands.join("long.toml"), command("long", &once, 0)).unwrap();
     std::fs::write(commands.join("retried.toml"), command("retried", &twice, 1)).unwrap();
-    let config = dir.path().join("warden.toml");
-    std::fs::write(&config, DIRECTORY).unwrap();
 
     let fake = FakeSlack::default();
     let api = fake.start().await;
-    let mut env = settings_env(dir.path(), &config, &commands, &[]);
-    env.insert("SLACK_API_URL".into(), api);
+    let mut env = directory_env(dir.path(), &commands, api);
     env.insert("WARDEN_JOB_LEASE".into(), "3s".into());
     env.insert("WARDEN_LOG_FORMAT".into(), "json".into());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
 
     let mut first = start(&env, port, &dir.path().join("first.log"));
     wait_ready(port).await;
-    let store = Store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("warden.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = open_store(dir.path()).await;
     let long = post_command(port, "long").await;
     assert!(long.contains("J-1 queued"), "{long}");
     let retried = post_command(port, "retried").await;
@@ -163,11 +181,7 @@ async fn a_job_survives_kill_9_of_its_runner() {
         "the job's program outlived warden: {state}"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut second = start(&env, port, &dir.path().join("second.log"));
     wait_ready(port).await;
     let failed = wait_status(&store, 1, &[JobStatus::Failed], Duration::from_secs(15)).await;
@@ -237,8 +251,6 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
     let quick = dir.path().join("quick.sh");
     std::fs::write(&quick, "echo done\n").unwrap();
     std::fs::write(commands.join("quick.toml"), command("quick", &quick, 0)).unwrap();
-    let config = dir.path().join("warden.toml");
-    std::fs::write(&config, DIRECTORY).unwrap();
 
     // Slack is down: every post fails with a retryable error.
     let fake = FakeSlack::default();
@@ -247,21 +259,11 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
         .unwrap()
         .insert("chat.postMessage".into(), "internal_error".into());
     let api = fake.start().await;
-    let mut env = settings_env(dir.path(), &config, &commands, &[]);
-    env.insert("SLACK_API_URL".into(), api);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let env = directory_env(dir.path(), &commands, api);
+    let port = free_port();
     let mut first = start(&env, port, &dir.path().join("first.log"));
     wait_ready(port).await;
-    let store = Store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("warden.db").display()
-    ))
-    .await
-    .unwrap();
+    let store = open_store(dir.path()).await;
     for _ in 0..3 {
         let reply = post_command(port, "quick").await;
         assert!(reply.contains("queued"), "{reply}");
@@ -287,11 +289,7 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
     // Slack is back; a new process delivers everything.
     fake.failing.lock().unwrap().clear();
     let failed_calls = fake.calls().len();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut second = start(&env, port, &dir.path().join("second.log"));
     wait_ready(port).await;
     let deadline = Instant::now() + Duration::from_secs(90);
