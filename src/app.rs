@@ -119,7 +119,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     for warning in directory.warnings(chrono::Utc::now()) {
         tracing::warn!("{warning}");
     }
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await?;
     store.migrate().await?;
     let metrics = Arc::new(Metrics::new());
     let slack_dedicated = registry

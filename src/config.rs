@@ -16,4 +16,4 @@ mod settings;
 pub use directory::{
     load_directory, parse_directory, Binding, Digest, Directory, Person, Schedule, Tenant,
 };
-pub use settings::{DiscordSettings, LogFormat, Settings, SlackSettings};
+pub use settings::{redact_url, DiscordSettings, LogFormat, Settings, SlackSettings};

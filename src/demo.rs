@@ -203,7 +203,11 @@ async fn skip_startup_digest(settings: &Settings) -> anyhow::Result<()> {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(lines.join("\n"))
     })?;
-    let store = crate::storage::Store::connect(&settings.database_url).await?;
+    let store = crate::storage::Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await?;
     store.migrate().await?;
     let now = chrono::Utc::now();
     let mut tx = store.begin().await?;

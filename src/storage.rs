@@ -2,10 +2,16 @@
 //! transaction in which a state change, its audit event and (later) its outgoing messages
 //! commit together or not at all.
 //!
-//! SQLite is the embedded default: WAL journal, a busy timeout, and write transactions opened
-//! with `BEGIN IMMEDIATE` so that a read-then-write transaction takes the write lock up front
-//! instead of failing with "database is locked" when it tries to upgrade. The queries use `$n`
-//! placeholders and portable SQL so that a PostgreSQL backend can sit beside this one.
+//! Two databases sit behind one set of queries, through sqlx's `Any` driver: SQLite, the
+//! embedded default, and PostgreSQL, for several replicas. The queries use `$n` placeholders
+//! and SQL both accept; the few that differ (row locks, `SKIP LOCKED`, JSON paths) ask
+//! `Backend` for their dialect. Integers are 64-bit on both, booleans are stored as 0/1.
+//!
+//! Write transactions are serialised on both: SQLite opens them with `BEGIN IMMEDIATE` (so a
+//! read-then-write transaction takes the write lock up front instead of failing with
+//! "database is locked" when it upgrades), PostgreSQL with one transaction-scoped advisory
+//! lock shared by every replica. The one hot write that does not need it, a job claim, uses
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL so that replicas claim in parallel.
 
 mod approvals;
 mod audit;
@@ -28,25 +34,67 @@ pub use flags::Flag;
 pub use outbox_dispatch::{OutboxRow, OutboxStats};
 pub use rate::WindowUses;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
-/// The migrations embedded in the binary.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The migrations embedded in the binary, one set per database.
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The key of the PostgreSQL advisory lock that every write transaction holds until it ends
+/// (an arbitrary constant: "warden" in ASCII). It makes writers take turns across replicas
+/// exactly as SQLite's single writer lock does, so every read-then-write transaction (a vote
+/// counting the votes before it, a rate limit counting uses, a chain head read before its
+/// next link) means the same on both databases.
+const WRITE_LOCK_KEY: i64 = 0x7761_7264_656e;
+
+/// Which database a `Store` talks to. Queries are written once, in SQL both accept; the few
+/// statements that differ ask for their dialect here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `WARDEN_DATABASE_URL` names.
+    pub fn of_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            anyhow::bail!(
+                "WARDEN_DATABASE_URL: `{}` is neither sqlite://PATH nor postgres://…",
+                crate::config::redact_url(url)
+            )
+        }
+    }
+
+    /// A row lock for a read that a decision follows (`SELECT … FOR UPDATE`). SQLite has no
+    /// row locks and needs none: its writer holds the whole database.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
 
 /// The database handle shared by every request and task.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    /// SQLite has one writer at a time. Writers queue here, in order and without sleeping,
-    /// instead of all issuing `BEGIN IMMEDIATE` and then polling SQLite's busy handler, which
-    /// sleeps in growing steps and turns contention into multi-millisecond tail latency.
+    pool: AnyPool,
+    backend: Backend,
+    /// Writers of this process queue here, in order and without sleeping, instead of all
+    /// asking the database for its write lock and then polling for it (SQLite's busy handler
+    /// sleeps in growing steps and turns contention into multi-millisecond tail latency; on
+    /// PostgreSQL each waiter would hold a pooled connection while it waits).
     writer: Arc<Mutex<()>>,
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
@@ -55,7 +103,8 @@ pub struct Store {
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
 pub struct Tx {
-    inner: Transaction<'static, Sqlite>,
+    inner: Transaction<'static, Any>,
+    backend: Backend,
     pending_audit: Vec<audit::PendingEvent>,
     /// Whether this transaction added outbox rows (so the dispatcher is woken after commit).
     enqueued: bool,
@@ -63,47 +112,70 @@ pub struct Tx {
     _writer: OwnedMutexGuard<()>,
 }
 
-impl Store {
-    /// Opens (creating if missing) the database at `url`, e.g. `sqlite://warden.db` or
-    /// `sqlite::memory:`. Does not migrate: call `migrate` (serve does it at start).
-    pub async fn connect(url: &str) -> anyhow::Result<Store> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            anyhow::bail!(
-                "WARDEN_DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite://PATH"
-            );
+/// `($1, $2, …), (…), …`: the VALUES list of a multi-row insert of `rows` rows of `columns`
+/// columns. (sqlx's query builder writes `?` placeholders for the Any driver, which
+/// PostgreSQL does not accept.)
+pub(crate) fn values_list(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
         }
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("WARDEN_DATABASE_URL: `{url}` is not a sqlite:// URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            // A 64 MiB page cache and memory-mapped reads keep hot pages (chain heads, recent
-            // replay keys, index pages) out of read() system calls on every transaction.
-            .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "268435456")
-            .foreign_keys(true);
-        // An in-memory database exists once per connection, so it must use exactly one.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            // A local file does not go stale the way a network connection does; skipping the
-            // ping saves a round trip to the connection thread on every acquire.
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the database `{url}`"))?;
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+impl Store {
+    /// Opens the database at `url`: `sqlite://PATH` (created if missing), `sqlite::memory:`,
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DB`. Does not migrate: call `migrate` (serve
+    /// does it at start).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Self::connect_with(url, None).await
+    }
+
+    /// `connect` with the pool size for PostgreSQL (`WARDEN_DATABASE_MAX_CONNECTIONS`).
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let shown = crate::config::redact_url(url);
+        let pool = match backend {
+            Backend::Sqlite => connect_sqlite(url).await,
+            Backend::Postgres => connect_postgres(url, max_connections.unwrap_or(10)).await,
+        }
+        .with_context(|| format!("cannot open the database `{shown}`"))?;
         Ok(Store {
             pool,
+            backend,
             writer: Arc::new(Mutex::new(())),
             outbox_wake: Arc::new(Notify::new()),
         })
     }
 
-    /// Applies every pending migration.
+    /// The database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// Applies every pending migration. On PostgreSQL the migrator holds an advisory lock, so
+    /// replicas starting together apply each migration once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR
+        self.migrator()
             .run(&self.pool)
             .await
             .context("applying database migrations")?;
@@ -113,27 +185,41 @@ impl Store {
     /// True when the database answers and every embedded migration has been applied.
     pub async fn ready(&self) -> anyhow::Result<()> {
         let applied: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&self.pool)
                 .await
                 .context("database unreachable or not migrated")?;
-        let expected = MIGRATOR.iter().count() as i64;
+        let expected = self.migrator().iter().count() as i64;
         if applied < expected {
             anyhow::bail!("{applied} of {expected} migrations applied");
         }
         Ok(())
     }
 
-    /// Starts a write transaction that holds the write lock from its first statement.
+    /// Starts a write transaction that holds the database's write lock from its first
+    /// statement: `BEGIN IMMEDIATE` on SQLite, the advisory lock on PostgreSQL.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         let writer = self.writer.clone().lock_owned().await;
-        let inner = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .context("starting a database transaction")?;
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await;
+                if let Ok(tx) = tx.as_mut() {
+                    if let Err(e) = sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITE_LOCK_KEY)
+                        .execute(&mut **tx)
+                        .await
+                    {
+                        return Err(anyhow::Error::new(e).context("taking the write lock"));
+                    }
+                }
+                tx
+            }
+        }
+        .context("starting a database transaction")?;
         Ok(Tx {
             inner,
+            backend: self.backend,
             pending_audit: Vec::new(),
             enqueued: false,
             outbox_wake: self.outbox_wake.clone(),
@@ -150,6 +236,54 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// SQLite: WAL journal (readers never wait for the writer), `synchronous=NORMAL` (a commit
+/// survives a process crash; only a power loss may drop the last transactions), a busy
+/// timeout, and a large page cache with memory-mapped reads so hot pages (chain heads, recent
+/// replay keys, index pages) stay out of read() system calls.
+async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
+    let memory = url.contains(":memory:");
+    let url = if memory || url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    AnyPoolOptions::new()
+        // An in-memory database exists once per connection, so it must use exactly one.
+        .max_connections(if memory { 1 } else { 8 })
+        // A local file does not go stale the way a network connection does; skipping the
+        // ping saves a round trip to the connection thread on every acquire.
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+}
+
+/// PostgreSQL: a pool per replica. Connections are checked before use, because a database
+/// restart leaves every pooled connection dead, and warden must recover by itself.
+async fn connect_postgres(url: &str, max_connections: u32) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections.max(2))
+        .min_connections(1)
+        .test_before_acquire(true)
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(300))
+        .connect(url)
+        .await
 }
 
 impl Tx {

@@ -89,8 +89,10 @@ async fn audit_verify_names_the_event_whose_byte_was_changed() {
     // ...so an attacker with file access drops the trigger and changes one byte of event 3.
     store
         .execute_raw(
-            "DROP TRIGGER audit_events_no_update;
-             UPDATE audit_events SET details = replace(details, 'v1.2.3', 'v1.2.4') WHERE id = 3",
+            &format!(
+                "{}; UPDATE audit_events SET details = replace(details, 'v1.2.3', 'v1.2.4') WHERE id = 3",
+                common::db::drop_trigger("audit_events_no_update")
+            ),
         )
         .await
         .unwrap();
@@ -109,7 +111,10 @@ async fn audit_verify_notices_a_removed_event() {
     }
     let store = &app.server.state.service.store;
     store
-        .execute_raw("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE id = 2")
+        .execute_raw(&format!(
+            "{}; DELETE FROM audit_events WHERE id = 2",
+            common::db::drop_trigger("audit_events_no_delete")
+        ))
         .await
         .unwrap();
     let (code, out, _) = warden(
@@ -410,7 +415,7 @@ async fn old_delivered_outbox_rows_are_purged_and_dead_letters_kept() {
     use warden::outbox::{Delivery, Outbound};
     let dir = tempfile::tempdir().unwrap();
     let store =
-        warden::storage::Store::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
+        warden::storage::Store::connect(&common::db::database_url(&dir.path().join("w.db")))
             .await
             .unwrap();
     store.migrate().await.unwrap();

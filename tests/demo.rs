@@ -163,6 +163,7 @@ fn the_demo_plays_the_whole_story_with_no_configuration() {
     let verify = Command::new(WARDEN)
         .args(["audit", "verify"])
         .env_clear()
+        // The demo always runs on the embedded SQLite default, whatever the suite runs on.
         .env("WARDEN_DATABASE_URL", format!("sqlite://{}", db.display()))
         .output()
         .unwrap();

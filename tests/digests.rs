@@ -2,6 +2,9 @@
 //! up once, replicas racing for a slot, counts that match the log, a tampered chain, and the
 //! `warden digest send` / `warden audit summary | search` commands.
 
+#[path = "common/db.rs"]
+mod db;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -44,7 +47,7 @@ async fn store(dir: &Path) -> Store {
 }
 
 fn db_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("warden.db").display())
+    db::database_url(&dir.join("warden.db"))
 }
 
 /// Appends events written one a line as `AT TENANT ACTOR KIND TARGET DETAILS`, each in its own
@@ -89,7 +92,8 @@ const ACTIVITY: &str = r#"
 
 /// The outbox rows: (channel, text, important).
 async fn outbox(dir: &Path) -> Vec<(String, String, bool)> {
-    let pool = sqlx::SqlitePool::connect(&db_url(dir)).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db_url(dir)).await.unwrap();
     let rows: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT channel, message, important FROM outbox ORDER BY id")
             .fetch_all(&pool)
@@ -238,10 +242,10 @@ async fn a_tampered_chain_is_reported_broken_and_alerted() {
     let store = store(dir.path()).await;
     append(&store, ACTIVITY).await;
     store
-        .execute_raw(
-            "DROP TRIGGER audit_events_no_update;
-             UPDATE audit_events SET details = replace(details, '503', '504') WHERE id = 4",
-        )
+        .execute_raw(&format!(
+            "{}; UPDATE audit_events SET details = replace(details, '503', '504') WHERE id = 4",
+            db::drop_trigger("audit_events_no_update")
+        ))
         .await
         .unwrap();
     let sent = tick(&store, &directory(), URL, KEY, t("2026-11-22T09:05:00Z")).await;

@@ -3,6 +3,8 @@
 //! their posts, order per lane under load, fallback replies, expired reply handles, leases of
 //! a crashed dispatcher, pacing, and the `warden outbox` command.
 
+#[path = "common/db.rs"]
+mod db;
 #[path = "outbox/env.rs"]
 mod env;
 #[path = "outbox/fake.rs"]

@@ -53,7 +53,7 @@ fn free_port() -> u16 {
 
 /// The test process's own view of the database the warden processes share.
 async fn open_store(dir: &Path) -> Store {
-    Store::connect(&format!("sqlite://{}", dir.join("warden.db").display()))
+    Store::connect(&common::db::database_url(&dir.join("warden.db")))
         .await
         .unwrap()
 }

@@ -92,7 +92,12 @@ pub enum Format {
 }
 
 pub(super) async fn run(cmd: AuditCommand, settings: Settings) -> ExitCode {
-    let store = match Store::connect(&settings.database_url).await {
+    let store = match Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await
+    {
         Ok(store) => store,
         Err(error) => return super::fail(error),
     };

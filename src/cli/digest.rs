@@ -53,7 +53,11 @@ pub(super) async fn run(cmd: DigestCommand, settings: Settings) -> ExitCode {
 
 /// Opens the database and checks that it is migrated.
 pub(super) async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await?;
     store
         .ready()
         .await

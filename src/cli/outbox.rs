@@ -69,7 +69,12 @@ impl Status {
 }
 
 pub(super) async fn run(cmd: OutboxCommand, settings: Settings) -> ExitCode {
-    let store = match Store::connect(&settings.database_url).await {
+    let store = match Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await
+    {
         Ok(store) => store,
         Err(error) => return super::fail(error),
     };

@@ -49,13 +49,21 @@ async fn wait_for_signal() {
 
 /// Applies pending migrations and exits.
 pub(super) async fn migrate(settings: Settings) -> ExitCode {
-    let store = match Store::connect(&settings.database_url).await {
+    let store = match Store::connect_with(
+        &settings.database_url,
+        Some(settings.database_max_connections),
+    )
+    .await
+    {
         Ok(store) => store,
         Err(error) => return super::fail(error),
     };
     match store.migrate().await {
         Ok(()) => {
-            println!("migrations applied to {}", settings.database_url);
+            println!(
+                "migrations applied to {}",
+                crate::config::redact_url(&settings.database_url)
+            );
             ExitCode::SUCCESS
         }
         Err(error) => super::fail(error),

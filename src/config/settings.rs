@@ -42,6 +42,9 @@ pub struct Settings {
     /// The database URL (`WARDEN_DATABASE_URL`); it may contain a password, so it is redacted in
     /// `Debug` output.
     pub database_url: String,
+    /// Connections per process to PostgreSQL (`WARDEN_DATABASE_MAX_CONNECTIONS`, default 10).
+    /// Size it so that replicas × this stays below the server's `max_connections`.
+    pub database_max_connections: u32,
     /// The directory file (`WARDEN_CONFIG`), or `None` when no file is configured.
     pub config_path: Option<PathBuf>,
     /// The folder of command definitions (`WARDEN_COMMANDS_DIR`).
@@ -162,7 +165,7 @@ impl fmt::Debug for DiscordSettings {
 
 /// Hides the password of a database URL (`postgres://user:PASSWORD@host/db`) and any query
 /// string that carries one, so that the URL can be logged.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -390,6 +393,19 @@ impl Settings {
             },
         };
 
+        let database_max_connections = match get("WARDEN_DATABASE_MAX_CONNECTIONS") {
+            None => 10,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (2..=1000).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "WARDEN_DATABASE_MAX_CONNECTIONS: `{v}` is not a number from 2 to 1000"
+                    ));
+                    10
+                }
+            },
+        };
+
         let channel_rate = match get("WARDEN_CHANNEL_RATE") {
             None => 1.0,
             Some(v) => match v.parse::<f64>() {
@@ -414,6 +430,7 @@ impl Settings {
         Ok(Settings {
             listen,
             database_url,
+            database_max_connections,
             config_path,
             commands_dir,
             public_url,

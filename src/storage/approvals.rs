@@ -1,7 +1,7 @@
 //! Approval requests and their votes.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::jobs::ts;
@@ -94,7 +94,7 @@ pub struct NewApproval {
     pub request_id: String,
 }
 
-fn from_row(row: &SqliteRow) -> anyhow::Result<ApprovalRecord> {
+fn from_row(row: &AnyRow) -> anyhow::Result<ApprovalRecord> {
     let args: String = row.try_get("args")?;
     let channel: Option<String> = row.try_get("message_channel")?;
     let id: Option<String> = row.try_get("message_id")?;
@@ -129,7 +129,7 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<ApprovalRecord> {
 }
 
 async fn votes<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     id: i64,
 ) -> anyhow::Result<Vec<(String, String, String)>> {
     Ok(sqlx::query_as(
@@ -172,7 +172,10 @@ impl Tx {
 
     /// Reads an approval request and its votes inside the transaction.
     pub async fn approval(&mut self, id: i64) -> anyhow::Result<Option<ApprovalRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM approvals WHERE id = $1{}",
+            self.backend.for_update()
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&mut *self.inner)

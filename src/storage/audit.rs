@@ -15,7 +15,7 @@ use crate::audit::{AuditEvent, ChainHead, NewEvent};
 const EVENT_COLUMNS: &str =
     "id, tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash";
 
-fn event_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEvent, sqlx::Error> {
+fn event_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {
         id: row.try_get("id")?,
         tenant: row.try_get("tenant")?,
@@ -109,23 +109,26 @@ impl Tx {
             });
         }
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash) ",
+            let sql = format!(
+                "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash) VALUES {}",
+                super::values_list(chunk.len(), 11)
             );
-            insert.push_values(chunk, |mut row, e| {
-                row.push_bind(&e.tenant)
-                    .push_bind(e.seq)
-                    .push_bind(&e.at)
-                    .push_bind(&e.actor)
-                    .push_bind(&e.kind)
-                    .push_bind(&e.target)
-                    .push_bind(&e.channel)
-                    .push_bind(&e.request_id)
-                    .push_bind(&e.details)
-                    .push_bind(&e.prev_hash)
-                    .push_bind(&e.hash);
-            });
-            insert.build().execute(&mut *self.inner).await?;
+            let mut insert = sqlx::query(&sql);
+            for e in chunk {
+                insert = insert
+                    .bind(&e.tenant)
+                    .bind(e.seq)
+                    .bind(&e.at)
+                    .bind(&e.actor)
+                    .bind(&e.kind)
+                    .bind(&e.target)
+                    .bind(&e.channel)
+                    .bind(&e.request_id)
+                    .bind(&e.details)
+                    .bind(&e.prev_hash)
+                    .bind(&e.hash);
+            }
+            insert.execute(&mut *self.inner).await?;
         }
         for (tenant, (seq, hash)) in heads {
             sqlx::query(
@@ -200,11 +203,15 @@ impl Store {
 
     /// The newest events matching `query`, oldest first.
     pub async fn audit_events(&self, query: &AuditQuery) -> anyhow::Result<Vec<AuditEvent>> {
+        let command_of_details = match self.backend {
+            super::Backend::Sqlite => "json_extract(details, '$.command')",
+            super::Backend::Postgres => "(details::jsonb ->> 'command')",
+        };
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM audit_events
              WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)
                AND ($4 IS NULL OR actor = $4)
-               AND ($5 IS NULL OR target = $5 OR json_extract(details, '$.command') = $5)
+               AND ($5 IS NULL OR target = $5 OR {command_of_details} = $5)
                AND ($6 IS NULL OR kind = $6 OR substr(kind, 1, length($7)) = $7)
                AND ($8 IS NULL OR at >= $8) AND ($9 IS NULL OR at < $9)
              ORDER BY id DESC LIMIT $3"

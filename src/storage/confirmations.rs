@@ -83,12 +83,14 @@ impl Tx {
 
     /// Reads a confirmation.
     pub async fn confirmation(&mut self, id: i64) -> anyhow::Result<Option<Confirmation>> {
-        let row = sqlx::query(
-            "SELECT id, tenant, command, args, reason, requester, requester_user, channel, plan, status, expires_ms FROM confirmations WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *self.inner)
-        .await?;
+        let sql = format!(
+            "SELECT id, tenant, command, args, reason, requester, requester_user, channel, plan, status, expires_ms FROM confirmations WHERE id = $1{}",
+            self.backend.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let args: String = row.try_get("args")?;
         Ok(Some(Confirmation {

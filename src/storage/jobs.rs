@@ -2,7 +2,7 @@
 //! renewal, logs, completion, and recovery of jobs whose runner died.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{Store, Tx};
@@ -16,7 +16,7 @@ pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn job_from_row(row: &SqliteRow) -> anyhow::Result<Job> {
+fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
     let args: String = row.try_get("args")?;
     let approvers: String = row.try_get("approvers")?;
     let status: String = row.try_get("status")?;
@@ -88,7 +88,12 @@ impl Tx {
 
     /// Reads a job inside the transaction.
     pub async fn job(&mut self, id: i64) -> anyhow::Result<Option<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        // Locked on PostgreSQL: claims run outside the write lock (see `claim_job`), and a
+        // job read here is about to be decided on.
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
+            self.backend.for_update()
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&mut *self.inner)
@@ -213,21 +218,38 @@ impl Store {
         if queued.is_none() {
             return Ok(None);
         }
-        let mut tx = self.begin().await?;
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempt = attempt + 1, started_at = $3, cancel_requested = 0
-             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
-             RETURNING {JOB_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(owner)
-            .bind(lease_until_ms)
-            .bind(ts(now))
-            .fetch_optional(&mut *tx.inner)
-            .await?;
-        let job = row.as_ref().map(job_from_row).transpose()?;
-        tx.commit().await?;
-        Ok(job)
+        let claim = |lock: &str| {
+            format!(
+                "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempt = attempt + 1, started_at = $3, cancel_requested = 0
+                 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1{lock})
+                 RETURNING {JOB_COLUMNS}"
+            )
+        };
+        let row = match self.backend {
+            super::Backend::Sqlite => {
+                let mut tx = self.begin().await?;
+                let row = sqlx::query(&claim(""))
+                    .bind(owner)
+                    .bind(lease_until_ms)
+                    .bind(ts(now))
+                    .fetch_optional(&mut *tx.inner)
+                    .await?;
+                tx.commit().await?;
+                row
+            }
+            // One statement, outside the write lock: replicas claim in parallel, each
+            // skipping the rows another replica has locked for its own claim, and a row
+            // claimed by one is no longer 'queued' when the next looks.
+            super::Backend::Postgres => {
+                sqlx::query(&claim(" FOR UPDATE SKIP LOCKED"))
+                    .bind(owner)
+                    .bind(lease_until_ms)
+                    .bind(ts(now))
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        row.as_ref().map(job_from_row).transpose()
     }
 
     /// Extends the lease of a job this runner holds. Returns `None` when the runner lost it,
@@ -286,17 +308,20 @@ impl Store {
         const CHUNK: usize = 300;
         for (n, chunk) in lines.chunks(CHUNK).enumerate() {
             let start = first + (n * CHUNK) as i64;
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO job_logs (job_id, seq, at, stream, text) ",
+            let sql = format!(
+                "INSERT INTO job_logs (job_id, seq, at, stream, text) VALUES {}",
+                super::values_list(chunk.len(), 5)
             );
-            insert.push_values(chunk.iter().enumerate(), |mut row, (i, line)| {
-                row.push_bind(id)
-                    .push_bind(start + i as i64)
-                    .push_bind(&line.at)
-                    .push_bind(&line.stream)
-                    .push_bind(&line.text);
-            });
-            insert.build().execute(&mut *tx.inner).await?;
+            let mut insert = sqlx::query(&sql);
+            for (i, line) in chunk.iter().enumerate() {
+                insert = insert
+                    .bind(id)
+                    .bind(start + i as i64)
+                    .bind(&line.at)
+                    .bind(&line.stream)
+                    .bind(&line.text);
+            }
+            insert.execute(&mut *tx.inner).await?;
         }
         tx.commit().await
     }

@@ -28,7 +28,7 @@ impl Tx {
             ),
             Delivery::Update { channel, key } => {
                 let replaced = sqlx::query(
-                    "UPDATE outbox SET message = $1, important = MAX(important, $2)
+                    "UPDATE outbox SET message = $1, important = CASE WHEN important > $2 THEN important ELSE $2 END
                      WHERE kind = 'update' AND key = $3 AND status = 'pending' AND attempts = 0",
                 )
                 .bind(&message)

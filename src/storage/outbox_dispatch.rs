@@ -9,7 +9,7 @@
 //! so that the dispatcher dead-letters it.
 
 use chrono::DateTime;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::Store;
@@ -84,7 +84,7 @@ pub struct OutboxStats {
     pub oldest_pending_age_ms: Option<i64>,
 }
 
-fn row_from(row: &SqliteRow) -> anyhow::Result<OutboxRow> {
+fn row_from(row: &AnyRow) -> anyhow::Result<OutboxRow> {
     Ok(OutboxRow {
         id: row.try_get("id")?,
         tenant: row.try_get("tenant")?,

@@ -25,14 +25,15 @@ impl Tx {
     ) -> anyhow::Result<std::collections::HashSet<String>> {
         let mut fresh = std::collections::HashSet::new();
         for chunk in keys.chunks(500) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO replay_keys (key, expires_at) ",
+            let sql = format!(
+                "INSERT INTO replay_keys (key, expires_at) VALUES {} ON CONFLICT (key) DO NOTHING RETURNING key",
+                super::values_list(chunk.len(), 2)
             );
-            insert.push_values(chunk, |mut row, (key, expires)| {
-                row.push_bind(key).push_bind(*expires);
-            });
-            insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
-            let rows: Vec<(String,)> = insert.build_query_as().fetch_all(&mut *self.inner).await?;
+            let mut insert = sqlx::query_as(&sql);
+            for (key, expires) in chunk {
+                insert = insert.bind(key).bind(*expires);
+            }
+            let rows: Vec<(String,)> = insert.fetch_all(&mut *self.inner).await?;
             fresh.extend(rows.into_iter().map(|(k,)| k));
         }
         Ok(fresh)

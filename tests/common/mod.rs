@@ -2,6 +2,8 @@
 //! Slack and Discord sign them, and a fake Slack Web API on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod db;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -211,7 +213,7 @@ impl TestApp {
 
     /// The database URL, for running the CLI against the same database.
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("warden.db").display())
+        db::database_url(&self.dir.path().join("warden.db"))
     }
 
     /// Sends a slash command signed with the current secret, as `user` in `team`.
@@ -287,7 +289,7 @@ pub fn settings_env(
         ("WARDEN_LISTEN", "127.0.0.1:0".to_string()),
         (
             "WARDEN_DATABASE_URL",
-            format!("sqlite://{}", dir.join("warden.db").display()),
+            db::database_url(&dir.join("warden.db")),
         ),
         ("WARDEN_CONFIG", config.display().to_string()),
         ("WARDEN_COMMANDS_DIR", commands.display().to_string()),

@@ -21,7 +21,7 @@ fn warden(db: &str, args: &[&str]) -> (i32, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_list_retry_and_drop_without_seeing_reply_handles() {
     let env = Env::new().await;
-    let db = format!("sqlite://{}", env.dir.path().join("outbox.db").display());
+    let db = crate::db::database_url(&env.dir.path().join("outbox.db"));
     let handle = ReplyHandle::slack("https://hooks.slack.com/actions/T0/SECRET-HOOK");
     let long = format!("J-5 failed {}", "x".repeat(100));
     let delivery = Delivery::Post {

@@ -49,7 +49,7 @@ pub fn post(channel: &str) -> Delivery {
 impl Env {
     pub async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("outbox.db").display());
+        let url = crate::db::database_url(&dir.path().join("outbox.db"));
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         Env {

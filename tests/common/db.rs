@@ -1,0 +1,111 @@
+//! Which database the integration tests run on. By default every test gets a SQLite file in
+//! its temporary directory. When `WARDEN_TEST_DATABASE_URL` names a PostgreSQL server
+//! (`.ci/run` starts a throwaway one), every test gets a fresh database on it instead, so the
+//! whole suite runs unchanged against both backends.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+/// The variable that switches the suite to PostgreSQL: an administrator's URL, e.g.
+/// `postgres://warden@127.0.0.1:55432/postgres`.
+pub const POSTGRES_ENV: &str = "WARDEN_TEST_DATABASE_URL";
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())
+}
+
+/// True when the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_admin_url().is_some()
+}
+
+/// The database URL for a test whose SQLite file would be `path`. On PostgreSQL the same path
+/// always gives the same database within one test process, so a restart or a CLI run against
+/// `path` sees the same data.
+pub fn database_url(path: &Path) -> String {
+    match postgres_admin_url() {
+        Some(admin) => postgres_database(&admin, path),
+        None => format!("sqlite://{}", path.display()),
+    }
+}
+
+/// `DROP TRIGGER name` in the dialect of the test database (PostgreSQL names the table).
+pub fn drop_trigger(name: &str) -> String {
+    if on_postgres() {
+        format!("DROP TRIGGER {name} ON audit_events")
+    } else {
+        format!("DROP TRIGGER {name}")
+    }
+}
+
+/// Creates (once) the database for `path` and returns its URL.
+fn postgres_database(admin: &str, path: &Path) -> String {
+    // A per-process salt, so that a temporary path reused by a later run of the suite on the
+    // same server never finds an earlier run's data.
+    static SALT: OnceLock<String> = OnceLock::new();
+    let salt = SALT.get_or_init(|| {
+        format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        )
+    });
+    let digest = Sha256::digest(format!("{salt}:{}", path.display()));
+    let name = format!("warden_t_{}", hex::encode(&digest[..10]));
+    let (server, _) = admin
+        .rsplit_once('/')
+        .expect("WARDEN_TEST_DATABASE_URL ends in /DATABASE");
+    let url = format!("{server}/{name}");
+    let admin = admin.to_string();
+    // The harness is called from sync and async code alike; a thread with its own runtime
+    // works from both.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(create_database(&admin, &name))
+    })
+    .join()
+    .expect("creating the test database");
+    url
+}
+
+async fn create_database(admin: &str, name: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::postgres::PgConnection::connect(admin)
+        .await
+        .expect("WARDEN_TEST_DATABASE_URL: cannot connect");
+    for attempt in 0.. {
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(name)
+                .fetch_optional(&mut conn)
+                .await
+                .unwrap();
+        if exists.is_some() {
+            break;
+        }
+        match sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            // Two tests creating databases at the same instant can collide on the template
+            // database; the second simply tries again.
+            Err(e) if attempt < 20 => {
+                eprintln!("CREATE DATABASE {name}: {e}; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("CREATE DATABASE {name}: {e}"),
+        }
+    }
+    conn.close().await.ok();
+}
