@@ -184,14 +184,17 @@ async fn racing_replicas_send_a_slot_once() {
     let dir = tempfile::tempdir().unwrap();
     let a = store(dir.path()).await;
     let b = Store::connect(&db_url(dir.path())).await.unwrap();
+    let c = Store::connect(&db_url(dir.path())).await.unwrap();
     append(&a, ACTIVITY).await;
     let dirs = directory();
     let now = t("2026-11-22T09:05:00Z");
-    let (x, y) = tokio::join!(
+    // Three replicas tick at the same instant, each with its own connection pool.
+    let (x, y, z) = tokio::join!(
         tick(&a, &dirs, URL, KEY, now),
-        tick(&b, &dirs, URL, KEY, now)
+        tick(&b, &dirs, URL, KEY, now),
+        tick(&c, &dirs, URL, KEY, now)
     );
-    assert_eq!(x.unwrap() + y.unwrap(), 1);
+    assert_eq!(x.unwrap() + y.unwrap() + z.unwrap(), 1);
     assert_eq!(outbox(dir.path()).await.len(), 1);
     assert_eq!(digest_events(&a).await.len(), 1);
 }

@@ -355,7 +355,8 @@ impl Runner {
                 self.job_event(
                     &job,
                     "job.started",
-                    json!({ "attempt": job.attempt, "dry_run": job.dry_run }),
+                    // The runner names the replica (process) that ran this attempt.
+                    json!({ "attempt": job.attempt, "dry_run": job.dry_run, "runner": self.owner }),
                 ),
                 now,
             );

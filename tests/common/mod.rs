@@ -211,9 +211,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The database URL, for running the CLI against the same database.
+    /// The database URL, for running the CLI (or another replica) against the same database.
     pub fn database_url(&self) -> String {
-        db::database_url(&self.dir.path().join("warden.db"))
+        self.env["WARDEN_DATABASE_URL"].clone()
     }
 
     /// Sends a slash command signed with the current secret, as `user` in `team`.

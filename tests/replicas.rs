@@ -1,0 +1,299 @@
+//! Three replicas on one database, as they run behind a load balancer: requests and clicks are
+//! spread over them, and every guarantee of a single process still holds: 60 approve clicks
+//! make one job and one downstream call, 500 jobs each run exactly once, and the audit chain
+//! verifies afterwards. The suite runs these on PostgreSQL in CI (`.ci/run`); on SQLite the
+//! replicas share one database file, which SQLite's own locking serialises.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use common::*;
+use warden::jobs::JobStatus;
+use warden::storage::{AuditQuery, Store};
+
+/// A command that calls the fake downstream; prod needs 2 approvals from the leads.
+fn ship(url: &str) -> (String, String) {
+    (
+        "ship.toml".into(),
+        format!(
+            r#"
+name = "ship"
+summary = "Ship a service"
+role = "operator"
+environment = "{{{{env}}}}"
+
+[[args]]
+name = "service"
+type = "string"
+pattern = '^[a-z0-9-]{{1,30}}$'
+
+[[args]]
+name = "env"
+type = "choice"
+choices = ["staging", "prod"]
+default = "staging"
+
+[approval]
+when = {{ env = ["prod"] }}
+approvals = 2
+approvers = ["group:leads"]
+expires_in = "30m"
+
+[action]
+type = "http"
+url = "{url}/ship/{{{{service}}}}"
+"#
+        ),
+    )
+}
+
+struct Cluster {
+    replicas: Vec<TestApp>,
+    fake: FakeSlack,
+    downstream: FakeDownstream,
+    response_url: String,
+}
+
+impl Cluster {
+    /// Starts `n` replicas on one database, all talking to one fake Slack and one downstream.
+    async fn start(n: usize) -> Cluster {
+        let fake = FakeSlack::default();
+        let api = fake.start().await;
+        let downstream = FakeDownstream::default();
+        let url = downstream.start(200).await;
+        let options = |database: Option<String>| {
+            let mut env = vec![("SLACK_API_URL".to_string(), api.clone())];
+            if let Some(database) = database {
+                env.push(("WARDEN_DATABASE_URL".to_string(), database));
+            }
+            Options {
+                env,
+                commands: vec![ship(&url)],
+            }
+        };
+        let first = TestApp::spawn_with(options(None)).await;
+        let database = first.database_url();
+        let mut replicas = vec![first];
+        for _ in 1..n {
+            replicas.push(TestApp::spawn_with(options(Some(database.clone()))).await);
+        }
+        Cluster {
+            replicas,
+            fake,
+            downstream,
+            response_url: format!("{api}response"),
+        }
+    }
+
+    /// The test's own view of the shared database.
+    fn store(&self) -> &Store {
+        &self.replicas[0].server.state.service.store
+    }
+
+    /// Stops every replica; the returned directories keep the SQLite file until dropped.
+    async fn shutdown(self) -> Vec<tempfile::TempDir> {
+        let mut dirs = Vec::new();
+        for replica in self.replicas {
+            replica.server.shutdown().await.unwrap();
+            dirs.push(replica.dir);
+        }
+        dirs
+    }
+
+    /// `warden audit verify` against the shared database, after every replica stopped.
+    fn verify_audit(database: &str) {
+        let verify = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["audit", "verify"])
+            .env_clear()
+            .env("WARDEN_DATABASE_URL", database)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            String::from_utf8_lossy(&verify.stderr)
+        );
+    }
+}
+
+fn approval_id(text: &str) -> i64 {
+    let start = text
+        .find("A-")
+        .unwrap_or_else(|| panic!("no approval id in {text}"));
+    text[start + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// The Approve button of the request message warden posted for approval `id`.
+async fn approve_button(fake: &FakeSlack, id: i64) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let message = loop {
+        let found = fake.calls_of("chat.postMessage").into_iter().find(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(&format!("A-{id}:"))
+        });
+        if let Some(message) = found {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "no request message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for block in message["blocks"].as_array().unwrap() {
+        for element in block["elements"].as_array().into_iter().flatten() {
+            if element["text"]["text"] == "Approve" {
+                return (
+                    element["action_id"].as_str().unwrap().to_string(),
+                    element["value"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+    }
+    panic!("no Approve button in {message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_clicks_across_three_replicas_make_one_job_and_one_downstream_call() {
+    let cluster = Cluster::start(3).await;
+    let asked = cluster.replicas[1]
+        .slack("T0ACME", "U0ALICE", "ship web env=prod")
+        .await;
+    let id = approval_id(asked.text());
+    let (action, value) = approve_button(&cluster.fake, id).await;
+
+    // Three approvers click twenty times each, every click to the next replica in turn: a
+    // load balancer's worst case, with votes for one request racing on three processes.
+    let voters = ["U0CAROL", "U0DAVE", "U0ERIN"];
+    let clicks = (0..60).map(|i| {
+        cluster.replicas[i % 3].click(
+            "T0ACME",
+            voters[(i / 3) % 3],
+            &action,
+            &value,
+            &cluster.response_url,
+        )
+    });
+    for response in futures_util::future::join_all(clicks).await {
+        assert_eq!(response.status(), 200);
+    }
+
+    let store = cluster.store();
+    let approval = store.approval(id).await.unwrap().unwrap();
+    assert_eq!(approval.status, "approved");
+    assert_eq!(approval.votes.len(), 2, "{:?}", approval.votes);
+    let jobs = store.recent_jobs("acme", 100).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job = cluster.replicas[2].wait_job(jobs[0].id).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    // Give a wrongly duplicated job time to show up before counting calls.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(store.recent_jobs("acme", 100).await.unwrap().len(), 1);
+    assert_eq!(cluster.downstream.received().len(), 1);
+    let approved = store
+        .audit_events(&AuditQuery {
+            kind: Some("approval.approved".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(approved.len(), 1, "{approved:?}");
+
+    let database = cluster.replicas[0].database_url();
+    let _dirs = cluster.shutdown().await;
+    Cluster::verify_audit(&database);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_jobs_across_three_replicas_each_run_exactly_once() {
+    const JOBS: usize = 500;
+    let cluster = Cluster::start(3).await;
+    // Requests arrive on every replica; each queues a job that any replica may claim.
+    let users = ["U0ALICE", "U0CAROL"];
+    let mut queued = Vec::with_capacity(JOBS);
+    for batch in (0..JOBS).collect::<Vec<_>>().chunks(25) {
+        let requests = batch.iter().map(|&i| {
+            let replica = &cluster.replicas[i % 3];
+            let text = format!("ship svc-{i}");
+            async move { replica.slack("T0ACME", users[i % 2], &text).await }
+        });
+        for answer in futures_util::future::join_all(requests).await {
+            assert_eq!(answer.status, 200);
+            assert!(answer.text().contains("queued"), "{}", answer.text());
+            queued.push(answer.text().to_string());
+        }
+    }
+    assert_eq!(queued.len(), JOBS);
+
+    let store = cluster.store();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let jobs = loop {
+        let jobs = store.recent_jobs("acme", 10_000).await.unwrap();
+        assert_eq!(jobs.len(), JOBS, "one job per request");
+        if jobs.iter().all(|j| j.status.is_final()) {
+            break jobs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} jobs unfinished",
+            jobs.iter().filter(|j| !j.status.is_final()).count()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == JobStatus::Succeeded && j.attempt == 1),
+        "{:?}",
+        jobs.iter()
+            .filter(|j| j.status != JobStatus::Succeeded || j.attempt != 1)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+
+    // Exactly once: the downstream saw each job's idempotency key once, and nothing else.
+    let received = cluster.downstream.received();
+    assert_eq!(received.len(), JOBS);
+    let keys: HashSet<String> = received
+        .iter()
+        .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), JOBS, "a job was called twice");
+    let paths: HashSet<&str> = received.iter().map(|r| r.path_and_query.as_str()).collect();
+    assert_eq!(paths.len(), JOBS);
+
+    // Every job started once, and the work was spread over more than one replica.
+    let started = store
+        .audit_events(&AuditQuery {
+            kind: Some("job.started".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(started.len(), JOBS);
+    let mut per_runner: HashMap<String, usize> = HashMap::new();
+    for event in &started {
+        let details: serde_json::Value = serde_json::from_str(&event.details).unwrap();
+        *per_runner
+            .entry(details["runner"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert!(
+        per_runner.len() >= 2,
+        "one replica ran everything: {per_runner:?}"
+    );
+    eprintln!(
+        "jobs per replica: {:?}",
+        per_runner.values().collect::<Vec<_>>()
+    );
+
+    let database = cluster.replicas[0].database_url();
+    let _dirs = cluster.shutdown().await;
+    Cluster::verify_audit(&database);
+}
