@@ -175,11 +175,25 @@ impl Store {
     /// Applies every pending migration. On PostgreSQL the migrator holds an advisory lock, so
     /// replicas starting together apply each migration once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.migrator()
-            .run(&self.pool)
-            .await
-            .context("applying database migrations")?;
-        Ok(())
+        // SQLite's migrator takes no lock: when two processes start on one new file, the
+        // second may try to apply what the first just applied and fail. Its next attempt
+        // finds the migration recorded and skips it.
+        let attempts = match self.backend {
+            Backend::Sqlite => 5,
+            Backend::Postgres => 1,
+        };
+        let mut attempt = 1;
+        loop {
+            match self.migrator().run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < attempts => {
+                    tracing::warn!("applying migrations failed, trying again: {e}");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(anyhow::Error::new(e).context("applying database migrations")),
+            }
+        }
     }
 
     /// True when the database answers and every embedded migration has been applied.

@@ -346,3 +346,106 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
         .unwrap();
     second.wait().unwrap();
 }
+
+/// Two replicas share the database; the one running a job is killed with SIGKILL, and the
+/// other one notices the expired lease and runs the job's retry to the end.
+#[tokio::test]
+async fn a_replica_killed_mid_job_has_its_job_recovered_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    let runner_file = dir.path().join("runner");
+    let marker = dir.path().join("first-attempt");
+    // The first attempt records which warden process runs it (the shell's parent) and hangs;
+    // the second finishes at once and records its runner too.
+    let script = dir.path().join("job.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "echo $PPID >> {r}\nif [ -e {m} ]; then echo recovered; exit 0; fi\ntouch {m}\nsleep 60\n",
+            r = runner_file.display(),
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(commands.join("long.toml"), command("long", &script, 1)).unwrap();
+
+    let fake = FakeSlack::default();
+    let api = fake.start().await;
+    let mut env = directory_env(dir.path(), &commands, api);
+    env.insert("WARDEN_JOB_LEASE".into(), "3s".into());
+    let ports = [free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, port)| start(&env, *port, &dir.path().join(format!("replica-{i}.log"))))
+        .collect();
+    for port in ports {
+        wait_ready(port).await;
+    }
+    let store = open_store(dir.path()).await;
+    let queued = post_command(ports[1], "long").await;
+    assert!(queued.contains("J-1 queued"), "{queued}");
+    wait_status(&store, 1, &[JobStatus::Running], Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the job did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let runner: u32 = std::fs::read_to_string(&runner_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let victim = replicas
+        .iter()
+        .position(|c| c.id() == runner)
+        .expect("the job runs in one of the replicas");
+    replicas[victim].kill().unwrap(); // SIGKILL
+    replicas[victim].wait().unwrap();
+    let survivor = 1 - victim;
+
+    let done = wait_status(&store, 1, &[JobStatus::Succeeded], Duration::from_secs(20)).await;
+    assert_eq!(done, JobStatus::Succeeded);
+    let job = store.job(1).await.unwrap().unwrap();
+    assert_eq!(job.attempt, 2);
+    let runners: Vec<u32> = std::fs::read_to_string(&runner_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(
+        runners,
+        vec![runner, replicas[survivor].id()],
+        "the survivor ran the retry"
+    );
+    let events = store.audit_events(&Default::default()).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "job.retried" && e.target == "J-1"));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "job.succeeded" && e.target == "J-1")
+            .count(),
+        1
+    );
+
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(replicas[survivor].id().to_string())
+        .status()
+        .unwrap();
+    replicas[survivor].wait().unwrap();
+    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", &env["WARDEN_DATABASE_URL"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
