@@ -91,10 +91,12 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// Writers of this process queue here, in order and without sleeping, instead of all
-    /// asking the database for its write lock and then polling for it (SQLite's busy handler
-    /// sleeps in growing steps and turns contention into multi-millisecond tail latency; on
-    /// PostgreSQL each waiter would hold a pooled connection while it waits).
+    /// SQLite writers of this process queue here, in order and without sleeping, instead of
+    /// all issuing `BEGIN IMMEDIATE` and then polling SQLite's busy handler, which sleeps in
+    /// growing steps and turns contention into multi-millisecond tail latency. PostgreSQL
+    /// needs no such queue: its advisory lock grants waiters in order, and while the server
+    /// is down each writer must fail on its own connection attempt rather than wait behind
+    /// every other writer's.
     writer: Arc<Mutex<()>>,
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
@@ -109,7 +111,7 @@ pub struct Tx {
     /// Whether this transaction added outbox rows (so the dispatcher is woken after commit).
     enqueued: bool,
     outbox_wake: Arc<Notify>,
-    _writer: OwnedMutexGuard<()>,
+    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 /// `($1, $2, …), (…), …`: the VALUES list of a multi-row insert of `rows` rows of `columns`
@@ -213,9 +215,12 @@ impl Store {
     /// Starts a write transaction that holds the database's write lock from its first
     /// statement: `BEGIN IMMEDIATE` on SQLite, the advisory lock on PostgreSQL.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
-        let writer = self.writer.clone().lock_owned().await;
+        let mut writer = None;
         let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => {
+                writer = Some(self.writer.clone().lock_owned().await);
+                self.pool.begin_with("BEGIN IMMEDIATE").await
+            }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await;
                 if let Ok(tx) = tx.as_mut() {
@@ -294,7 +299,10 @@ async fn connect_postgres(url: &str, max_connections: u32) -> Result<AnyPool, sq
         .max_connections(max_connections.max(2))
         .min_connections(1)
         .test_before_acquire(true)
-        .acquire_timeout(Duration::from_secs(5))
+        // While the server is down, sqlx keeps retrying a refused connection until this
+        // deadline. Slack wants its answer within 3 s, and the answer during an outage must
+        // be warden's own clear error, so a request gives up on the database well before.
+        .acquire_timeout(Duration::from_millis(1500))
         .idle_timeout(Duration::from_secs(300))
         .connect(url)
         .await

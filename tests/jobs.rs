@@ -102,6 +102,16 @@ async fn exec_receives_exactly_the_validated_arguments_and_nothing_else_runs() {
 
     // The job message was posted in the channel where the command was typed, and updated in
     // place with the result and the last log lines.
+    // The outbox delivers the final update moments after the job is recorded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !fake
+        .calls_of("chat.update")
+        .last()
+        .is_some_and(|m| m["text"].as_str().unwrap_or_default().contains("succeeded"))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:?}", fake.calls());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let posts = fake.calls_of("chat.postMessage");
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0]["channel"], "C0DEPLOYS");

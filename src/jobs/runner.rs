@@ -528,26 +528,24 @@ impl Runner {
         }
         shown.error = error.clone();
         // The outcome, its audit event, the updated job message and the alert commit together.
-        let recorded = async {
-            let mut tx = self.store.begin().await?;
-            let held = if retry {
-                tx.requeue_job(job.id, &self.owner, error.as_deref().unwrap_or(""))
-                    .await?
-            } else {
-                tx.finish_job(job.id, &self.owner, status, error.as_deref(), now)
-                    .await?
-            };
-            if held {
-                tx.append_audit(event, now);
-                self.enqueue_show(&mut tx, &shown, &tail, now).await?;
-                if matches!(shown.status, JobStatus::Failed | JobStatus::TimedOut) {
-                    self.enqueue_alert(&mut tx, &shown, &tail, now).await?;
+        // When the database is briefly unreachable (a restart, a failover), the outcome is
+        // recorded once it is back, for as long as the lease would still be ours; after that,
+        // recovery on some replica records the job as failed, and a late write here is refused.
+        let deadline = tokio::time::Instant::now() + self.config.lease;
+        let mut pause = Duration::from_millis(250);
+        let recorded = loop {
+            let attempt = self
+                .record_outcome(&job, retry, status, &error, &event, &shown, &tail, now)
+                .await;
+            match attempt {
+                Err(error) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(job.id = %job.display_id(), "recording the job's outcome failed; trying again: {error:#}");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
                 }
-                tx.commit().await?;
+                other => break other,
             }
-            anyhow::Ok(held)
-        }
-        .await;
+        };
         match recorded {
             Ok(true) => {}
             Ok(false) => {
@@ -564,6 +562,39 @@ impl Runner {
             self.wake();
         }
         tracing::info!(job.id = %job.display_id(), job.status = %job.status, "job finished");
+    }
+
+    /// One attempt at recording a finished job: its status, audit event, message and alert,
+    /// in one transaction. False when this runner no longer holds the job.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_outcome(
+        &self,
+        job: &Job,
+        retry: bool,
+        status: JobStatus,
+        error: &Option<String>,
+        event: &NewEvent,
+        shown: &Job,
+        tail: &[StoredLogLine],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let held = if retry {
+            tx.requeue_job(job.id, &self.owner, error.as_deref().unwrap_or(""))
+                .await?
+        } else {
+            tx.finish_job(job.id, &self.owner, status, error.as_deref(), now)
+                .await?
+        };
+        if held {
+            tx.append_audit(event.clone(), now);
+            self.enqueue_show(&mut tx, shown, tail, now).await?;
+            if matches!(shown.status, JobStatus::Failed | JobStatus::TimedOut) {
+                self.enqueue_alert(&mut tx, shown, tail, now).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(held)
     }
 }
 

@@ -1,0 +1,255 @@
+//! PostgreSQL crashes and comes back while warden is under load. While it is gone, warden says
+//! so: `/readyz` answers 503 and a slash command gets a clear ephemeral error, with nothing
+//! done. Every command warden acknowledged before the crash is still there and runs, and
+//! warden recovers by itself once the database is back, without a restart.
+//!
+//! The test runs its own throwaway PostgreSQL cluster (with `.ci/postgres`), so it only runs
+//! when the suite is pointed at PostgreSQL (`WARDEN_TEST_DATABASE_URL`, set by `.ci/run`),
+//! which is also what guarantees the server binaries are installed.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use warden::jobs::JobStatus;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/postgres");
+
+/// A PostgreSQL cluster owned by this test, deleted when dropped.
+struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    fn start() -> (Cluster, String) {
+        // Not inside a tempfile directory: those are private to their owner, and the server
+        // runs as the `postgres` user when the suite runs as root.
+        let dir = std::env::temp_dir().join(format!("warden-restart-{}", std::process::id()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = Command::new(SCRIPT)
+            .args(["start", dir.to_str().unwrap(), &port.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        (Cluster { dir, port }, url)
+    }
+
+    fn run(&self, verb: &str) {
+        let mut command = Command::new(SCRIPT);
+        command.args([verb, self.dir.to_str().unwrap()]);
+        if verb == "resume" {
+            command.arg(self.port.to_string());
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{verb}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(SCRIPT)
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+fn quick(url: &str) -> (String, String) {
+    (
+        "quick.toml".into(),
+        format!(
+            r#"
+name = "quick"
+summary = "Call the downstream once"
+role = "operator"
+environment = "staging"
+
+[[args]]
+name = "n"
+type = "string"
+pattern = '^[0-9]{{1,6}}$'
+
+[action]
+type = "http"
+url = "{url}/quick/{{{{n}}}}"
+"#
+        ),
+    )
+}
+
+async fn readyz(app: &TestApp) -> u16 {
+    match app.http.get(format!("{}/readyz", app.base)).send().await {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+async fn wait_readyz(app: &TestApp, status: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    while readyz(app).await != status {
+        assert!(Instant::now() < deadline, "/readyz never answered {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The job id in an acknowledgement such as "… J-12 queued …".
+fn job_id(text: &str) -> Option<i64> {
+    let start = text.find("J-")?;
+    text[start + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restarted_under_load_loses_nothing_acknowledged() {
+    if !db::on_postgres() {
+        eprintln!("skipped: runs against PostgreSQL only (set WARDEN_TEST_DATABASE_URL)");
+        return;
+    }
+    let (cluster, url) = Cluster::start();
+    let downstream = FakeDownstream::default();
+    let downstream_url = downstream.start(200).await;
+    let app = Arc::new(
+        TestApp::spawn_with(Options {
+            env: vec![("WARDEN_DATABASE_URL".into(), url.clone())],
+            commands: vec![quick(&downstream_url)],
+        })
+        .await,
+    );
+    assert_eq!(readyz(&app).await, 200);
+
+    // Load: four clients send commands back to back; every answer is kept.
+    let stop = Arc::new(AtomicBool::new(false));
+    let answers: Arc<Mutex<Vec<(u16, String, String)>>> = Arc::default();
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let (app, stop, answers) = (app.clone(), stop.clone(), answers.clone());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let answer = app
+                    .slack(
+                        "T0ACME",
+                        "U0ALICE",
+                        &format!("quick {}", client * 100_000 + n),
+                    )
+                    .await;
+                let kind = answer.body["response_type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                answers
+                    .lock()
+                    .unwrap()
+                    .push((answer.status, kind, answer.text().to_string()));
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    cluster.run("crash");
+    let crashed_at = answers.lock().unwrap().len();
+    wait_readyz(&app, 503, Duration::from_secs(15)).await;
+    // While the database is gone, a command is refused clearly, to the person who typed it.
+    let during = app.slack("T0ACME", "U0ALICE", "quick 999999").await;
+    assert_eq!(during.status, 200);
+    assert_eq!(
+        during.body["response_type"], "ephemeral",
+        "{:?}",
+        during.body
+    );
+    assert!(
+        during.text().contains("database is unavailable") && during.text().contains("did nothing"),
+        "{}",
+        during.text()
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    cluster.run("resume");
+    let resumed = Instant::now();
+    wait_readyz(&app, 200, Duration::from_secs(30)).await;
+    eprintln!("ready again {:?} after the restart", resumed.elapsed());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    // Every answer was a clear one: acknowledged, or refused with the database error.
+    let answers = answers.lock().unwrap().clone();
+    assert!(answers.len() > crashed_at, "no load after the restart");
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for (status, _kind, text) in &answers {
+        assert_eq!(*status, 200, "{text}");
+        if text.contains("queued") {
+            acknowledged.push(job_id(text).unwrap_or_else(|| panic!("no job id: {text}")));
+        } else {
+            assert!(text.contains("database is unavailable"), "{text}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the outage was never noticed");
+    eprintln!(
+        "{} commands acknowledged, {refused} refused during the outage",
+        acknowledged.len()
+    );
+
+    // Nothing acknowledged was lost: every job exists and runs to success.
+    let store = &app.server.state.service.store;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in &acknowledged {
+        loop {
+            let job = store.job(*id).await.unwrap();
+            let job = job.unwrap_or_else(|| panic!("acknowledged J-{id} is missing"));
+            if job.status.is_final() {
+                assert_eq!(job.status, JobStatus::Succeeded, "J-{id}: {:?}", job.error);
+                break;
+            }
+            assert!(Instant::now() < deadline, "J-{id} stayed {}", job.status);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // And the one refused during the outage did nothing.
+    assert!(!downstream
+        .received()
+        .iter()
+        .any(|r| r.path_and_query == "/quick/999999"));
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let app = Arc::try_unwrap(app).ok().expect("clients finished");
+    app.server.shutdown().await.unwrap();
+}
