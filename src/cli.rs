@@ -29,10 +29,23 @@ enum Command {
     ///
     /// Example: SLACK_SIGNING_SECRET=… warden serve
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit; with --copy-from, also move a SQLite
+    /// deployment's whole history into a new PostgreSQL database.
     ///
     /// Example: WARDEN_DATABASE_URL=sqlite://warden.db warden migrate
-    Migrate,
+    ///
+    /// Example: WARDEN_DATABASE_URL=postgres://warden:PASSWORD@db/warden warden migrate
+    /// --copy-from sqlite:///var/lib/warden/warden.db
+    Migrate {
+        /// Copy every table of this SQLite database (sqlite://PATH, opened read-only) into
+        /// WARDEN_DATABASE_URL, which must be a new, empty PostgreSQL database. Stop warden
+        /// first (every process using the SQLite file): rows written after the copy starts
+        /// are not copied. Ids are preserved, everything is copied in one transaction (all or
+        /// nothing), then the audit chain is verified on the new database. Refused when the
+        /// source lacks a migration or the target already holds rows.
+        #[arg(long, value_name = "SQLITE_URL")]
+        copy_from: Option<String>,
+    },
     /// Validate warden.toml and every command definition; print FILE:LINE: problem for each
     /// problem and exit non-zero when there is any.
     ///
@@ -117,7 +130,10 @@ pub fn main() -> ExitCode {
             runtime.block_on(async move {
                 match command {
                     Command::Serve => serve::serve(settings).await,
-                    Command::Migrate => serve::migrate(settings).await,
+                    Command::Migrate { copy_from } => match copy_from {
+                        Some(source) => serve::copy(settings, &source).await,
+                        None => serve::migrate(settings).await,
+                    },
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
                     Command::Outbox(cmd) => outbox::run(cmd, settings).await,
                     Command::Digest(cmd) => digest::run(cmd, settings).await,

@@ -8,7 +8,6 @@ use clap::{Subcommand, ValueEnum};
 use chrono::{DateTime, Utc};
 
 use crate::audit::search::{self, SearchFilter};
-use crate::audit::verify::Verifier;
 use crate::config::Settings;
 use crate::storage::{AuditQuery, Store};
 
@@ -161,22 +160,7 @@ pub(super) async fn run(cmd: AuditCommand, settings: Settings) -> ExitCode {
 }
 
 async fn verify(store: &Store) -> anyhow::Result<ExitCode> {
-    let mut verifier = Verifier::default();
-    let mut broken = None;
-    store
-        .for_each_audit_event(None, |event| {
-            if broken.is_none() {
-                if let Err(b) = verifier.push(&event) {
-                    broken = Some(b);
-                }
-            }
-            Ok(())
-        })
-        .await?;
-    let result = match broken {
-        Some(b) => Err(b),
-        None => verifier.finish(&store.audit_heads().await?),
-    };
+    let result = store.verify_audit().await?;
     match result {
         Ok(count) => {
             println!("audit chain verified: {count} events, every tenant intact");

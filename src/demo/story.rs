@@ -10,7 +10,6 @@ use super::fakes::{Call, Feed};
 use super::people::{text_of, Chat, ANA, BEN, CLEO, DAN};
 use super::transcript::scene;
 use crate::app::RunningServer;
-use crate::audit::verify::Verifier;
 use crate::storage::Store;
 
 /// How long any one thing may take before the demo gives up.
@@ -211,18 +210,8 @@ impl Stage<'_> {
 
 /// Walks every tenant's chain, as `warden audit verify` does; returns the number of events.
 async fn verify(store: &Store) -> anyhow::Result<u64> {
-    let mut verifier = Verifier::default();
-    let mut broken = None;
-    store
-        .for_each_audit_event(None, |event| {
-            if broken.is_none() {
-                broken = verifier.push(&event).err();
-            }
-            Ok(())
-        })
-        .await?;
-    if let Some(broken) = broken {
-        anyhow::bail!("audit chain BROKEN at {broken}");
+    match store.verify_audit().await? {
+        Ok(events) => Ok(events),
+        Err(broken) => anyhow::bail!("audit chain BROKEN at {broken}"),
     }
-    Ok(verifier.finish(&store.audit_heads().await?)?)
 }

@@ -283,6 +283,25 @@ impl Store {
             .collect())
     }
 
+    /// Walks every tenant's chain from its first event to its recorded head, streaming (the
+    /// log is never held in memory). `Ok(Ok(n))`: `n` events, every chain intact;
+    /// `Ok(Err(broken))`: the first broken event. This is `warden audit verify`.
+    pub async fn verify_audit(&self) -> anyhow::Result<Result<u64, crate::audit::verify::Broken>> {
+        let mut verifier = crate::audit::verify::Verifier::default();
+        let mut broken = None;
+        self.for_each_audit_event(None, |event| {
+            if broken.is_none() {
+                broken = verifier.push(&event).err();
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(match broken {
+            Some(broken) => Err(broken),
+            None => verifier.finish(&self.audit_heads().await?),
+        })
+    }
+
     /// Runs a raw statement. Only tests use it, to tamper with the log the way an attacker with
     /// file access would.
     #[doc(hidden)]
