@@ -427,17 +427,7 @@ async fn fifty_concurrent_clicks_make_exactly_one_job_and_one_downstream_call() 
     let n: i64 = id[2..].parse().unwrap();
     assert_eq!(store.approval(n).await.unwrap().unwrap().votes.len(), 2);
 
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("WARDEN_DATABASE_URL", w.app.database_url())
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&w.app.database_url());
     w.app.server.shutdown().await.unwrap();
 }
 

@@ -239,17 +239,7 @@ async fn postgres_restarted_under_load_loses_nothing_acknowledged() {
         .iter()
         .any(|r| r.path_and_query == "/quick/999999"));
 
-    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("WARDEN_DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&url);
     let app = Arc::try_unwrap(app).ok().expect("clients finished");
     app.server.shutdown().await.unwrap();
 }

@@ -228,17 +228,7 @@ async fn a_job_survives_kill_9_of_its_runner() {
         .status()
         .unwrap();
     second.wait().unwrap();
-    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("WARDEN_DATABASE_URL", &env["WARDEN_DATABASE_URL"])
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&env["WARDEN_DATABASE_URL"]);
 }
 
 /// The outbox survives a crash during a chat outage: messages queued while Slack fails are
@@ -437,15 +427,5 @@ async fn a_replica_killed_mid_job_has_its_job_recovered_by_another() {
         .status()
         .unwrap();
     replicas[survivor].wait().unwrap();
-    let verify = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("WARDEN_DATABASE_URL", &env["WARDEN_DATABASE_URL"])
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&env["WARDEN_DATABASE_URL"]);
 }

@@ -101,22 +101,6 @@ impl Cluster {
         }
         dirs
     }
-
-    /// `warden audit verify` against the shared database, after every replica stopped.
-    fn verify_audit(database: &str) {
-        let verify = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(["audit", "verify"])
-            .env_clear()
-            .env("WARDEN_DATABASE_URL", database)
-            .output()
-            .unwrap();
-        assert!(
-            verify.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&verify.stdout),
-            String::from_utf8_lossy(&verify.stderr)
-        );
-    }
 }
 
 fn approval_id(text: &str) -> i64 {
@@ -208,7 +192,7 @@ async fn sixty_clicks_across_three_replicas_make_one_job_and_one_downstream_call
 
     let database = cluster.replicas[0].database_url();
     let _dirs = cluster.shutdown().await;
-    Cluster::verify_audit(&database);
+    assert_audit_verifies(&database);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -295,5 +279,5 @@ async fn five_hundred_jobs_across_three_replicas_each_run_exactly_once() {
 
     let database = cluster.replicas[0].database_url();
     let _dirs = cluster.shutdown().await;
-    Cluster::verify_audit(&database);
+    assert_audit_verifies(&database);
 }

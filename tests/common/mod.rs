@@ -315,6 +315,24 @@ pub fn settings_env(
     env
 }
 
+/// Runs `warden audit verify` (the real binary) on `database_url` and asserts that every chain
+/// is intact; returns what it printed.
+pub fn assert_audit_verifies(database_url: &str) -> String {
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout).to_string();
+    assert!(
+        verify.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    out
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
