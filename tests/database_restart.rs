@@ -30,7 +30,9 @@ impl Cluster {
     fn start() -> (Cluster, String) {
         // Not inside a tempfile directory: those are private to their owner, and the server
         // runs as the `postgres` user when the suite runs as root.
-        let dir = std::env::temp_dir().join(format!("warden-restart-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("warden-restart-{}-{n}", std::process::id()));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -242,4 +244,109 @@ async fn postgres_restarted_under_load_loses_nothing_acknowledged() {
     assert_audit_verifies(&url);
     let app = Arc::try_unwrap(app).ok().expect("clients finished");
     app.server.shutdown().await.unwrap();
+}
+
+/// A job runs while PostgreSQL stays down for longer than the job's lease. The runner cannot
+/// renew the lease, so it stops the job's program before the lease runs out; when the database
+/// is back, recovery retries the job. The two attempts never overlap: a job never runs twice
+/// at the same time, whatever the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_longer_than_the_lease_never_runs_a_job_twice_at_once() {
+    if !db::on_postgres() {
+        eprintln!("skipped: runs against PostgreSQL only (set WARDEN_TEST_DATABASE_URL)");
+        return;
+    }
+    let (cluster, url) = Cluster::start();
+    let scripts = tempfile::tempdir().unwrap();
+    let runs = scripts.path().join("runs");
+    let marker = scripts.path().join("first-attempt");
+    let script = scripts.path().join("job.sh");
+    // The first attempt records its pid and hangs; the second records its pid and finishes.
+    std::fs::write(
+        &script,
+        format!(
+            "echo $$ >> {r}\nif [ -e {m} ]; then exit 0; fi\ntouch {m}\nsleep 60\n",
+            r = runs.display(),
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    let command = format!(
+        r#"
+name = "slow"
+summary = "A long job"
+role = "operator"
+retries = 1
+timeout = "2m"
+
+[action]
+type = "exec"
+program = "/bin/sh"
+args = ["{}"]
+"#,
+        script.display()
+    );
+    let app = TestApp::spawn_with(Options {
+        env: vec![
+            ("WARDEN_DATABASE_URL".into(), url.clone()),
+            ("WARDEN_JOB_LEASE".into(), "3s".into()),
+        ],
+        commands: vec![("slow.toml".into(), command)],
+    })
+    .await;
+    let queued = app.slack("T0ACME", "U0ALICE", "slow").await;
+    let id = job_id(queued.text()).unwrap_or_else(|| panic!("{}", queued.text()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the job did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first: i32 = std::fs::read_to_string(&runs)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    cluster.run("crash");
+    // Within the 3 s lease (plus a moment for the kill), the runner gives the job up even
+    // though it cannot tell anyone.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while alive(first) {
+        assert!(
+            Instant::now() < deadline,
+            "the first attempt kept running after its lease could not be renewed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap().lines().count(),
+        1,
+        "nothing ran while the database was down"
+    );
+
+    cluster.run("resume");
+    let job = app.wait_job(id).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(job.attempt, 2);
+    let pids: Vec<String> = std::fs::read_to_string(&runs)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let events = app.audit().await;
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "job.retried" && e.target == format!("J-{id}")));
+    assert_audit_verifies(&url);
+    app.server.shutdown().await.unwrap();
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its parent counts as ended).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.contains(") Z "),
+        Err(_) => false,
+    }
 }

@@ -2,6 +2,7 @@
 //! runners or replicas), runs their actions with bounded concurrency, streams their logs into
 //! the database and their chat message, and records the outcome with its audit event.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,6 +147,8 @@ impl Runner {
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 let now = Utc::now();
                 let lease_until = now.timestamp_millis() + self.config.lease.as_millis() as i64;
+                // Measured before the claim, so it never overstates how long the lease is ours.
+                let held_until = tokio::time::Instant::now() + self.config.lease;
                 match self.store.claim_job(&self.owner, now, lease_until).await {
                     Ok(Some(job)) => {
                         let runner = self.clone();
@@ -153,7 +156,7 @@ impl Runner {
                         let span = tracing::info_span!("job", job.id = %job.display_id(), tenant.id = %job.tenant, command.name = %job.command);
                         tokio::spawn(
                             async move {
-                                runner.clone().execute(job, cancelled).await;
+                                runner.clone().execute(job, cancelled, held_until).await;
                                 drop(permit);
                                 // A freed slot can take the next queued job at once, rather
                                 // than at the next poll.
@@ -344,11 +347,18 @@ impl Runner {
         .await
     }
 
-    async fn execute(self: Arc<Self>, job: Job, mut shutdown: watch::Receiver<bool>) {
+    async fn execute(
+        self: Arc<Self>,
+        job: Job,
+        mut shutdown: watch::Receiver<bool>,
+        held_until: tokio::time::Instant,
+    ) {
         let id = job.display_id();
         // The start is recorded and shown in one transaction: the audit event and the updated
-        // job message commit together.
-        let started = async {
+        // job message commit together. A database that is briefly unreachable is waited for,
+        // but only for the first half of the lease: the job must start while it is still ours.
+        let start_by = held_until - self.config.lease / 2;
+        let started = retrying(&id, "recording the job's start", start_by, || async {
             let now = Utc::now();
             let mut tx = self.store.begin().await?;
             tx.append_audit(
@@ -362,7 +372,7 @@ impl Runner {
             );
             self.enqueue_show(&mut tx, &job, &[], now).await?;
             tx.commit().await
-        }
+        })
         .await;
         if let Err(error) = started {
             tracing::error!(job.id = %id, "recording the job's start failed: {error:#}");
@@ -371,12 +381,17 @@ impl Runner {
         let (log, lines) = JobLog::channel();
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let drain = tokio::spawn(self.clone().drain(job.clone(), lines));
+        let abandoned = Arc::new(AtomicBool::new(false));
         let renew = tokio::spawn(renew_lease(
-            self.store.clone(),
-            job.id,
-            self.owner.clone(),
-            self.config.lease,
+            Lease {
+                store: self.store.clone(),
+                id: job.id,
+                owner: self.owner.clone(),
+                length: self.config.lease,
+                held_until,
+            },
             cancel_tx.clone(),
+            abandoned.clone(),
         ));
         let stopping = shutdown.clone();
         let forward_shutdown = {
@@ -413,6 +428,13 @@ impl Runner {
         renew.abort();
         forward_shutdown.abort();
         let _ = drain.await;
+        if abandoned.load(Ordering::SeqCst) {
+            // The lease is (or is about to be) no longer ours: recovery decides this job's
+            // fate, once, on whichever replica gets there; recording an outcome here could
+            // contradict it.
+            tracing::warn!(job.id = %id, "the job's lease could not be kept; its action was stopped and recovery will record it");
+            return;
+        }
         // A job stopped because this process is shutting down goes back to the queue for
         // another runner, rather than being reported as cancelled by a person.
         let handed_back = matches!(outcome, ActionOutcome::Cancelled) && *stopping.borrow();
@@ -532,20 +554,13 @@ impl Runner {
         // recorded once it is back, for as long as the lease would still be ours; after that,
         // recovery on some replica records the job as failed, and a late write here is refused.
         let deadline = tokio::time::Instant::now() + self.config.lease;
-        let mut pause = Duration::from_millis(250);
-        let recorded = loop {
-            let attempt = self
-                .record_outcome(&job, retry, status, &error, &event, &shown, &tail, now)
-                .await;
-            match attempt {
-                Err(error) if tokio::time::Instant::now() + pause < deadline => {
-                    tracing::warn!(job.id = %job.display_id(), "recording the job's outcome failed; trying again: {error:#}");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-                other => break other,
-            }
-        };
+        let recorded = retrying(
+            &job.display_id(),
+            "recording the job's outcome",
+            deadline,
+            || self.record_outcome(&job, retry, status, &error, &event, &shown, &tail, now),
+        )
+        .await;
         match recorded {
             Ok(true) => {}
             Ok(false) => {
@@ -598,31 +613,82 @@ impl Runner {
     }
 }
 
-/// Renews the lease every third of its length (at least every 2 s, which is also how quickly a
-/// cancel request is noticed); a lost lease or a cancel request cancels the action.
-async fn renew_lease(
+/// The lease a runner holds on one job.
+struct Lease {
     store: Store,
     id: i64,
     owner: String,
-    lease: Duration,
-    cancel: watch::Sender<bool>,
-) {
-    let mut tick = tokio::time::interval((lease / 3).min(Duration::from_secs(2)));
+    length: Duration,
+    /// Until when the lease is certainly ours: measured before the claim or the last renewal
+    /// was sent.
+    held_until: tokio::time::Instant,
+}
+
+/// Renews the lease every third of its length (at least every 2 s, which is also how quickly a
+/// cancel request is noticed); a lost lease or a cancel request cancels the action.
+///
+/// When the database cannot be reached, the lease cannot be renewed, and once it is about to
+/// run out the job is no longer this runner's: recovery (here or on another replica) may hand
+/// it to someone else as soon as the database is back. So the action is stopped before that
+/// moment and `abandoned` is set: a job never runs twice at the same time, whatever the outage.
+async fn renew_lease(mut lease: Lease, cancel: watch::Sender<bool>, abandoned: Arc<AtomicBool>) {
+    let period = (lease.length / 3).min(Duration::from_secs(2));
+    let mut tick = tokio::time::interval(period);
     tick.tick().await;
+    let give_up =
+        |held_until: tokio::time::Instant| tokio::time::Instant::now() + period * 2 >= held_until;
     loop {
         tick.tick().await;
-        let until = Utc::now().timestamp_millis() + lease.as_millis() as i64;
-        match store.renew_lease(id, &owner, until).await {
-            Ok(Some(false)) => {}
-            Ok(Some(true)) => {
-                let _ = cancel.send(true);
+        let sent = tokio::time::Instant::now();
+        let until = Utc::now().timestamp_millis() + lease.length.as_millis() as i64;
+        match lease.store.renew_lease(lease.id, &lease.owner, until).await {
+            Ok(Some(cancel_requested)) => {
+                lease.held_until = sent + lease.length;
+                if cancel_requested {
+                    let _ = cancel.send(true);
+                }
             }
             Ok(None) => {
-                tracing::warn!(job.id = id, "lost the job's lease; stopping its action");
+                tracing::warn!(
+                    job.id = lease.id,
+                    "lost the job's lease; stopping its action"
+                );
+                abandoned.store(true, Ordering::SeqCst);
                 let _ = cancel.send(true);
                 return;
             }
-            Err(error) => tracing::warn!(job.id = id, "renewing the lease failed: {error:#}"),
+            Err(error) if give_up(lease.held_until) => {
+                tracing::error!(job.id = lease.id, "cannot renew the job's lease before it runs out; stopping its action: {error:#}");
+                abandoned.store(true, Ordering::SeqCst);
+                let _ = cancel.send(true);
+                return;
+            }
+            Err(error) => tracing::warn!(job.id = lease.id, "renewing the lease failed: {error:#}"),
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds or the next try would start after `deadline`; the
+/// database may be unreachable for a moment (a restart, a failover).
+async fn retrying<T, F, Fut>(
+    job: &str,
+    what: &str,
+    deadline: tokio::time::Instant,
+    mut attempt: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match attempt().await {
+            Err(error) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(job.id = %job, "{what} failed; trying again: {error:#}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
         }
     }
 }
