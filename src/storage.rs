@@ -223,18 +223,14 @@ impl Store {
                 writer = Some(self.writer.clone().lock_owned().await);
                 self.pool.begin_with("BEGIN IMMEDIATE").await
             }
+            // One round trip: the lock is held from here to the commit, and every round trip
+            // inside that span is time every other replica's writer waits.
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await;
-                if let Ok(tx) = tx.as_mut() {
-                    if let Err(e) = sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(WRITE_LOCK_KEY)
-                        .execute(&mut **tx)
-                        .await
-                    {
-                        return Err(anyhow::Error::new(e).context("taking the write lock"));
-                    }
-                }
-                tx
+                self.pool
+                    .begin_with(format!(
+                        "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+                    ))
+                    .await
             }
         }
         .context("starting a database transaction")?;

@@ -281,3 +281,30 @@ async fn five_hundred_jobs_across_three_replicas_each_run_exactly_once() {
     let _dirs = cluster.shutdown().await;
     assert_audit_verifies(&database);
 }
+
+/// The lock that makes every replica's writes take turns: while one store (replica) holds a
+/// write transaction, another store's transaction waits, and goes ahead at the commit.
+#[tokio::test]
+async fn a_write_transaction_makes_other_replicas_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db::database_url(&dir.path().join("warden.db"));
+    let a = Store::connect(&url).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = Store::connect(&url).await.unwrap();
+
+    let held = a.begin().await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let tx = b.begin().await.unwrap();
+        tx.commit().await.unwrap();
+        Instant::now()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a second writer did not wait");
+    let released = Instant::now();
+    held.commit().await.unwrap();
+    let went_ahead = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the second writer went ahead after the commit")
+        .unwrap();
+    assert!(went_ahead >= released);
+}
