@@ -224,11 +224,18 @@ impl Store {
                 self.pool.begin_with("BEGIN IMMEDIATE").await
             }
             // One round trip: the lock is held from here to the commit, and every round trip
-            // inside that span is time every other replica's writer waits.
+            // inside that span is time every other replica's writer waits. Two limits keep
+            // one replica from stalling all the others: a writer gives up after waiting 5 s
+            // for the lock (its caller is told the database is unavailable), and a
+            // transaction left idle for 10 s (its replica frozen or cut off from the
+            // network, which PostgreSQL would otherwise notice only when TCP gives up, hours
+            // later) is ended by the server, releasing the lock.
             Backend::Postgres => {
                 self.pool
                     .begin_with(format!(
-                        "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+                        "BEGIN; SET LOCAL lock_timeout = '5s'; \
+                         SET LOCAL idle_in_transaction_session_timeout = '10s'; \
+                         SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
                     ))
                     .await
             }

@@ -308,3 +308,44 @@ async fn a_write_transaction_makes_other_replicas_wait() {
         .unwrap();
     assert!(went_ahead >= released);
 }
+
+/// A replica that froze in the middle of a write transaction (stopped, or cut off from the
+/// network without its connection closing) would hold the write lock for every other
+/// replica. PostgreSQL ends such a transaction after 10 s idle, and the others go on.
+#[tokio::test]
+async fn a_frozen_replica_does_not_stall_the_others() {
+    if !db::on_postgres() {
+        eprintln!("skipped: PostgreSQL only (SQLite has one process per file in production)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = db::database_url(&dir.path().join("warden.db"));
+    let frozen = Store::connect(&url).await.unwrap();
+    frozen.migrate().await.unwrap();
+    let other = Store::connect(&url).await.unwrap();
+
+    let started = Instant::now();
+    let stuck = frozen.begin().await.unwrap();
+    // The other replica's writers give up after 5 s each, with a clear error...
+    let first = other.begin().await;
+    assert!(
+        first.is_err(),
+        "a writer waited forever for a frozen replica"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+    // ...and once the server has ended the frozen transaction, they write again.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(tx) = other.begin().await {
+            tx.commit().await.unwrap();
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the write lock was never released"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(17));
+    // The frozen replica's transaction is gone: its commit fails, and nothing it held remains.
+    assert!(stuck.commit().await.is_err());
+}

@@ -165,6 +165,12 @@ impl Store {
             .await
             .context("opening a read transaction on the source")?;
         let mut tx = self.begin().await?;
+        // Reading a large table from the source can leave this transaction idle for longer
+        // than a request's transaction may be; warden is stopped, so nothing waits for it.
+        sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+            .execute(&mut *tx.inner)
+            .await
+            .context("preparing the copy's transaction")?;
         let copied = copy_all(&mut snapshot, &mut tx.inner).await;
         // The source was only read: ending its transaction just releases the snapshot.
         let _ = snapshot.rollback().await;
