@@ -59,6 +59,11 @@ struct Cluster {
 impl Cluster {
     /// Starts `n` replicas on one database, all talking to one fake Slack and one downstream.
     async fn start(n: usize) -> Cluster {
+        Self::start_with(n, Vec::new()).await
+    }
+
+    /// `start`, with more command definitions beside `ship`.
+    async fn start_with(n: usize, extra: Vec<(String, String)>) -> Cluster {
         let fake = FakeSlack::default();
         let api = fake.start().await;
         let downstream = FakeDownstream::default();
@@ -68,10 +73,9 @@ impl Cluster {
             if let Some(database) = database {
                 env.push(("WARDEN_DATABASE_URL".to_string(), database));
             }
-            Options {
-                env,
-                commands: vec![ship(&url)],
-            }
+            let mut commands = vec![ship(&url)];
+            commands.extend(extra.iter().cloned());
+            Options { env, commands }
         };
         let first = TestApp::spawn_with(options(None)).await;
         let database = first.database_url();
@@ -348,4 +352,85 @@ async fn a_frozen_replica_does_not_stall_the_others() {
     assert!(started.elapsed() < Duration::from_secs(17));
     // The frozen replica's transaction is gone: its commit fails, and nothing it held remains.
     assert!(stuck.commit().await.is_err());
+}
+
+/// A job runs on whichever replica claimed it; asking any other replica to cancel it stops
+/// its program within a lease renewal (2 s), and the job ends cancelled, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_is_cancelled_through_another_replica() {
+    let scripts = tempfile::tempdir().unwrap();
+    let pid_file = scripts.path().join("pid");
+    let script = scripts.path().join("wait.sh");
+    std::fs::write(
+        &script,
+        format!("echo $$ > {}\nsleep 60\n", pid_file.display()),
+    )
+    .unwrap();
+    let wait = (
+        "wait.toml".to_string(),
+        format!(
+            r#"
+name = "wait"
+summary = "Wait a minute"
+role = "operator"
+timeout = "2m"
+
+[action]
+type = "exec"
+program = "/bin/sh"
+args = ["{}"]
+"#,
+            script.display()
+        ),
+    );
+    let cluster = Cluster::start_with(3, vec![wait]).await;
+    let queued = cluster.replicas[0].slack("T0ACME", "U0ALICE", "wait").await;
+    assert!(queued.text().contains("queued"), "{}", queued.text());
+    let id: i64 = queued.text()[queued.text().find("J-").unwrap() + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pid_file.exists() {
+        assert!(Instant::now() < deadline, "the job did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let asked = Instant::now();
+    let answer = cluster.replicas[1]
+        .slack("T0ACME", "U0ALICE", &format!("jobs cancel J-{id}"))
+        .await;
+    assert!(answer.text().contains("being stopped"), "{}", answer.text());
+    let job = cluster.replicas[2].wait_job(id).await;
+    assert_eq!(job.status, JobStatus::Cancelled, "{:?}", job.error);
+    assert!(
+        asked.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        asked.elapsed()
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "still running: {stat}"
+    );
+    let cancelled = cluster
+        .store()
+        .audit_events(&AuditQuery {
+            kind: Some("job.cancelled".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
+
+    let database = cluster.replicas[0].database_url();
+    let _dirs = cluster.shutdown().await;
+    assert_audit_verifies(&database);
 }
