@@ -33,7 +33,7 @@ pub use bindings::RuntimeBinding;
 pub use confirmations::{Confirmation, NewConfirmation};
 pub use copy::TableCopy;
 pub use flags::Flag;
-pub use outbox_dispatch::{OutboxRow, OutboxStats};
+pub use outbox_dispatch::{OutboxRow, OutboxStats, PaceRule};
 pub use rate::WindowUses;
 
 use std::sync::Arc;

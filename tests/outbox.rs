@@ -392,5 +392,52 @@ async fn a_burst_in_one_channel_is_paced() {
     env.shutdown().await;
 }
 
+/// Two replicas deliver one channel's messages: they share the channel's pace, rather than
+/// each sending at the full rate (the bucket is in the database, taken when a row is claimed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_pace_a_channel_together() {
+    let config = DispatcherConfig {
+        per_channel_per_sec: 5.0,
+        burst: 2,
+        poll: Duration::from_millis(20),
+        ..fast()
+    };
+    let env = Env::started(config.clone()).await;
+    // The second replica: its own connection pool and dispatcher on the same database.
+    let url = crate::db::database_url(&env.dir.path().join("outbox.db"));
+    let other = warden::storage::Store::connect(&url).await.unwrap();
+    let http = reqwest::Client::new();
+    let second = std::sync::Arc::new(warden::notifier::outbox::Dispatcher::new(
+        other,
+        Some(env.fake.slack(&http)),
+        Some(env.fake.discord(&http)),
+        env.metrics.clone(),
+        config,
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(second.run(stopped));
+
+    for i in 0..7 {
+        env.enqueue(post("slack:C1"), &format!("m{i}"), false).await;
+    }
+    env.settle().await;
+    let calls = env.fake.calls_to("chat.postMessage:C1");
+    assert_eq!(
+        env.fake.accepted("chat.postMessage:C1"),
+        ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]
+    );
+    // Two at once, then one every 200 ms for both replicas together: at least 1 s from the
+    // first to the seventh (each replica pacing on its own would allow about half that).
+    let span = calls[6].at - calls[0].at;
+    assert!(span >= Duration::from_millis(950), "{span:?}");
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap();
+    env.shutdown().await;
+}
+
 #[path = "outbox/cli.rs"]
 mod cli;

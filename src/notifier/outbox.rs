@@ -3,8 +3,10 @@
 //! outcome: delivered, tried again later (exponential backoff with jitter, never before the
 //! platform's `Retry-After`), or dead-lettered (with an alert for important messages).
 //!
-//! Pacing is a token bucket per channel lane, in memory: a lane with no token left is handed
-//! back untried, due when its next token is. Replies through a reply handle are not paced.
+//! Pacing is a token bucket per channel lane, kept in the database and taken in the claim's
+//! transaction, so that all replicas pace a channel together: a lane with no token left is
+//! handed back untried, due when its next token is. Replies through a reply handle are not
+//! paced.
 //!
 //! Nothing here logs or stores a token, a reply handle or more than the first 80 characters of
 //! a message: errors come from the clients' `DeliveryError`s, which name the call and the
@@ -28,9 +30,9 @@ use crate::chat::{Message, ReplyHandle};
 use crate::metrics::Metrics;
 use crate::model::ChannelRef;
 use crate::outbox::StoredMessage;
-use crate::storage::{OutboxRow, Store};
+use crate::storage::{OutboxRow, PaceRule, Store};
 
-use pacing::{retry_delay, unit_random, Pacer};
+use pacing::{retry_delay, unit_random, Pacing};
 use rules::{classify, expired, parse_channel, permanent, truncate};
 
 /// How long shutdown waits for deliveries in flight.
@@ -117,7 +119,7 @@ impl Dispatcher {
         let concurrency = self.config.concurrency.max(1);
         let slots = Arc::new(Semaphore::new(concurrency));
         let wake = self.store.outbox_wake();
-        let mut pacer = Pacer::new(self.config.per_channel_per_sec, self.config.burst);
+        let pacing = Pacing::new(self.config.per_channel_per_sec, self.config.burst);
         let mut tick = tokio::time::interval(self.config.poll.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_stats: Option<Instant> = None;
@@ -128,7 +130,7 @@ impl Dispatcher {
             }
             let free = slots.available_permits();
             if free > 0 {
-                self.claim_and_start(free, &slots, &mut pacer).await;
+                self.claim_and_start(free, &slots, pacing).await;
             }
             tokio::select! {
                 _ = wake.notified() => {}
@@ -150,13 +152,15 @@ impl Dispatcher {
         self: &Arc<Self>,
         free: usize,
         slots: &Arc<Semaphore>,
-        pacer: &mut Pacer,
+        pacing: Option<Pacing>,
     ) {
         let now_ms = Utc::now().timestamp_millis();
         let lease_ms = self.config.lease.as_millis() as i64;
+        let rule = pacing.map(|p| move |bucket, now_ms| p.take(bucket, now_ms));
+        let rule = rule.as_ref().map(|r| r as &PaceRule);
         let rows = match self
             .store
-            .claim_outbox(&self.owner, now_ms, lease_ms, free)
+            .claim_outbox_paced(&self.owner, now_ms, lease_ms, free, rule)
             .await
         {
             Ok(rows) => rows,
@@ -165,20 +169,8 @@ impl Dispatcher {
                 return;
             }
         };
+        // Paced rows whose lane had no token left were handed back by the claim itself.
         for row in rows {
-            // Rows answered through a reply handle do not post in the channel.
-            if row.reply_to.is_none() {
-                if let Err(wait) = pacer.take(&row.lane, Instant::now()) {
-                    let due = now_ms + wait.as_millis() as i64 + 1;
-                    if let Err(error) = self.store.outbox_defer(row.id, &self.owner, due).await {
-                        tracing::warn!(
-                            outbox.id = row.id,
-                            "deferring a paced outbox row failed: {error:#}"
-                        );
-                    }
-                    continue;
-                }
-            }
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 // Cannot happen (one claim per free slot); the lease hands it back if it does.
                 tracing::warn!(outbox.id = row.id, "no delivery slot for a claimed row");

@@ -48,6 +48,7 @@ pub struct TableCopy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColumnType {
     BigInt,
+    Double,
     Text,
     Bytea,
 }
@@ -56,6 +57,7 @@ impl ColumnType {
     fn name(self) -> &'static str {
         match self {
             ColumnType::BigInt => "bigint",
+            ColumnType::Double => "double precision",
             ColumnType::Text => "text",
             ColumnType::Bytea => "bytea",
         }
@@ -64,6 +66,7 @@ impl ColumnType {
     fn of(data_type: &str) -> Option<ColumnType> {
         match data_type {
             "bigint" => Some(ColumnType::BigInt),
+            "double precision" => Some(ColumnType::Double),
             "text" => Some(ColumnType::Text),
             "bytea" => Some(ColumnType::Bytea),
             _ => None,
@@ -74,6 +77,7 @@ impl ColumnType {
 /// One value in transit, typed by its target column.
 enum Value {
     BigInt(Option<i64>),
+    Double(Option<f64>),
     Text(Option<String>),
     Bytea(Option<Vec<u8>>),
 }
@@ -82,6 +86,7 @@ impl Value {
     fn read(row: &AnyRow, index: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
         Ok(match ty {
             ColumnType::BigInt => Value::BigInt(row.try_get(index)?),
+            ColumnType::Double => Value::Double(row.try_get(index)?),
             ColumnType::Text => Value::Text(row.try_get(index)?),
             ColumnType::Bytea => Value::Bytea(row.try_get(index)?),
         })
@@ -466,6 +471,7 @@ async fn insert(
         for value in row {
             query = match value {
                 Value::BigInt(v) => query.bind(*v),
+                Value::Double(v) => query.bind(*v),
                 Value::Text(v) => query.bind(v.as_deref()),
                 Value::Bytea(v) => query.bind(v.as_deref()),
             };

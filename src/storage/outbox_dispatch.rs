@@ -12,7 +12,7 @@ use chrono::DateTime;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::Store;
+use super::{Store, Tx};
 use crate::chat::MessageRef;
 use crate::outbox::Outbound;
 
@@ -117,6 +117,50 @@ fn waiting(r: &str) -> String {
     )
 }
 
+/// A pacing rule: a lane's bucket (tokens, at ms; `None` when never used) and the time in,
+/// the bucket after taking a token or the milliseconds to wait out.
+pub type PaceRule = dyn Fn(Option<(f64, i64)>, i64) -> Result<(f64, i64), i64> + Send + Sync;
+
+/// Takes a token of `row`'s lane, or hands the row back due when the lane has one. Runs in the
+/// claim's transaction, which holds the write lock.
+async fn take_token(
+    tx: &mut Tx,
+    pace: &PaceRule,
+    row: &OutboxRow,
+    now_ms: i64,
+) -> anyhow::Result<bool> {
+    let bucket: Option<(f64, i64)> =
+        sqlx::query_as("SELECT tokens, at_ms FROM outbox_pacing WHERE lane = $1")
+            .bind(&row.lane)
+            .fetch_optional(&mut *tx.inner)
+            .await?;
+    match pace(bucket, now_ms) {
+        Ok((tokens, at_ms)) => {
+            sqlx::query(
+                "INSERT INTO outbox_pacing (lane, tokens, at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (lane) DO UPDATE SET tokens = excluded.tokens, at_ms = excluded.at_ms",
+            )
+            .bind(&row.lane)
+            .bind(tokens)
+            .bind(at_ms)
+            .execute(&mut *tx.inner)
+            .await?;
+            Ok(true)
+        }
+        Err(wait_ms) => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_ms = $1, lease_owner = NULL, lease_expires_ms = NULL
+                 WHERE id = $2",
+            )
+            .bind(now_ms.saturating_add(wait_ms.max(1)))
+            .bind(row.id)
+            .execute(&mut *tx.inner)
+            .await?;
+            Ok(false)
+        }
+    }
+}
+
 impl Store {
     /// Claims up to `limit` rows that are due, at most one per lane and each the oldest
     /// undelivered row of its lane, leasing them to `owner` until `now_ms + lease_ms`. Rows
@@ -127,6 +171,24 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
+    ) -> anyhow::Result<Vec<OutboxRow>> {
+        self.claim_outbox_paced(owner, now_ms, lease_ms, limit, None)
+            .await
+    }
+
+    /// `claim_outbox`, paced: each claimed row that posts in a channel takes a token from its
+    /// lane's bucket (`outbox_pacing`), in the claim's transaction. `pace` is the rule: given
+    /// the lane's bucket (`None` when never used) and the time, the bucket after taking a
+    /// token, or the milliseconds until one is there. A row whose lane has no token left is
+    /// handed back at once, due when the token is, and not returned. Because a lane's rows are
+    /// claimed one at a time and in order, every replica paces a channel together.
+    pub async fn claim_outbox_paced(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+        pace: Option<&PaceRule>,
     ) -> anyhow::Result<Vec<OutboxRow>> {
         // Most polls find nothing to do: a plain read says so without taking the write lock,
         // which every request's transaction needs too.
@@ -175,8 +237,18 @@ impl Store {
             .iter()
             .map(row_from)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        tx.commit().await?;
         rows.sort_by_key(|r| r.id);
+        if let Some(pace) = pace {
+            let mut paced = Vec::with_capacity(rows.len());
+            for row in rows {
+                // Answers through a reply handle do not post in the channel.
+                if row.reply_to.is_some() || take_token(&mut tx, pace, &row, now_ms).await? {
+                    paced.push(row);
+                }
+            }
+            rows = paced;
+        }
+        tx.commit().await?;
         Ok(rows)
     }
 
@@ -234,26 +306,6 @@ impl Store {
         .bind(i64::from(attempts))
         .bind(next_attempt_ms)
         .bind(error)
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    /// Hands a row back untried, to go at `next_attempt_ms` (its channel's pace); no attempt
-    /// is counted.
-    pub async fn outbox_defer(
-        &self,
-        id: i64,
-        owner: &str,
-        next_attempt_ms: i64,
-    ) -> anyhow::Result<bool> {
-        let result = sqlx::query(
-            "UPDATE outbox SET status = 'pending', next_attempt_ms = $1, lease_owner = NULL, lease_expires_ms = NULL
-             WHERE id = $2 AND status = 'sending' AND lease_owner = $3",
-        )
-        .bind(next_attempt_ms)
         .bind(id)
         .bind(owner)
         .execute(&self.pool)

@@ -1,73 +1,44 @@
 //! The dispatcher's two clocks, pure and testable: a token bucket per channel lane (about one
 //! message per second with a small burst, what Slack and Discord tolerate per channel), and
 //! the delay before a failed delivery is tried again.
+//!
+//! A lane's bucket is kept in the database (`outbox_pacing`) and updated in the transaction
+//! that claims the lane's next row, so that every replica paces a channel together: a lane's
+//! rows are claimed one at a time, in order, by whichever replica gets there.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Buckets kept before full (idle) ones are forgotten.
-const MAX_IDLE_LANES: usize = 4096;
-
-/// A token bucket per lane, in memory, for this process only.
-#[derive(Debug)]
-pub(crate) struct Pacer {
+/// The pacing rule: `per_sec` tokens a second per lane, up to `burst`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pacing {
     per_sec: f64,
     burst: f64,
-    lanes: HashMap<String, Bucket>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
+/// A lane's bucket: the tokens it held at `at_ms`.
+pub(crate) type Bucket = (f64, i64);
 
-impl Pacer {
-    /// `per_sec` tokens a second up to `burst`; a rate of 0 or less (or not finite) disables
-    /// pacing.
-    pub(crate) fn new(per_sec: f64, burst: u32) -> Self {
-        Pacer {
+impl Pacing {
+    /// `None` when the rate is 0 or less (or not finite): pacing is off.
+    pub(crate) fn new(per_sec: f64, burst: u32) -> Option<Pacing> {
+        (per_sec.is_finite() && per_sec > 0.0).then(|| Pacing {
             per_sec,
             burst: f64::from(burst.max(1)),
-            lanes: HashMap::new(),
-        }
+        })
     }
 
-    fn enabled(&self) -> bool {
-        self.per_sec.is_finite() && self.per_sec > 0.0
-    }
-
-    /// Takes a token of `lane` at `now`, or says how long until one is available.
-    pub(crate) fn take(&mut self, lane: &str, now: Instant) -> Result<(), Duration> {
-        if !self.enabled() {
-            return Ok(());
-        }
-        if self.lanes.len() > MAX_IDLE_LANES {
-            let (per_sec, burst) = (self.per_sec, self.burst);
-            self.lanes
-                .retain(|_, b| refill(*b, now, per_sec, burst).tokens < burst);
-        }
-        let bucket = self.lanes.entry(lane.to_string()).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
-        *bucket = refill(*bucket, now, self.per_sec, self.burst);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
+    /// Takes a token from a lane whose bucket was `bucket` (`None`: never used, so full) at
+    /// `now_ms`: the bucket afterwards, or how many milliseconds until a token is there.
+    pub(crate) fn take(&self, bucket: Option<Bucket>, now_ms: i64) -> Result<Bucket, i64> {
+        let (tokens, at_ms) = bucket.unwrap_or((self.burst, now_ms));
+        let elapsed = (now_ms - at_ms).max(0) as f64 / 1000.0;
+        let tokens = (tokens + elapsed * self.per_sec).min(self.burst);
+        let at_ms = now_ms.max(at_ms);
+        if tokens >= 1.0 {
+            Ok((tokens - 1.0, at_ms))
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_sec,
-            ))
+            Err(((1.0 - tokens) / self.per_sec * 1000.0).ceil() as i64)
         }
-    }
-}
-
-fn refill(b: Bucket, now: Instant, per_sec: f64, burst: f64) -> Bucket {
-    let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-    Bucket {
-        tokens: (b.tokens + elapsed * per_sec).min(burst),
-        at: now.max(b.at),
     }
 }
 
@@ -100,34 +71,34 @@ mod tests {
 
     #[test]
     fn a_lane_gets_its_burst_then_one_a_second() {
-        let mut pacer = Pacer::new(1.0, 3);
-        let t0 = Instant::now();
+        let pacing = Pacing::new(1.0, 3).unwrap();
+        let t0 = 1_700_000_000_000;
+        let mut bucket = None;
         for _ in 0..3 {
-            assert_eq!(pacer.take("slack:C1", t0), Ok(()));
+            bucket = Some(pacing.take(bucket, t0).unwrap());
         }
-        let wait = pacer.take("slack:C1", t0).unwrap_err();
-        assert!(wait > Duration::from_millis(990) && wait <= Duration::from_secs(1));
-        // Another lane is not affected.
-        assert_eq!(pacer.take("slack:C2", t0), Ok(()));
-        assert!(pacer
-            .take("slack:C1", t0 + Duration::from_millis(500))
-            .is_err());
-        assert_eq!(pacer.take("slack:C1", t0 + Duration::from_secs(1)), Ok(()));
+        let wait = pacing.take(bucket, t0).unwrap_err();
+        assert!(wait > 990 && wait <= 1000, "{wait}");
+        // Another lane (a bucket never used) is not affected.
+        assert!(pacing.take(None, t0).is_ok());
+        assert!(pacing.take(bucket, t0 + 500).is_err());
+        let bucket = pacing.take(bucket, t0 + 1000).unwrap();
+        // A clock that went backwards (another replica's) never adds tokens.
+        assert!(pacing.take(Some(bucket), t0).is_err());
         // Refilling never exceeds the burst.
-        let later = t0 + Duration::from_secs(100);
+        let later = t0 + 100_000;
+        let mut bucket = Some(bucket);
         for _ in 0..3 {
-            assert_eq!(pacer.take("slack:C1", later), Ok(()));
+            bucket = Some(pacing.take(bucket, later).unwrap());
         }
-        assert!(pacer.take("slack:C1", later).is_err());
+        assert!(pacing.take(bucket, later).is_err());
     }
 
     #[test]
     fn zero_rate_disables_pacing() {
-        let mut pacer = Pacer::new(0.0, 1);
-        let t0 = Instant::now();
-        for _ in 0..100 {
-            assert_eq!(pacer.take("slack:C1", t0), Ok(()));
-        }
+        assert!(Pacing::new(0.0, 1).is_none());
+        assert!(Pacing::new(f64::NAN, 1).is_none());
+        assert!(Pacing::new(-1.0, 1).is_none());
     }
 
     #[test]
