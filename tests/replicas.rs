@@ -434,3 +434,40 @@ args = ["{}"]
     let _dirs = cluster.shutdown().await;
     assert_audit_verifies(&database);
 }
+
+/// A rate limit of 2 an hour holds for the deployment, not per replica: twelve concurrent
+/// requests by one person spread over three replicas queue exactly two jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limit_holds_across_replicas() {
+    let cluster = Cluster::start(3).await;
+    let requests = (0..12)
+        .map(|i| cluster.replicas[i % 3].slack("T0ACME", "U0ALICE", "rotate-key web tok_abcdefgh"));
+    let answers = futures_util::future::join_all(requests).await;
+    let queued = answers
+        .iter()
+        .filter(|a| a.text().contains("queued"))
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|a| a.text().starts_with("Refused at the `rate_limit` step."))
+        .count();
+    assert_eq!(
+        (queued, limited),
+        (2, 10),
+        "{:?}",
+        answers.iter().map(|a| a.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        cluster
+            .store()
+            .recent_jobs("acme", 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let database = cluster.replicas[0].database_url();
+    let _dirs = cluster.shutdown().await;
+    assert_audit_verifies(&database);
+}
