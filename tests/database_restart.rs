@@ -28,6 +28,11 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> (Cluster, String) {
+        Self::start_with(&[])
+    }
+
+    /// `start`, with more arguments for `.ci/postgres start` (`tls`).
+    fn start_with(extra: &[&str]) -> (Cluster, String) {
         // Not inside a tempfile directory: those are private to their owner, and the server
         // runs as the `postgres` user when the suite runs as root.
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -40,6 +45,7 @@ impl Cluster {
             .port();
         let out = Command::new(SCRIPT)
             .args(["start", dir.to_str().unwrap(), &port.to_string()])
+            .args(extra)
             .output()
             .unwrap();
         assert!(
@@ -349,4 +355,32 @@ fn alive(pid: i32) -> bool {
         Ok(stat) => !stat.contains(") Z "),
         Err(_) => false,
     }
+}
+
+/// Managed PostgreSQL services usually demand TLS. warden connects with `?sslmode=require`
+/// (rustls, no OpenSSL), and works end to end; the server here refuses anything else, so the
+/// connection that works is certainly encrypted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn warden_talks_to_postgres_over_tls() {
+    if !db::on_postgres() {
+        eprintln!("skipped: runs against PostgreSQL only (set WARDEN_TEST_DATABASE_URL)");
+        return;
+    }
+    let (_cluster, url) = Cluster::start_with(&["tls"]);
+    let plain = warden::storage::Store::connect(&format!("{url}?sslmode=disable")).await;
+    assert!(
+        plain.is_err(),
+        "the server accepted a connection without TLS"
+    );
+    let url = format!("{url}?sslmode=require");
+    let app = TestApp::spawn_with(Options {
+        env: vec![("WARDEN_DATABASE_URL".into(), url.clone())],
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(readyz(&app).await, 200);
+    let answer = app.slack("T0ACME", "U0ALICE", "whoami").await;
+    assert!(answer.text().contains("alice"), "{}", answer.text());
+    assert_audit_verifies(&url);
+    app.server.shutdown().await.unwrap();
 }
