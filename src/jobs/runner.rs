@@ -375,7 +375,10 @@ impl Runner {
         })
         .await;
         if let Err(error) = started {
-            tracing::error!(job.id = %id, "recording the job's start failed: {error:#}");
+            // Nothing runs that the audit log does not show starting. The job stays claimed
+            // until its lease runs out; recovery then retries it or fails it with an alert.
+            tracing::error!(job.id = %id, "recording the job's start failed, so it is not run; recovery will take it over: {error:#}");
+            return;
         }
 
         let (log, lines) = JobLog::channel();
