@@ -18,7 +18,8 @@
 //! - [`digests`]: scheduled audit digests: which slot is due (pure), posting it once (IO).
 //! - [`links`]: short-lived signed links to job pages, bound to tenant and job (pure).
 //! - [`pages`]: the read-only HTML job page and error page (pure rendering, no IO).
-//! - [`storage`]: the only SQL; SQLite with embedded migrations.
+//! - [`storage`]: the only SQL, one set of queries for SQLite and PostgreSQL (sqlx `Any`), with
+//!   embedded migrations for each; `Tx` holds the write lock on both.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`http`]: the axum router and handlers; the only module that knows axum.
 //! - [`app`]: assembling state, starting and stopping the server.
