@@ -10,6 +10,9 @@
 //!   (`delivered`, `retried`, `dead`).
 //! - `warden_outbox_pending`, `warden_outbox_dead`, `warden_outbox_oldest_pending_seconds`:
 //!   the outbox backlog, refreshed by the dispatcher about once a second.
+//! - `warden_database_connections{state}`: this process's pooled database connections,
+//!   `in_use` and `idle`, read at each scrape; with `warden_database_max_connections`, it
+//!   shows a pool running out (requests then fail with "database is unavailable").
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -37,6 +40,11 @@ struct Route {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Step {
     step: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionState {
+    state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -93,6 +101,8 @@ pub struct Metrics {
     latency: Family<Route, Histogram, fn() -> Histogram>,
     refusals: Family<Step, Counter>,
     outbox: OutboxMetrics,
+    connections: Family<ConnectionState, Gauge>,
+    max_connections: Gauge,
 }
 
 impl Default for Metrics {
@@ -132,6 +142,18 @@ impl Metrics {
         );
         let outbox = OutboxMetrics::default();
         outbox.register(&mut registry);
+        let connections = Family::<ConnectionState, Gauge>::default();
+        let max_connections = Gauge::default();
+        registry.register(
+            "warden_database_connections",
+            "Pooled database connections of this process, by state (in_use, idle)",
+            connections.clone(),
+        );
+        registry.register(
+            "warden_database_max_connections",
+            "The most database connections this process opens",
+            max_connections.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -139,6 +161,8 @@ impl Metrics {
             latency,
             refusals,
             outbox,
+            connections,
+            max_connections,
         }
     }
 
@@ -192,6 +216,20 @@ impl Metrics {
         self.outbox
             .oldest_pending_seconds
             .set(oldest_pending_seconds);
+    }
+
+    /// Sets the connection pool gauges: connections open, of which idle, and the maximum.
+    pub fn database_pool(&self, open: u32, idle: usize, max: u32) {
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        let in_use = (i64::from(open) - idle).max(0);
+        for (state, value) in [("in_use", in_use), ("idle", idle)] {
+            self.connections
+                .get_or_create(&ConnectionState {
+                    state: state.to_string(),
+                })
+                .set(value);
+        }
+        self.max_connections.set(i64::from(max));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -251,6 +251,15 @@ impl Store {
         })
     }
 
+    /// The pool's connections: open, idle, and the most it opens.
+    pub fn pool_usage(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// Notified whenever this process committed outbox rows.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.outbox_wake.clone()

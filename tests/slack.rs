@@ -527,6 +527,19 @@ async fn probes_and_metrics() {
         metrics.contains("warden_request_duration_seconds_bucket{le="),
         "{metrics}"
     );
+    // The pool: at least one connection open, never more than the ceiling (8 for SQLite,
+    // WARDEN_DATABASE_MAX_CONNECTIONS, 10 by default, for PostgreSQL).
+    let gauge = |name: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let max = gauge("warden_database_max_connections ");
+    assert!(max == 8 || max == 10, "{max}");
+    let idle = gauge("warden_database_connections{state=\"idle\"} ");
+    let in_use = gauge("warden_database_connections{state=\"in_use\"} ");
+    assert!(idle + in_use >= 1 && idle + in_use <= max, "{metrics}");
     let missing = app
         .http
         .get(format!("{}/nope", app.base))

@@ -30,6 +30,8 @@ pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let (open, idle, max) = state.service.store.pool_usage();
+    state.metrics.database_pool(open, idle, max);
     (
         Outcome("ok"),
         [(
