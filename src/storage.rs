@@ -338,3 +338,36 @@ impl Tx {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_lists_number_every_placeholder() {
+        assert_eq!(values_list(1, 2), "($1, $2)");
+        assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+
+    #[test]
+    fn the_url_names_the_backend_and_errors_hide_the_password() {
+        assert_eq!(
+            Backend::of_url("postgres://w:pw@db/w").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://db/w").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("sqlite://warden.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        let error = Backend::of_url("mysql://root:hunter2@db/w")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("postgres://"), "{error}");
+    }
+}
