@@ -494,3 +494,57 @@ async fn replicas_starting_together_migrate_once() {
         store.ready().await.unwrap();
     }
 }
+
+/// A revocation through one replica counts at once on the others: while any run-time grant is
+/// in force, every decision reads the grants from the database instead of a cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_through_one_replica_counts_at_once_on_another() {
+    let cluster = Cluster::start(2).await;
+    let (a, b) = (&cluster.replicas[0], &cluster.replicas[1]);
+    let before = b.slack("T0ACME", "U0ALICE", "whoami").await;
+    assert!(!before.text().contains("admin"), "{}", before.text());
+
+    let glass = a
+        .slack(
+            "T0ACME",
+            "U0ALICE",
+            "access breakglass admin --for 30m --reason \"prod down\"",
+        )
+        .await;
+    assert!(
+        glass.text().contains("Break-glass granted"),
+        "{}",
+        glass.text()
+    );
+    // A new grant may take up to 2 s to count on another replica (failing closed)...
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !b
+        .slack("T0ACME", "U0ALICE", "whoami")
+        .await
+        .text()
+        .contains("admin")
+    {
+        assert!(Instant::now() < deadline, "the grant never counted on B");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // ...but its revocation counts on the very next request.
+    let list = a.slack("T0ACME", "U0ALICE", "access list").await;
+    let binding = list
+        .text()
+        .lines()
+        .find(|l| l.contains("alice"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{}", list.text()))
+        .to_string();
+    let revoked = a
+        .slack("T0ACME", "U0ALICE", &format!("access revoke {binding}"))
+        .await;
+    assert!(revoked.text().contains("Revoked"), "{}", revoked.text());
+    let after = b.slack("T0ACME", "U0ALICE", "whoami").await;
+    assert!(!after.text().contains("admin"), "{}", after.text());
+
+    let database = cluster.replicas[0].database_url();
+    let _dirs = cluster.shutdown().await;
+    assert_audit_verifies(&database);
+}

@@ -1,8 +1,12 @@
-//! The bindings granted at run time, cached for the hot path. Every request needs them for the
-//! authorize step; reading them from the database each time would add a query to every
-//! request. The cache is reloaded when older than `MAX_AGE` and at once after this process
-//! changes a binding. Expiry needs no reload: the guard checks each binding's expiry against
-//! the request's `now`, so an expired binding stops working at once.
+//! The bindings granted at run time (break-glass, approved access requests), for the authorize
+//! step of every request.
+//!
+//! While none is in force, which is the usual case, an empty list is cached for up to
+//! `MAX_AGE`, so the hot path adds no query; a grant made through another replica may take
+//! that long to count here (failing closed). While any is in force, the list is read from the
+//! database for every decision: a revocation through any replica counts at once everywhere,
+//! which is what a revocation is for. Expiry needs no reload: the guard checks each binding's
+//! expiry against the request's `now`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,32 +34,25 @@ impl BindingsCache {
         }
     }
 
-    /// The bindings in force, from a cache at most `MAX_AGE` old. A database error is logged
-    /// and answered with the last known list (or none): the config's bindings still apply.
+    /// The bindings in force: the cached empty list while it is younger than `MAX_AGE`, else
+    /// read from the database. A database error is logged and answered with the last known
+    /// list (or none): the config's bindings still apply.
     pub async fn get(&self, now: DateTime<Utc>) -> Arc<Vec<Binding>> {
-        if let Some((at, list)) = self.state.read().await.as_ref() {
-            if at.elapsed() < MAX_AGE {
-                return list.clone();
-            }
-        }
-        let mut state = self.state.write().await;
-        if let Some((at, list)) = state.as_ref() {
-            if at.elapsed() < MAX_AGE {
+        let cached = self.state.read().await.clone();
+        if let Some((at, list)) = &cached {
+            if list.is_empty() && at.elapsed() < MAX_AGE {
                 return list.clone();
             }
         }
         match self.store.active_bindings(now).await {
             Ok(rows) => {
                 let list = Arc::new(rows.iter().filter_map(to_binding).collect::<Vec<_>>());
-                *state = Some((Instant::now(), list.clone()));
+                *self.state.write().await = Some((Instant::now(), list.clone()));
                 list
             }
             Err(error) => {
                 tracing::warn!("reading run-time bindings failed: {error:#}");
-                state
-                    .as_ref()
-                    .map(|(_, list)| list.clone())
-                    .unwrap_or_default()
+                cached.map(|(_, list)| list).unwrap_or_default()
             }
         }
     }
