@@ -118,17 +118,6 @@ async fn wait_readyz(app: &TestApp, status: u16, within: Duration) {
     }
 }
 
-/// The job id in an acknowledgement such as "… J-12 queued …".
-fn job_id(text: &str) -> Option<i64> {
-    let start = text.find("J-")?;
-    text[start + 2..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_restarted_under_load_loses_nothing_acknowledged() {
     if !db::on_postgres() {
@@ -214,7 +203,7 @@ async fn postgres_restarted_under_load_loses_nothing_acknowledged() {
     for (status, _kind, text) in &answers {
         assert_eq!(*status, 200, "{text}");
         if text.contains("queued") {
-            acknowledged.push(job_id(text).unwrap_or_else(|| panic!("no job id: {text}")));
+            acknowledged.push(number_after("J-", text));
         } else {
             assert!(text.contains("database is unavailable"), "{text}");
             refused += 1;
@@ -277,21 +266,7 @@ async fn an_outage_longer_than_the_lease_never_runs_a_job_twice_at_once() {
         ),
     )
     .unwrap();
-    let command = format!(
-        r#"
-name = "slow"
-summary = "A long job"
-role = "operator"
-retries = 1
-timeout = "2m"
-
-[action]
-type = "exec"
-program = "/bin/sh"
-args = ["{}"]
-"#,
-        script.display()
-    );
+    let command = script_command("slow", &script, 1);
     let app = TestApp::spawn_with(Options {
         env: vec![
             ("WARDEN_DATABASE_URL".into(), url.clone()),
@@ -301,7 +276,7 @@ args = ["{}"]
     })
     .await;
     let queued = app.slack("T0ACME", "U0ALICE", "slow").await;
-    let id = job_id(queued.text()).unwrap_or_else(|| panic!("{}", queued.text()));
+    let id = number_after("J-", queued.text());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !marker.exists() {
         assert!(Instant::now() < deadline, "the job did not start");

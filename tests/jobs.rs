@@ -43,15 +43,7 @@ dry_run_args = ["--dry-run"]
 
 /// Extracts `J-n` from a "J-n queued" reply.
 fn job_id(text: &str) -> i64 {
-    let start = text
-        .find("J-")
-        .unwrap_or_else(|| panic!("no job id in {text}"));
-    text[start + 2..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap()
+    number_after("J-", text)
 }
 
 async fn app_with(

@@ -11,24 +11,6 @@ use common::*;
 use warden::jobs::JobStatus;
 use warden::storage::Store;
 
-fn command(name: &str, script: &Path, retries: u32) -> String {
-    format!(
-        r#"
-name = "{name}"
-summary = "A long job"
-role = "operator"
-retries = {retries}
-timeout = "2m"
-
-[action]
-type = "exec"
-program = "/bin/sh"
-args = ["{}"]
-"#,
-        script.display()
-    )
-}
-
 fn start(env: &std::collections::HashMap<String, String>, port: u16, log: &Path) -> Child {
     let mut env = env.clone();
     env.insert("WARDEN_LISTEN".into(), format!("127.0.0.1:{port}"));
@@ -140,8 +122,12 @@ async fn a_job_survives_kill_9_of_its_runner() {
         ),
     )
     .unwrap();
-    std::fs::write(commands.join("long.toml"), command("long", &once, 0)).unwrap();
-    std::fs::write(commands.join("retried.toml"), command("retried", &twice, 1)).unwrap();
+    std::fs::write(commands.join("long.toml"), script_command("long", &once, 0)).unwrap();
+    std::fs::write(
+        commands.join("retried.toml"),
+        script_command("retried", &twice, 1),
+    )
+    .unwrap();
 
     let fake = FakeSlack::default();
     let api = fake.start().await;
@@ -240,7 +226,11 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
     std::fs::create_dir(&commands).unwrap();
     let quick = dir.path().join("quick.sh");
     std::fs::write(&quick, "echo done\n").unwrap();
-    std::fs::write(commands.join("quick.toml"), command("quick", &quick, 0)).unwrap();
+    std::fs::write(
+        commands.join("quick.toml"),
+        script_command("quick", &quick, 0),
+    )
+    .unwrap();
 
     // Slack is down: every post fails with a retryable error.
     let fake = FakeSlack::default();
@@ -358,7 +348,11 @@ async fn a_replica_killed_mid_job_has_its_job_recovered_by_another() {
         ),
     )
     .unwrap();
-    std::fs::write(commands.join("long.toml"), command("long", &script, 1)).unwrap();
+    std::fs::write(
+        commands.join("long.toml"),
+        script_command("long", &script, 1),
+    )
+    .unwrap();
 
     let fake = FakeSlack::default();
     let api = fake.start().await;

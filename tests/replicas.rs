@@ -107,18 +107,6 @@ impl Cluster {
     }
 }
 
-fn approval_id(text: &str) -> i64 {
-    let start = text
-        .find("A-")
-        .unwrap_or_else(|| panic!("no approval id in {text}"));
-    text[start + 2..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap()
-}
-
 /// The Approve button of the request message warden posted for approval `id`.
 async fn approve_button(fake: &FakeSlack, id: i64) -> (String, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -154,7 +142,7 @@ async fn sixty_clicks_across_three_replicas_make_one_job_and_one_downstream_call
     let asked = cluster.replicas[1]
         .slack("T0ACME", "U0ALICE", "ship web env=prod")
         .await;
-    let id = approval_id(asked.text());
+    let id = number_after("A-", asked.text());
     let (action, value) = approve_button(&cluster.fake, id).await;
 
     // Three approvers click twenty times each, every click to the next replica in turn: a
@@ -366,32 +354,11 @@ async fn a_job_is_cancelled_through_another_replica() {
         format!("echo $$ > {}\nsleep 60\n", pid_file.display()),
     )
     .unwrap();
-    let wait = (
-        "wait.toml".to_string(),
-        format!(
-            r#"
-name = "wait"
-summary = "Wait a minute"
-role = "operator"
-timeout = "2m"
-
-[action]
-type = "exec"
-program = "/bin/sh"
-args = ["{}"]
-"#,
-            script.display()
-        ),
-    );
+    let wait = ("wait.toml".to_string(), script_command("wait", &script, 0));
     let cluster = Cluster::start_with(3, vec![wait]).await;
     let queued = cluster.replicas[0].slack("T0ACME", "U0ALICE", "wait").await;
     assert!(queued.text().contains("queued"), "{}", queued.text());
-    let id: i64 = queued.text()[queued.text().find("J-").unwrap() + 2..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<String>()
-        .parse()
-        .unwrap();
+    let id = number_after("J-", queued.text());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !pid_file.exists() {
         assert!(Instant::now() < deadline, "the job did not start");

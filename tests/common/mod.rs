@@ -333,6 +333,38 @@ pub fn assert_audit_verifies(database_url: &str) -> String {
     out
 }
 
+/// The number after `prefix` in a reply: 12 for `J-` in "J-12 queued", 3 for `A-` in "A-3: …".
+pub fn number_after(prefix: &str, text: &str) -> i64 {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[start + prefix.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {prefix} in {text}"))
+}
+
+/// A command file that runs `script` with `/bin/sh` (no arguments), for tests of long jobs.
+pub fn script_command(name: &str, script: &Path, retries: u32) -> String {
+    format!(
+        r#"
+name = "{name}"
+summary = "A long job"
+role = "operator"
+retries = {retries}
+timeout = "2m"
+
+[action]
+type = "exec"
+program = "/bin/sh"
+args = ["{}"]
+"#,
+        script.display()
+    )
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
