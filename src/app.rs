@@ -109,6 +109,7 @@ impl RunningServer {
 
 /// Loads everything, opens and migrates the database, binds and starts serving.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+    let settings_database_url = settings.database_url.clone();
     let (directory, registry) = load_definitions(&settings).map_err(|problems| {
         anyhow::anyhow!(problems
             .iter()
@@ -306,7 +307,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             .context("the outbox dispatcher panicked")?;
         anyhow::Ok(())
     });
-    tracing::info!(listen = %addr, "warden is listening");
+    // What an operator checks first on a new replica: where it listens and which database it
+    // writes to (the URL without its password).
+    tracing::info!(
+        listen = %addr,
+        database = %crate::config::redact_url(&settings_database_url),
+        "warden is listening"
+    );
     Ok(RunningServer {
         addr,
         state,
