@@ -9,42 +9,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use warden::jobs::JobStatus;
 
-/// A command that calls the fake downstream; prod needs 2 approvals from the leads.
-fn ship(url: &str, expires: &str) -> (String, String) {
-    (
-        "ship.toml".into(),
-        format!(
-            r#"
-name = "ship"
-summary = "Ship a service"
-role = "operator"
-environment = "{{{{env}}}}"
-
-[[args]]
-name = "service"
-type = "choice"
-choices = ["api", "web"]
-
-[[args]]
-name = "env"
-type = "choice"
-choices = ["staging", "prod"]
-default = "staging"
-
-[approval]
-when = {{ env = ["prod"] }}
-approvals = 2
-approvers = ["group:leads"]
-expires_in = "{expires}"
-
-[action]
-type = "http"
-url = "{url}/ship/{{{{service}}}}"
-"#
-        ),
-    )
-}
-
 struct World {
     app: TestApp,
     fake: FakeSlack,

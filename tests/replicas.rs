@@ -13,42 +13,6 @@ use common::*;
 use warden::jobs::JobStatus;
 use warden::storage::{AuditQuery, Store};
 
-/// A command that calls the fake downstream; prod needs 2 approvals from the leads.
-fn ship(url: &str) -> (String, String) {
-    (
-        "ship.toml".into(),
-        format!(
-            r#"
-name = "ship"
-summary = "Ship a service"
-role = "operator"
-environment = "{{{{env}}}}"
-
-[[args]]
-name = "service"
-type = "string"
-pattern = '^[a-z0-9-]{{1,30}}$'
-
-[[args]]
-name = "env"
-type = "choice"
-choices = ["staging", "prod"]
-default = "staging"
-
-[approval]
-when = {{ env = ["prod"] }}
-approvals = 2
-approvers = ["group:leads"]
-expires_in = "30m"
-
-[action]
-type = "http"
-url = "{url}/ship/{{{{service}}}}"
-"#
-        ),
-    )
-}
-
 struct Cluster {
     replicas: Vec<TestApp>,
     fake: FakeSlack,
@@ -73,7 +37,7 @@ impl Cluster {
             if let Some(database) = database {
                 env.push(("WARDEN_DATABASE_URL".to_string(), database));
             }
-            let mut commands = vec![ship(&url)];
+            let mut commands = vec![ship(&url, "30m")];
             commands.extend(extra.iter().cloned());
             Options { env, commands }
         };

@@ -346,6 +346,43 @@ pub fn number_after(prefix: &str, text: &str) -> i64 {
         .unwrap_or_else(|_| panic!("no number after {prefix} in {text}"))
 }
 
+/// `ship SERVICE [env=staging|prod]`: calls the fake downstream at `url/ship/SERVICE`; prod
+/// needs 2 approvals from the leads, expiring after `expires`.
+pub fn ship(url: &str, expires: &str) -> (String, String) {
+    (
+        "ship.toml".into(),
+        format!(
+            r#"
+name = "ship"
+summary = "Ship a service"
+role = "operator"
+environment = "{{{{env}}}}"
+
+[[args]]
+name = "service"
+type = "string"
+pattern = '^[a-z0-9-]{{1,30}}$'
+
+[[args]]
+name = "env"
+type = "choice"
+choices = ["staging", "prod"]
+default = "staging"
+
+[approval]
+when = {{ env = ["prod"] }}
+approvals = 2
+approvers = ["group:leads"]
+expires_in = "{expires}"
+
+[action]
+type = "http"
+url = "{url}/ship/{{{{service}}}}"
+"#
+        ),
+    )
+}
+
 /// A command file that runs `script` with `/bin/sh` (no arguments), for tests of long jobs.
 pub fn script_command(name: &str, script: &Path, retries: u32) -> String {
     format!(
