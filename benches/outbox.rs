@@ -179,6 +179,7 @@ fn outbound(i: usize) -> Outbound {
             channel,
             key: None,
             fallback: None,
+            thread: None,
         },
         message: Message {
             text: format!("C{ch:03} #{i:05}"),

@@ -12,6 +12,9 @@
 //! files reference (`sign_secret_env`, `inherit_env`) are captured once at start-up into an
 //! [`ActionEnv`], so what a program or a signature sees cannot change behind the operator's back.
 //!
+//! Whatever an action logs or reports is scrubbed of the job's secret values first
+//! (`actions/scrub.rs`), because programs print their arguments and services echo requests.
+//!
 //! The templates of an action are rendered in `actions/render.rs`, each value escaped for where
 //! it lands: percent-encoded in URLs, a JSON value in bodies, unescaped but without line breaks
 //! in headers, and exactly one argv element for programs.
@@ -27,10 +30,12 @@ pub mod http;
 mod log;
 mod plan;
 mod render;
+mod scrub;
 
 pub use env::ActionEnv;
 pub use log::{JobLog, LogLine, Stream, LOG_LINE_CAP, LOG_MAX_BYTES, LOG_MAX_LINES};
 pub use plan::plan;
+pub use scrub::{Scrubber, MIN_INHERITED_SECRET_LEN};
 
 /// Everything one attempt of an action needs. The job runner builds one per attempt.
 pub struct ActionRun<'a> {
@@ -81,6 +86,8 @@ pub async fn run(run: ActionRun<'_>) -> ActionOutcome {
             error: "builtin actions are run by the job runner".to_string(),
         },
     };
+    // The action's own texts are scrubbed where they are made; this catches the rest.
+    let outcome = run.log.scrubber().outcome(outcome);
     let dropped = run.log.dropped();
     if dropped > 0 {
         tracing::info!(

@@ -18,7 +18,7 @@ use crate::actions::ActionEnv;
 use crate::chat::discord::client::DiscordClient;
 use crate::chat::slack::client::SlackClient;
 use crate::commands::{load as commands_load, Registry};
-use crate::config::{self, Directory, Settings};
+use crate::config::{self, Directory, Retention, Settings};
 use crate::jobs::runner::LinkMaker;
 use crate::jobs::{Runner, RunnerConfig};
 use crate::metrics::Metrics;
@@ -42,6 +42,50 @@ pub struct AppState {
     pub slack_client: Option<SlackClient>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Becomes true when the server starts shutting down: long-lived responses (the live
+    /// pages' streams) end then, so shutdown does not wait for them.
+    pub stopping: watch::Receiver<bool>,
+    /// The alert sources with their credentials, read from the environment at start.
+    pub alert_sources: Vec<AlertCredential>,
+}
+
+/// An alert source and the secret its requests must carry (a bearer token or an HMAC key).
+/// `SecretString` prints as redacted, so the derived `Debug` never shows the secret.
+#[derive(Debug)]
+pub struct AlertCredential {
+    /// The source.
+    pub source: crate::config::AlertSource,
+    /// Its credential.
+    pub secret: SecretString,
+}
+
+/// Reads every alert source's credential from `environment`; a source whose variable is unset
+/// or empty stops the start, naming the variable, since it would refuse every alert.
+pub fn alert_credentials(
+    directory: &Directory,
+    environment: &std::collections::HashMap<String, String>,
+) -> anyhow::Result<Vec<AlertCredential>> {
+    directory
+        .alert_sources
+        .values()
+        .map(|source| {
+            let env = source.auth.env();
+            match environment.get(env).filter(|v| !v.trim().is_empty()) {
+                Some(value) => Ok(AlertCredential {
+                    source: source.clone(),
+                    secret: SecretString::from(value.trim().to_string()),
+                }),
+                None => anyhow::bail!(
+                    "alert source `{}`: the environment variable {env} is not set (it holds the {} the source's requests must carry)",
+                    source.name,
+                    match source.auth {
+                        crate::config::AlertAuth::Bearer { .. } => "bearer token",
+                        crate::config::AlertAuth::Hmac { .. } => "signing secret",
+                    }
+                ),
+            }
+        })
+        .collect()
 }
 
 impl AppState {
@@ -81,6 +125,10 @@ pub fn load_definitions(settings: &Settings) -> Result<(Directory, Registry), Ve
             None
         }
     };
+    if let (Some(d), Some(r)) = (&directory, &registry) {
+        problems.extend(crate::schedules::check(d, r));
+        problems.extend(crate::alerts::check::check(d, r));
+    }
     match (directory, registry) {
         (Some(d), Some(r)) if problems.is_empty() => Ok((d, r)),
         _ => Err(problems),
@@ -124,8 +172,19 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         &settings.database_url,
         Some(settings.database_max_connections),
     )
-    .await?;
+    .await?
+    .with_keyring(settings.encryption.clone());
     store.migrate().await?;
+    if let Some(keyring) = &settings.encryption {
+        let sealed = crate::service::seal_legacy(&store, &registry, keyring).await?
+            + store.seal_plain_capabilities().await?;
+        if sealed > 0 {
+            tracing::info!(
+                rows = sealed,
+                "sealed secret argument values an older warden stored in plaintext"
+            );
+        }
+    }
     let metrics = Arc::new(Metrics::new());
     let slack_dedicated = registry
         .iter()
@@ -183,23 +242,30 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let link_key = store.server_key("job-links", &fresh_key).await?;
     let link_key_for_digests = link_key.clone();
     let state_directory = directory.clone();
-    let runner = Arc::new(Runner::new(
-        store.clone(),
-        registry.clone(),
-        directory.clone(),
-        Arc::new(action_env),
-        settings.alert_channel.clone(),
-        LinkMaker {
-            public_url: settings.public_url.clone(),
-            key: Arc::new(link_key),
-        },
-        RunnerConfig {
-            concurrency: settings.job_concurrency,
-            lease: settings.job_lease,
-            ..RunnerConfig::default()
-        },
-    ));
+    let runner = Arc::new(
+        Runner::new(
+            store.clone(),
+            registry.clone(),
+            directory.clone(),
+            Arc::new(action_env),
+            settings.alert_channel.clone(),
+            LinkMaker {
+                public_url: settings.public_url.clone(),
+                key: Arc::new(link_key),
+            },
+            RunnerConfig {
+                concurrency: settings.job_concurrency,
+                lease: settings.job_lease,
+                ..RunnerConfig::default()
+            },
+        )
+        .with_keyring(settings.encryption.clone()),
+    );
+    let alert_sources = alert_credentials(&directory, &settings.environment)?;
+    let (shutdown, mut stop) = watch::channel(false);
     let state = Arc::new(AppState {
+        alert_sources,
+        stopping: stop.clone(),
         service: Service::new(
             store.clone(),
             directory,
@@ -219,7 +285,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let router = crate::http::router(state.clone(), settings.request_timeout);
-    let (shutdown, mut stop) = watch::channel(false);
+    let server_limits = settings.server_limits;
     let runner_task = tokio::spawn(runner.run(stop.clone()));
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
@@ -233,6 +299,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         },
     ));
     let dispatcher_task = tokio::spawn(dispatcher.run(stop.clone()));
+    let mut loops: Vec<JoinHandle<()>> = Vec::new();
     {
         // Digests: every tenant's `[[digests]]`, checked once a minute; a slot fires once,
         // whatever the number of replicas, and a missed slot is caught up once after downtime.
@@ -241,7 +308,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         let public_url = settings.public_url.clone();
         let key = link_key_for_digests.clone();
         let mut stop = stop.clone();
-        tokio::spawn(async move {
+        loops.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
@@ -253,11 +320,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
                     _ = stop.changed() => break,
                 }
             }
-        });
+        }));
     }
     let expiry_service = state.service.clone();
     let mut stop_expiry = stop.clone();
-    tokio::spawn(async move {
+    loops.push(tokio::spawn(async move {
         // Pending approvals live in the database, so they survive restarts; whichever process
         // sweeps first after one expires marks it (compare-and-set), updates its message and
         // tells the requester.
@@ -268,34 +335,46 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
                     if let Err(error) = expiry_service.expire_approvals(chrono::Utc::now()).await {
                         tracing::warn!("expiring approvals failed: {error:#}");
                     }
+                    if let Err(error) = expiry_service.remind_approvals(chrono::Utc::now()).await {
+                        tracing::warn!("reminding approvers failed: {error:#}");
+                    }
                 }
                 _ = stop_expiry.changed() => break,
             }
         }
-    });
-    let mut stop_purge = stop.clone();
-    let purge_store = store.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+    }));
+    let schedule_service = state.service.clone();
+    let mut stop_schedules = stop.clone();
+    loops.push(tokio::spawn(async move {
+        // Scheduled commands (SPEC §17): checked every second (the shortest period is 10 s);
+        // each slot is claimed in the transaction that records its run, so it fires once
+        // across replicas, and a missed slot is caught up once.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    let now = chrono::Utc::now();
-                    if let Err(error) = purge_store.purge_replay_keys(now.timestamp()).await {
-                        tracing::warn!("purging replay keys failed: {error:#}");
-                    }
-                    // Delivered messages are kept a week for `warden outbox list`.
-                    let week_ago = now.timestamp_millis() - 7 * 86_400_000;
-                    if let Err(error) = purge_store.purge_outbox(week_ago).await {
-                        tracing::warn!("purging the outbox failed: {error:#}");
+                    if let Err(error) = schedule_service.fire_schedules(chrono::Utc::now()).await {
+                        tracing::warn!("running schedules failed: {error:#}");
                     }
                 }
+                _ = stop_schedules.changed() => break,
+            }
+        }
+    }));
+    let mut stop_purge = stop.clone();
+    let purge_store = store.clone();
+    let retention = settings.retention;
+    loops.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => purge(&purge_store, &retention, chrono::Utc::now()).await,
                 _ = stop_purge.changed() => break,
             }
         }
-    });
+    }));
     let task = tokio::spawn(async move {
-        crate::http::serve(listener, router, async move {
+        crate::http::serve(listener, router, server_limits, async move {
             let _ = stop.changed().await;
         })
         .await?;
@@ -305,6 +384,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         dispatcher_task
             .await
             .context("the outbox dispatcher panicked")?;
+        // The periodic loops (digests, approval expiry, schedules, purge) end at their next
+        // turn; waiting for them means no transaction of theirs is still open when shutdown
+        // returns and the database is closed.
+        for handle in loops {
+            handle.await.context("a periodic task panicked")?;
+        }
         anyhow::Ok(())
     });
     // What an operator checks first on a new replica: where it listens and which database it
@@ -320,4 +405,54 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         shutdown,
         task,
     })
+}
+
+/// Deletes what has outlived its retention: expired replay keys, and the history rows of
+/// [`Retention`]. Every replica runs it; the deletes are idempotent. A failure is logged and
+/// tried again at the next tick.
+pub async fn purge(store: &Store, retention: &Retention, now: chrono::DateTime<chrono::Utc>) {
+    let ms_before = |keep: Duration| now.timestamp_millis() - keep.as_millis() as i64;
+    let removed = [
+        (
+            "replay keys",
+            store.purge_replay_keys(now.timestamp()).await,
+        ),
+        (
+            "outbox rows",
+            store.purge_outbox(ms_before(retention.outbox)).await,
+        ),
+        (
+            "job log lines",
+            store
+                .purge_job_logs(
+                    &chrono::DateTime::from_timestamp_millis(ms_before(retention.job_logs))
+                        .unwrap_or_default()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                )
+                .await,
+        ),
+        (
+            "confirmations",
+            store
+                .purge_confirmations(ms_before(retention.confirmations))
+                .await,
+        ),
+        (
+            "chat message ids",
+            store
+                .purge_chat_messages(ms_before(retention.chat_messages))
+                .await,
+        ),
+        (
+            "secret values and reply capabilities nothing needs any more",
+            store.erase_finished_secrets(now.timestamp_millis()).await,
+        ),
+    ];
+    for (what, result) in removed {
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purge.rows = n, "purged {n} {what} past their retention"),
+            Err(error) => tracing::warn!("purging {what} failed: {error:#}"),
+        }
+    }
 }

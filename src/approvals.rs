@@ -23,7 +23,7 @@ mod tests;
 
 pub use access::{may_breakglass, parse_access, AccessAction, ACCESS_USAGE};
 pub use plan::plan_hash;
-pub use policy::{may_decide, Policy};
+pub use policy::{covered_environments, may_decide, Policy};
 pub use render::{request_message, RequestView};
 pub use vote::{decide, Outcome, Refusal, Request};
 

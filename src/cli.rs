@@ -7,6 +7,9 @@ mod demo;
 mod digest;
 mod manifest;
 mod outbox;
+mod policy;
+mod schedules;
+mod secrets;
 mod serve;
 
 use std::process::ExitCode;
@@ -66,6 +69,21 @@ enum Command {
     /// Example: warden digest send --tenant acme
     #[command(subcommand)]
     Digest(digest::DigestCommand),
+    /// Inspect and rotate the keys that seal secret arguments at rest.
+    ///
+    /// Example: warden secrets status
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
+    /// Explain the guard's decisions: what `/ops why` answers a caller, who may run a command.
+    ///
+    /// Example: warden policy who-can deploy env=prod --tenant acme
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Show, pause and resume the scheduled commands of warden.toml.
+    ///
+    /// Example: warden schedules pause nightly-restart --by alice
+    #[command(subcommand)]
+    Schedules(schedules::SchedulesCommand),
     /// Play the whole story against the real server, with a fake Slack on loopback.
     ///
     /// Commands, a refusal, a dry run, two approvals, live progress, a failure alert, the
@@ -137,6 +155,9 @@ pub fn main() -> ExitCode {
                     Command::Audit(cmd) => audit::run(cmd, settings).await,
                     Command::Outbox(cmd) => outbox::run(cmd, settings).await,
                     Command::Digest(cmd) => digest::run(cmd, settings).await,
+                    Command::Secrets(cmd) => secrets::run(cmd, settings).await,
+                    Command::Policy(cmd) => policy::run(cmd, settings).await,
+                    Command::Schedules(cmd) => schedules::run(cmd, settings).await,
                     Command::Check
                     | Command::Manifest(_)
                     | Command::Demo { .. }

@@ -8,12 +8,22 @@
 //! code that needs one calls `ExposeSecret` at the point of use.
 //!
 //! `settings.rs` reads the environment; `directory.rs` models `warden.toml` and loads it, with
-//! the file as written in `directory/raw.rs` and the semantic checks in `directory/check.rs`.
+//! the file as written in `directory/raw.rs` and the semantic checks in `directory/check.rs`;
+//! `redact.rs` shows a database URL without its password; `retention.rs` reads how long the
+//! history tables keep their rows; `server.rs` the HTTP server's connection limits.
 
 mod directory;
+mod redact;
+mod retention;
+mod server;
 mod settings;
 
 pub use directory::{
-    load_directory, parse_directory, Binding, Digest, Directory, Person, Schedule, Tenant,
+    load_directory, parse_directory, AlertAction, AlertActionKind, AlertAuth, AlertRoute,
+    AlertSource, AlertSourceKind, Binding, Digest, Directory, LabelMatch, Person, Schedule,
+    ScheduledCommand, Tenant, DEFAULT_STORM,
 };
-pub use settings::{redact_url, DiscordSettings, LogFormat, Settings, SlackSettings};
+pub use redact::redact_url;
+pub use retention::{Retention, MIN_RETENTION};
+pub use server::ServerLimits;
+pub use settings::{DiscordSettings, LogFormat, Settings, SlackSettings};

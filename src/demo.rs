@@ -10,7 +10,7 @@
 //! - [`fakes`]: the fake Slack and deployer, and the feed that prints what they receive.
 //! - [`transcript`]: Slack bodies rendered as lines of a conversation (pure).
 
-mod fakes;
+pub mod fakes;
 mod people;
 mod story;
 mod transcript;
@@ -58,6 +58,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let dir = make_dir()?;
     let secret = random_hex();
     let deployer_secret = random_hex();
+    let alert_token = random_hex();
     let feed = Feed::default();
     let slack_api = fakes::start_slack(feed.clone()).await?;
     let deployer = fakes::start_deployer(feed.clone(), deployer_secret.clone()).await?;
@@ -78,6 +79,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         ("SLACK_BOT_TOKEN", format!("xoxb-demo-{}", random_hex())),
         ("SLACK_API_URL", slack_api.clone()),
         ("DEMO_DEPLOYER_SECRET", deployer_secret),
+        ("DEMO_ALERT_TOKEN", alert_token.clone()),
         // The outbox paces each channel to one message a second, as Slack wants; the fake
         // Slack does not mind, and the demo should not take minutes.
         ("WARDEN_CHANNEL_RATE", "100".to_string()),
@@ -107,6 +109,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         feed: &feed,
         server: &server,
         public_url: &base,
+        alert_token: &alert_token,
     };
     let ending = match stage.play().await {
         Ok(ending) => ending,
@@ -126,6 +129,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             transcript::scene("the server keeps running (--keep); Ctrl-C stops it")
         );
         println!("The deploy's job page: {}", ending.job_link);
+        println!("The tenant's dashboard: {}", ending.dashboard_link);
         print_curl(&chat);
         feed.print_live();
         tokio::signal::ctrl_c().await?;

@@ -1,5 +1,6 @@
 //! Scheduled audit digests (`[[digests]]` in `warden.toml`): when a digest is due, and
-//! (`send`) posting it.
+//! (`send`) posting it. The slot arithmetic (`latest_slot`, `due`) is shared with scheduled
+//! commands (`schedules`), which add `every DURATION`.
 //!
 //! A schedule has slots: every hour, every day at HH:MM, or every week on a day at HH:MM, all
 //! in UTC. `due` fires the most recent slot that was not sent; after downtime only that slot
@@ -21,6 +22,7 @@ use crate::config::Schedule;
 /// The time between two slots of `schedule`.
 pub fn period(schedule: &Schedule) -> Duration {
     match schedule {
+        Schedule::Every(every) => Duration::from_std(*every).unwrap_or(Duration::hours(1)),
         Schedule::Hourly => Duration::hours(1),
         Schedule::Daily { .. } => Duration::days(1),
         Schedule::Weekly { .. } => Duration::weeks(1),
@@ -34,6 +36,12 @@ pub fn latest_slot(schedule: &Schedule, now: DateTime<Utc>) -> DateTime<Utc> {
         date.and_time(time).and_utc()
     };
     match *schedule {
+        Schedule::Every(every) => {
+            // Slots are counted from the Unix epoch, so every replica computes the same ones.
+            let step = (every.as_millis() as i64).max(1);
+            let ms = now.timestamp_millis();
+            DateTime::from_timestamp_millis(ms - ms.rem_euclid(step)).unwrap_or(now)
+        }
         Schedule::Hourly => at(now.date_naive(), now.hour(), 0),
         Schedule::Daily { hour, minute } => {
             let today = at(now.date_naive(), hour, minute);
@@ -142,6 +150,13 @@ mod tests {
                 "2026-11-22T18:30:00Z",
             ),
         ];
+        let every = |secs| Schedule::Every(std::time::Duration::from_secs(secs));
+        let cases = cases.into_iter().chain([
+            (every(10), "2026-11-22T10:00:09Z", "2026-11-22T10:00:00Z"),
+            (every(10), "2026-11-22T10:00:10Z", "2026-11-22T10:00:10Z"),
+            (every(90), "2026-11-22T10:01:29Z", "2026-11-22T10:00:00Z"),
+            (every(90), "2026-11-22T10:01:30Z", "2026-11-22T10:01:30Z"),
+        ]);
         for (schedule, now, expect) in cases {
             assert_eq!(
                 latest_slot(&schedule, t(now)),

@@ -7,11 +7,15 @@
 //! step is table-tested without a database or a network.
 
 mod builtins;
+pub mod explain;
+
+pub use explain::Explanation;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::SYSTEM_TENANT;
+use crate::chat::invocation::{without_nul, NUL};
 use crate::chat::{ArgsInput, Invocation};
 use crate::commands::args::{self, ParsedArgs, RawArgs};
 use crate::commands::{CommandSpec, Registry};
@@ -153,6 +157,14 @@ pub enum Prepared<'r> {
     Audit(StatefulRequest, crate::audit::search::SearchFilter),
     /// A registry command, pending the rate-limit step.
     Accepted(Box<Accepted<'r>>),
+    /// The `schedules` built-in: the tenant's scheduled commands (viewers and up).
+    Schedules(StatefulRequest),
+    /// The `dashboard` built-in: a signed link to the tenant's live dashboard (viewers and up,
+    /// SPEC §18).
+    Dashboard(StatefulRequest),
+    /// The `why` built-in: the guard's verdicts on another invocation, pending the rate-limit
+    /// count that storage supplies.
+    Why(Box<Explanation<'r>>),
 }
 
 /// What happens to a command once every check passed: the later steps of the pipeline.
@@ -194,6 +206,9 @@ pub struct Context<'a> {
     pub root: &'a str,
     /// Bindings granted at run time (access requests, break-glass), beside the config's.
     pub runtime_bindings: &'a [crate::config::Binding],
+    /// Whether secret argument values can be kept sealed (`WARDEN_ENCRYPTION_KEYS` is set);
+    /// without it, commands with secret arguments are refused (SPEC §16).
+    pub can_seal: bool,
 }
 
 /// The name recorded as actor: the person when the identity is linked to one, else the raw
@@ -207,6 +222,9 @@ pub fn actor_name(principal: &Principal) -> String {
 
 /// Runs the stateless steps of the pipeline.
 pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> Prepared<'r> {
+    if let Some(field) = inv.nul_field() {
+        return Prepared::Refused(nul_refusal(ctx, inv, &field));
+    }
     let raw_actor = inv.user.to_string();
     let Some(tenant) = policy::tenant_for(ctx.directory, inv.platform, &inv.workspace) else {
         let place = match inv.platform {
@@ -255,6 +273,20 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
             details,
         })
     };
+
+    if inv.command == "why" {
+        let Some(inner) = explain::inner_invocation(inv) else {
+            return refuse(
+                Step::Args,
+                format!(
+                    "name the command to explain.\nUsage: `{} why COMMAND [args…]`",
+                    ctx.root
+                ),
+                json!({ "step": "args", "command": "why" }),
+            );
+        };
+        return Prepared::Why(Box::new(explain::explain(ctx, principal, &inner, now)));
+    }
 
     let raw = match raw_args(&inv.input) {
         Ok(raw) => raw,
@@ -325,6 +357,46 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
             ),
         };
     }
+    if inv.command == "schedules" {
+        if grants.is_empty() {
+            return refuse(
+                Step::Authorize,
+                "you need at least the `viewer` role in this tenant to see its schedules."
+                    .to_string(),
+                json!({ "step": "authorize", "command": "schedules", "required": "viewer" }),
+            );
+        }
+        return Prepared::Schedules(StatefulRequest {
+            tenant: tenant_name.clone(),
+            principal: principal.clone(),
+            grants,
+        });
+    }
+    if inv.command == "dashboard" {
+        if grants.is_empty() {
+            return refuse(
+                Step::Authorize,
+                "you need at least the `viewer` role in this tenant to see its dashboard."
+                    .to_string(),
+                json!({ "step": "authorize", "command": "dashboard", "required": "viewer" }),
+            );
+        }
+        if !raw.positional.is_empty() || !raw.named.is_empty() {
+            return refuse(
+                Step::Args,
+                format!(
+                    "`dashboard` takes no arguments.\nUsage: `{} dashboard`",
+                    ctx.root
+                ),
+                json!({ "step": "args", "command": "dashboard" }),
+            );
+        }
+        return Prepared::Dashboard(StatefulRequest {
+            tenant: tenant_name.clone(),
+            principal: principal.clone(),
+            grants,
+        });
+    }
     if inv.command == "access" {
         return match crate::approvals::parse_access(&raw) {
             Ok(action) => Prepared::Access(
@@ -373,6 +445,17 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
             json!({ "step": "command", "command": inv.command }),
         );
     };
+
+    if !ctx.can_seal && spec.args.iter().any(|a| a.secret) {
+        return refuse(
+            Step::Args,
+            format!(
+                "`{}` takes secret arguments, and warden has no encryption key to keep them sealed (WARDEN_ENCRYPTION_KEYS is not set), so it refuses to take them. Ask an operator to configure a key; nothing was stored.",
+                spec.name
+            ),
+            json!({ "step": "args", "command": spec.name, "error": "no encryption key for secret arguments" }),
+        );
+    }
 
     let parsed = match args::parse_args(spec, &raw) {
         Ok(parsed) => parsed,
@@ -425,6 +508,40 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
         environment,
         role,
     }))
+}
+
+/// The refusal of a request holding a NUL character, which no database text column may hold.
+/// It is the first check, before any text of the request is used, and everything it records
+/// has the NUL replaced (U+FFFD), so that the refusal itself can be stored.
+fn nul_refusal(ctx: &Context<'_>, inv: &Invocation, field: &str) -> Refusal {
+    let workspace = without_nul(&inv.workspace);
+    let tenant =
+        policy::tenant_for(ctx.directory, inv.platform, &workspace).map(|t| t.name.clone());
+    let actor = match &tenant {
+        Some(tenant) if !inv.user.user.contains(NUL) && !inv.user.workspace.contains(NUL) => {
+            actor_name(&policy::principal_for(ctx.directory, tenant, &inv.user))
+        }
+        _ => without_nul(&inv.user.to_string()),
+    };
+    Refusal {
+        step: Step::Args,
+        tenant: tenant.unwrap_or_else(|| SYSTEM_TENANT.to_string()),
+        actor,
+        command: without_nul(&inv.command),
+        message: format!(
+            "{} contains a NUL character (\\0), which warden does not accept, so it did nothing. Remove it and try again.",
+            capitalized(field)
+        ),
+        details: json!({ "step": "args", "error": "NUL character", "field": field }),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn raw_args(input: &ArgsInput) -> Result<RawArgs, String> {
@@ -535,3 +652,6 @@ pub fn grants_now(ctx: &Context<'_>, principal: &Principal, now: DateTime<Utc>) 
         now,
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,18 @@
 //! The HTTP edge: the axum router, its layers (body limit, timeouts, request ids, tracing,
-//! metrics) and the handlers. Only this module imports axum.
+//! metrics) and the handlers. Only this module imports axum. `request_id.rs` decides which
+//! client-supplied `X-Request-Id` is kept; `server.rs` accepts and bounds connections.
 //!
 //! Every chat route takes the raw body as `Bytes`, verifies the signature on those bytes, and
 //! only then hands them to `chat::slack` / `chat::discord` to parse. The body limit runs before
 //! the handler, so an oversized body is a 413 before any signature work.
 
+mod alerts;
 mod discord;
 mod health;
+mod live;
 mod pages;
+mod request_id;
+mod server;
 mod slack;
 
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,7 +41,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long a client may take to send its body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use request_id::REQUEST_ID;
+pub use request_id::{acceptable as request_id_acceptable, MAX_REQUEST_ID_LEN};
 
 /// How a request ended, attached to the response for the metrics middleware.
 #[derive(Debug, Clone, Copy)]
@@ -53,11 +59,22 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/jobs/{id}", get(pages::job_page))
+        .route(
+            "/alerts/{kind}",
+            post(alerts::receive).layer(DefaultBodyLimit::max(alerts::MAX_ALERT_BODY_BYTES)),
+        )
+        .route("/jobs/{id}/events", get(live::job_events))
+        .route("/dashboard", get(pages::dashboard_page))
+        .route("/dashboard/events", get(live::dashboard_events))
+        .route("/assets/pages.css", get(pages::stylesheet))
+        .route("/assets/live.js", get(pages::script))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(
             ServiceBuilder::new()
+                .map_request(request_id::drop_unacceptable)
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -79,14 +96,15 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
-/// Serves until `stop` completes, then lets in-flight requests finish.
+/// Serves until `stop` completes, then lets in-flight requests finish; connections are
+/// bounded by `limits` (see `http/server.rs`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: crate::config::ServerLimits,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop)
+    server::serve(listener, router, limits, stop)
         .await
         .map_err(|e| anyhow::anyhow!("serving HTTP: {e}"))
 }
@@ -131,6 +149,34 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
         .metrics
         .observe_request(&route, outcome, started.elapsed().as_secs_f64());
     response
+}
+
+/// A request that declares a body over [`MAX_BODY_BYTES`] (`Content-Length`; 1 MiB on the
+/// alert routes) is answered 413
+/// at once, without reading a byte of it, and its connection is closed: a client cannot make
+/// warden wait for (or read) megabytes it will refuse anyway. A body without a declared length
+/// is still cut at the limit by `DefaultBodyLimit` as it arrives.
+async fn refuse_declared_oversize(req: Request, next: Next) -> Response {
+    let limit = if req.uri().path().starts_with("/alerts/") {
+        alerts::MAX_ALERT_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(axum::http::header::CONNECTION, "close")],
+            Outcome("too_large"),
+            (),
+        )
+            .into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 /// The raw request body. Like `Bytes`, but a body that stalled past the body timeout is a 408

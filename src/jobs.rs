@@ -12,6 +12,7 @@ pub mod model;
 pub mod recover;
 pub mod render;
 pub mod runner;
+pub mod thread;
 
 pub use model::{display_id, parse_id, Job, JobStatus, NewJob};
 pub use runner::{Runner, RunnerConfig};

@@ -14,10 +14,19 @@
 //! - [`notifier`]: everything outgoing to chats goes through the `Notifier` trait.
 //! - [`outbox`]: the durable outbox's vocabulary (`Outbound`, `Delivery`); rows are written
 //!   with `storage::Tx::enqueue` in the transaction of the change that caused them.
+//! - [`threads`]: conversations in threads: the card of a piece of work and the replies under
+//!   it, as outbox rows (pure).
 //! - [`audit`]: the per-tenant hash chain, its verification, search filters and summaries.
 //! - [`digests`]: scheduled audit digests: which slot is due (pure), posting it once (IO).
-//! - [`links`]: short-lived signed links to job pages, bound to tenant and job (pure).
-//! - [`pages`]: the read-only HTML job page and error page (pure rendering, no IO).
+//! - [`alerts`]: alerts from monitoring (Alertmanager, Grafana, generic webhooks): parsing,
+//!   routes, the card and its actions, storm summaries (pure); `service` records them.
+//! - [`schedules`]: scheduled commands: which slot is due, the invocation a run is, the checks
+//!   that need the registry (pure); `service` fires them.
+//! - [`links`]: short-lived signed links to job pages (bound to tenant and job) and to tenant
+//!   dashboards (bound to tenant and role) (pure).
+//! - [`pages`]: the live pages: job page, tenant dashboard, the fragments their streams send
+//!   (pure rendering with maud, no IO); `http/live.rs` serves the streams.
+//! - [`secrets`]: the envelope for secrets at rest: sealing and opening values (pure).
 //! - [`storage`]: the only SQL, one set of queries for SQLite and PostgreSQL (sqlx `Any`), with
 //!   embedded migrations for each; `Tx` holds the write lock on both.
 //! - [`metrics`]: Prometheus metrics.
@@ -28,6 +37,7 @@
 //! - [`telemetry`]: logging set-up.
 
 pub mod actions;
+pub mod alerts;
 pub mod app;
 pub mod approvals;
 pub mod audit;
@@ -47,6 +57,9 @@ pub mod notifier;
 pub mod outbox;
 pub mod pages;
 pub mod policy;
+pub mod schedules;
+pub mod secrets;
 pub mod service;
 pub mod storage;
 pub mod telemetry;
+pub mod threads;

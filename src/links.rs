@@ -1,4 +1,5 @@
-//! Short-lived signed links to job pages, bound to one tenant and one job.
+//! Short-lived signed links to job pages, bound to one tenant and one job, and (in `dashboard`)
+//! to a tenant's dashboard.
 //!
 //! A link handed out in chat looks like `{public_url}/jobs/42?t={expires}.{mac}`, where `mac` is
 //! the hex HMAC-SHA256 of `warden-job-link:v1:{tenant}:{job_id}:{expires}`. The tenant is not in
@@ -11,6 +12,12 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+mod dashboard;
+
+pub use dashboard::{
+    dashboard_url, sign_dashboard_link, verify_dashboard_link, DashboardGrant, DASHBOARD_TTL_SECS,
+};
 
 /// How long a link handed out in chat stays valid.
 pub const LINK_TTL_SECS: i64 = 24 * 3600;

@@ -6,6 +6,13 @@
 //! - `warden_requests_rejected_total{reason}`: chat requests that failed verification.
 //! - `warden_request_duration_seconds{route}`: latency histogram.
 //! - `warden_guard_refusals_total{step}`: invocations refused by the guard, by step.
+//! - `warden_explains_total{outcome}`: `why` answers (and `warden policy explain` runs do not
+//!   count), by what the real invocation would end in: the refusing step, `builtin`, `run`,
+//!   `confirm` or `approval`.
+//! - `warden_alerts_total{outcome}`: alerts from monitoring by outcome (`posted`, `folded`,
+//!   `repeated`, `resolved`, `reopened`, `unrouted`).
+//! - `warden_schedule_runs_total{outcome}`: scheduled runs by outcome (`accepted`, `refused`,
+//!   `replay`, `error`).
 //! - `warden_outbox_deliveries_total{result}`: outbox delivery attempts by outcome
 //!   (`delivered`, `retried`, `dead`).
 //! - `warden_outbox_pending`, `warden_outbox_dead`, `warden_outbox_oldest_pending_seconds`:
@@ -40,6 +47,11 @@ struct Route {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Step {
     step: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -100,6 +112,9 @@ pub struct Metrics {
     rejected: Family<Reason, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
     refusals: Family<Step, Counter>,
+    explains: Family<Outcome, Counter>,
+    schedule_runs: Family<Outcome, Counter>,
+    alerts: Family<Outcome, Counter>,
     outbox: OutboxMetrics,
     connections: Family<ConnectionState, Gauge>,
     max_connections: Gauge,
@@ -140,6 +155,24 @@ impl Metrics {
             "Invocations refused by the guard pipeline, by step",
             refusals.clone(),
         );
+        let explains = Family::<Outcome, Counter>::default();
+        registry.register(
+            "warden_explains",
+            "`why` answers, by what the real invocation would end in",
+            explains.clone(),
+        );
+        let schedule_runs = Family::<Outcome, Counter>::default();
+        registry.register(
+            "warden_schedule_runs",
+            "Scheduled runs, by outcome (accepted, refused, replay, error)",
+            schedule_runs.clone(),
+        );
+        let alerts = Family::<Outcome, Counter>::default();
+        registry.register(
+            "warden_alerts",
+            "Alerts received from monitoring, by outcome (posted, folded, repeated, resolved, reopened, unrouted)",
+            alerts.clone(),
+        );
         let outbox = OutboxMetrics::default();
         outbox.register(&mut registry);
         let connections = Family::<ConnectionState, Gauge>::default();
@@ -160,6 +193,9 @@ impl Metrics {
             rejected,
             latency,
             refusals,
+            explains,
+            schedule_runs,
+            alerts,
             outbox,
             connections,
             max_connections,
@@ -195,6 +231,33 @@ impl Metrics {
         self.refusals
             .get_or_create(&Step {
                 step: step.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one `why` answer by its predicted outcome.
+    pub fn explain(&self, outcome: &str) {
+        self.explains
+            .get_or_create(&Outcome {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one scheduled run by outcome.
+    pub fn schedule_run(&self, outcome: &str) {
+        self.schedule_runs
+            .get_or_create(&Outcome {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one alert received from monitoring by what became of it.
+    pub fn alert(&self, outcome: &str) {
+        self.alerts
+            .get_or_create(&Outcome {
+                outcome: outcome.to_string(),
             })
             .inc();
     }

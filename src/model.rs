@@ -335,9 +335,51 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The message of a TOML syntax error, for a [`Problem`]. The TOML parser leaves the message
+/// empty for some errors (a control character in a comment, for one), which would print as
+/// `FILE:LINE: ` with nothing to act on; those name the character the error points at instead.
+pub fn toml_message(err: &toml::de::Error, text: &str) -> String {
+    let message = err.message().trim();
+    if !message.is_empty() {
+        return message.to_string();
+    }
+    let found = err
+        .span()
+        .and_then(|span| text.get(span.start..)?.chars().next());
+    match found {
+        Some(c) if c.is_control() => format!(
+            "the control character U+{:04X} is not allowed here (TOML allows only tabs and line breaks)",
+            u32::from(c)
+        ),
+        Some(c) => format!("`{c}` is not allowed here"),
+        None => "the file is not valid TOML".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A syntax error the TOML parser gives no message for still tells what is wrong, so that
+    /// `warden check` never prints `FILE:LINE: ` alone.
+    #[test]
+    fn toml_errors_without_a_message_name_the_character() {
+        for (text, want) in [
+            (
+                "# a\u{6}b\nx = 1\n",
+                "the control character U+0006 is not allowed here",
+            ),
+            (
+                "x = 1\n# \u{b}\n",
+                "the control character U+000B is not allowed here",
+            ),
+        ] {
+            let err = toml::from_str::<toml::Table>(text).unwrap_err();
+            assert!(toml_message(&err, text).starts_with(want), "{text:?}");
+        }
+        let err = toml::from_str::<toml::Table>("x = \"a\u{b}\"").unwrap_err();
+        assert_eq!(toml_message(&err, "x = \"a\u{b}\""), "invalid basic string");
+    }
 
     #[test]
     fn durations() {

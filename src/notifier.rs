@@ -170,6 +170,101 @@ impl ChatNotifier {
 }
 
 impl ChatNotifier {
+    /// On Discord, starts the thread under `card` (named `title`) when it has none yet and
+    /// returns the new thread's id, which the caller must remember before posting in it (a
+    /// message can start one thread only). Slack threads need no start: `None`.
+    pub async fn ensure_thread(
+        &self,
+        card: &crate::storage::CardMessage,
+        title: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let at = &card.at;
+        match (at.channel.platform, &card.thread_id) {
+            (Platform::Discord, None) => {
+                match self
+                    .discord()?
+                    .start_thread(&at.channel.id, &at.id, title)
+                    .await
+                {
+                    Ok(thread) => Ok(Some(thread)),
+                    // The card is itself in a thread (a command typed in a thread channel):
+                    // Discord starts no thread inside a thread, so the replies go to that one.
+                    Err(e) if e.code == Some(discord::client::NOT_IN_THIS_CHANNEL_TYPE) => {
+                        Ok(Some(at.channel.id.clone()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Posts `message` in the thread under `card`: Slack `thread_ts` (with `reply_broadcast`
+    /// when `broadcast`); Discord, in the card's thread (see [`ChatNotifier::ensure_thread`]),
+    /// unarchived first when it was archived. `mentions` are user ids on the card's platform.
+    /// Returns the reply's id.
+    pub async fn thread_reply(
+        &self,
+        card: &crate::storage::CardMessage,
+        message: &Message,
+        mentions: &[String],
+        broadcast: bool,
+    ) -> Result<String, DeliveryError> {
+        let at = &card.at;
+        match at.channel.platform {
+            Platform::Slack => Ok(self
+                .slack()?
+                .post_thread_reply(
+                    &at.channel.id,
+                    card.thread_id.as_deref().unwrap_or(&at.id),
+                    message,
+                    mentions,
+                    broadcast,
+                )
+                .await?),
+            Platform::Discord => {
+                let discord = self.discord()?;
+                let thread = card
+                    .thread_id
+                    .as_deref()
+                    .ok_or_else(|| DeliveryError::permanent("the card has no thread yet"))?;
+                match discord
+                    .create_thread_message(thread, message, mentions)
+                    .await
+                {
+                    Err(e) if e.code == Some(discord::client::THREAD_ARCHIVED) => {
+                        discord.unarchive_thread(thread).await?;
+                        Ok(discord
+                            .create_thread_message(thread, message, mentions)
+                            .await?)
+                    }
+                    other => Ok(other?),
+                }
+            }
+            Platform::Console => Err(console(&at.channel)),
+        }
+    }
+
+    /// A link to the card: Slack's permalink (`chat.getPermalink`), or a Discord message link
+    /// in `guild`. `None` when it cannot be had; a link is a convenience, never a reason to
+    /// hold a message back.
+    pub async fn card_link(
+        &self,
+        at: &MessageRef,
+        guild: Option<&str>,
+    ) -> Result<Option<String>, DeliveryError> {
+        match at.channel.platform {
+            Platform::Slack => Ok(Some(self.slack()?.permalink(&at.channel.id, &at.id).await?)),
+            Platform::Discord => Ok(guild.map(|guild| {
+                format!(
+                    "https://discord.com/channels/{guild}/{}/{}",
+                    at.channel.id, at.id
+                )
+            })),
+            Platform::Console => Ok(None),
+        }
+    }
+
     async fn reply_inner(
         &self,
         handle: &ReplyHandle,

@@ -23,6 +23,10 @@ pub enum Delivery {
         key: Option<String>,
         /// The reply handle to fall back on.
         fallback: Option<ReplyHandle>,
+        /// Post it in this card's thread rather than top-level (a job or approval started from
+        /// an alert's card lives in the alert's thread, SPEC §15). It waits until that card is
+        /// posted; if the card's post ended without a message, it is posted top-level.
+        thread: Option<Card>,
     },
     /// Edit the message posted under `key` (in `channel`); waits until that post is delivered.
     /// A newer pending update of the same key replaces an older one that was not sent yet.
@@ -37,6 +41,45 @@ pub enum Delivery {
         /// The handle.
         handle: ReplyHandle,
     },
+    /// A reply in the thread under `card` (SPEC §13), in the card's channel and lane; waits
+    /// until the card is posted. If the card's post ended without a message (dead-lettered or
+    /// dropped), the reply is posted top-level in the channel instead, saying so.
+    Thread {
+        /// The card's channel (the ordering lane: replies share the channel's pacing).
+        channel: ChannelRef,
+        /// The card it goes under.
+        card: Card,
+        /// Also show it in the channel (Slack `reply_broadcast`), for an alert whose alert
+        /// channel is the card's channel.
+        broadcast: bool,
+        /// User ids on the card's platform to mention at the start of the reply (the requester
+        /// when their request is decided or their job ends; the approvers in a reminder).
+        mentions: Vec<String>,
+    },
+    /// A top-level post in `channel` whose text links to `card`'s thread: every
+    /// [`CARD_LINK`] in the text is replaced with the link when it is delivered (after the card
+    /// is posted), or with a plain reference when the card has no message.
+    Linked {
+        /// Where it is posted.
+        channel: ChannelRef,
+        /// The card it links to.
+        card: Card,
+    },
+}
+
+/// Stands in a [`Delivery::Linked`] message's text for the link to the card's thread.
+pub const CARD_LINK: &str = "{card_link}";
+
+/// The card a thread reply or a link belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// The outbox key the card was posted under (`job:42`, `approval:7`).
+    pub key: String,
+    /// A short title, e.g. `J-42 deploy web`: the Discord thread's name, and how a reply
+    /// that lost its card names it.
+    pub title: String,
+    /// The Discord guild of the card's channel, to build a message link; `None` on Slack.
+    pub guild: Option<String>,
 }
 
 /// One outgoing message.
@@ -60,6 +103,22 @@ pub struct StoredMessage {
     /// The buttons as (action id, value).
     #[serde(default)]
     pub buttons: Vec<(String, String)>,
+    /// The buttons' own labels, by position (`None`: the kind's label). Kept apart from
+    /// `buttons` so that rows written before labels existed still read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Option<String>>,
+    /// A thread reply that is also shown in the channel (Slack `reply_broadcast`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub broadcast: bool,
+    /// The title of the card a thread reply or link belongs to (see [`Card::title`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_title: Option<String>,
+    /// The Discord guild of the card's channel (see [`Card::guild`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild: Option<String>,
+    /// User ids to mention at the start of a thread reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 impl From<&Message> for StoredMessage {
@@ -71,6 +130,15 @@ impl From<&Message> for StoredMessage {
                 .iter()
                 .map(|b| (b.kind.action_id().to_string(), b.value.clone()))
                 .collect(),
+            labels: if m.buttons.iter().any(|b| b.label.is_some()) {
+                m.buttons.iter().map(|b| b.label.clone()).collect()
+            } else {
+                Vec::new()
+            },
+            broadcast: false,
+            card_title: None,
+            guild: None,
+            mentions: Vec::new(),
         }
     }
 }
@@ -83,10 +151,12 @@ impl StoredMessage {
             buttons: self
                 .buttons
                 .iter()
-                .filter_map(|(action, value)| {
-                    ButtonKind::from_action_id(action).map(|kind| Button {
+                .enumerate()
+                .filter_map(|(i, (action, value))| {
+                    ButtonKind::from_stored_id(action).map(|kind| Button {
                         kind,
                         value: value.clone(),
+                        label: self.labels.get(i).cloned().flatten(),
                     })
                 })
                 .collect(),

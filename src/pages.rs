@@ -1,86 +1,158 @@
-//! Server-rendered HTML pages: the read-only job page (`job`) and a minimal error page.
+//! Server-rendered HTML pages (SPEC §18): the job page (`job`), the tenant dashboard
+//! (`dashboard`), the fragments their live streams send (`live`), and a minimal error page.
 //!
-//! Every page is one self-contained HTML5 document: inline CSS, no scripts, no images, no
-//! external assets, so it renders the same behind any proxy and can be served with the strict
-//! [`CONTENT_SECURITY_POLICY`]. Every interpolated value goes through [`escape_html`]; job logs
-//! and audit details are written by commands and people, so they are untrusted text.
+//! Pages are rendered with maud: markup is checked at compile time and every interpolated value
+//! is HTML-escaped unless it is already `Markup`, so there is no string concatenation of HTML
+//! anywhere. Job logs, arguments and audit details are written by commands and people: they are
+//! untrusted text and only ever reach the page through maud's escaping.
+//!
+//! The stylesheet and the one small script are static assets (`assets/`), served by the HTTP
+//! edge at `/assets/pages.css` and `/assets/live.js` and referenced with their SHA-256
+//! (subresource integrity). The pages carry no inline script or style, so they can be served
+//! with the strict [`CONTENT_SECURITY_POLICY`]. Asset and stream URLs are relative, so the pages
+//! also work behind a proxy that serves warden under a path prefix.
 //!
 //! Architecture invariant: this module does no IO and knows neither axum nor sqlx. The HTTP
-//! route verifies the link (`crate::links`), reads the job, and hands a [`JobView`] in.
+//! edge verifies the link (`crate::links`), reads storage, and hands plain views in, with the
+//! time to show relative times against.
 
+mod dashboard;
+mod format;
 mod job;
+mod live;
 #[cfg(test)]
 mod tests;
 
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use sha2::{Digest, Sha256};
+
+pub use dashboard::{
+    dashboard_expired, dashboard_patch, render_dashboard_page, render_dashboard_sections, AlertRow,
+    ApprovalRow, DashboardView, JobRow,
+};
 pub use job::{render_job_page, JobView, LogLineView};
+pub use live::{job_patches, EndOfStream, JobCursor, Patch};
 
-/// The `Content-Security-Policy` header value the route should send with these pages. The pages
-/// need nothing but their own inline styles, so everything else is refused, which also defuses
-/// any markup that slipped past escaping.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The `Content-Security-Policy` header value for every page: scripts, styles and stream
+/// connections only from warden itself, nothing inline, nothing else at all. It also defuses
+/// any markup that could ever slip past escaping.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The same policy as a `<meta>` tag, for when the page is saved or served without the header.
+/// The same policy as a `<meta>` tag, for when a page is saved or served without the header.
 /// Browsers ignore `frame-ancestors` in a meta tag and warn about it, so it is left out here.
-const META_CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+const META_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'";
 
-/// The shared stylesheet, inlined into every page.
-const STYLE: &str = "\
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:72rem;padding:1.5rem;color:#1b1f24;background:#fff}
-h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.75rem 0 .5rem}
-.muted{color:#57606a}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.3rem .6rem;border-bottom:1px solid #d0d7de}
-th{background:#f6f8fa;font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-pre{background:#0d1117;color:#e6edf3;padding:.75rem 1rem;overflow-x:auto;white-space:pre-wrap;word-break:break-word;border-radius:6px}
-pre .ts{color:#7d8590}pre .stderr{color:#ff7b72}pre .info{color:#79c0ff}
-.badge{display:inline-block;padding:.1rem .55rem;border-radius:1rem;font-size:.85rem;font-weight:600;color:#fff;background:#57606a;vertical-align:middle}
-.s-queued{background:#6e7781}.s-running{background:#0969da}.s-succeeded{background:#1a7f37}
-.s-failed,.s-timed_out{background:#cf222e}.s-cancelled{background:#9a6700}.dry{background:#8250df}
-.error{border-left:4px solid #cf222e;background:#ffebe9;padding:.5rem .75rem;white-space:pre-wrap}
-";
+/// The stylesheet every page links to.
+pub const STYLESHEET: &str = include_str!("pages/assets/pages.css");
 
-/// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"` and `'`.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The script of the live pages: follows the stream and puts its fragments in place.
+pub const SCRIPT: &str = include_str!("pages/assets/live.js");
+
+/// `sha256-…` of an asset, for the `integrity` attribute: the browser refuses an asset that is
+/// not byte for byte the one this build renders pages for.
+fn integrity(asset: &str) -> String {
+    let digest = Sha256::digest(asset.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+static STYLESHEET_INTEGRITY: LazyLock<String> = LazyLock::new(|| integrity(STYLESHEET));
+static SCRIPT_INTEGRITY: LazyLock<String> = LazyLock::new(|| integrity(SCRIPT));
+
+/// Where a page sits, for its relative URLs: `/jobs/42` is one level down, `/dashboard` is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// `/dashboard`: assets at `assets/…`.
+    Top,
+    /// `/jobs/{id}`: assets at `../assets/…`.
+    Nested,
+}
+
+impl Depth {
+    fn prefix(self) -> &'static str {
+        match self {
+            Depth::Top => "",
+            Depth::Nested => "../",
         }
     }
-    out
 }
 
-/// A minimal HTML error page ("This link has expired…", "Job not found") with the given title
-/// and message, both escaped.
-pub fn render_error_page(title: &str, message: &str) -> String {
-    let body = format!(
-        "<h1>{}</h1>\n<p>{}</p>\n",
-        escape_html(title),
-        escape_html(message)
-    );
-    document(title, &body)
+/// What a page's shell needs besides its body.
+struct Shell<'a> {
+    title: &'a str,
+    depth: Depth,
+    /// The page's stream, relative to the page (`42/events`), when it updates itself.
+    stream: Option<String>,
+    /// Where the stream starts, so it sends only what the snapshot does not show.
+    cursor: Option<String>,
 }
 
-/// Wraps an already-escaped `body` in the shared HTML5 shell; `title` is escaped here.
+/// Wraps `body` in the HTML5 document every page shares.
 ///
 /// The page asks browsers not to send a referrer, because its own URL carries the link token,
 /// and asks search engines not to index it.
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <meta name=\"robots\" content=\"noindex, nofollow\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
-         <title>{title} · warden</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
-        csp = META_CONTENT_SECURITY_POLICY,
-        title = escape_html(title),
+fn document(shell: Shell<'_>, body: Markup) -> String {
+    let prefix = shell.depth.prefix();
+    let live = shell.stream.is_some();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                meta http-equiv="Content-Security-Policy" content=(META_CONTENT_SECURITY_POLICY);
+                title { (shell.title) " · warden" }
+                link rel="stylesheet" href={ (prefix) "assets/pages.css" }
+                    integrity=(STYLESHEET_INTEGRITY.as_str());
+                @if live {
+                    script src={ (prefix) "assets/live.js" } integrity=(SCRIPT_INTEGRITY.as_str()) defer {}
+                }
+            }
+            body data-stream=[shell.stream.as_deref()] data-cursor=[shell.cursor.as_deref()] {
+                (body)
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A minimal HTML error page ("This link has expired…", "Job not found") with the given title
+/// and message, both escaped. `depth` is where the page is served, for its stylesheet.
+pub fn render_error_page(title: &str, message: &str, depth: Depth) -> String {
+    document(
+        Shell {
+            title,
+            depth,
+            stream: None,
+            cursor: None,
+        },
+        html! {
+            h1 { (title) }
+            p.notice { (message) }
+        },
     )
+}
+
+/// A duration in words for chat messages and pages: `12 h`, `45 min`, `30 s`.
+pub fn duration_words(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        _ if secs % 3600 == 0 || secs >= 10 * 3600 => format!("{} h", (secs + 1800) / 3600),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// Text already escaped by maud, for code that assembles markup from rendered parts.
+fn fragment(markup: Markup) -> String {
+    let PreEscaped(html) = markup;
+    html
 }

@@ -9,11 +9,13 @@ pub mod bindings;
 pub mod decide;
 pub mod identity;
 pub mod rate;
+pub mod who;
 
 pub use bindings::{grants_for, Grant};
 pub use decide::{authorize, may_run, roles_summary, Denied};
 pub use identity::{principal_for, tenant_for, Principal};
 pub use rate::RateLimited;
+pub use who::{candidates, identity_in, who_can, Allowed};
 
 #[cfg(test)]
 mod tests {

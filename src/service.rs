@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::NewEvent;
+use crate::chat::invocation::without_nul;
 use crate::chat::{Invocation, Reply};
 use crate::commands::Registry;
 use crate::config::Directory;
@@ -24,14 +25,25 @@ use writer::{Outcome, RatePlan, Submission, Then, Unit};
 
 mod accepted;
 mod access;
+mod alert_clicks;
+mod alerts;
 mod approvals;
 mod bindings_cache;
 mod clicks;
+mod dashboard;
 mod jobs_builtin;
+mod remind;
+mod schedules;
+mod sealing;
+
+pub use sealing::seal_legacy;
 mod votes;
+mod why;
 
 use bindings_cache::BindingsCache;
 pub use clicks::{ClickAnswer, DENY_FORM};
+pub use schedules::{list as list_schedules, set_paused as set_schedule_paused, RunOutcome};
+pub use why::{count_uses, runtime_bindings};
 
 /// How long a replay key is kept, in seconds: longer than the 300 s signature window on either
 /// side, so a replay is either refused as stale or found here.
@@ -54,6 +66,9 @@ pub struct Service {
     pub runner: Arc<Runner>,
     bindings: Arc<BindingsCache>,
     writer: mpsc::Sender<Submission>,
+    /// For Alertmanager's silences API: a short timeout, since a click is answered within
+    /// Slack's 3 seconds.
+    silences: reqwest::Client,
 }
 
 /// How an invocation ended, for the request's metrics.
@@ -65,6 +80,9 @@ pub enum Handled {
     Refused,
     /// A replay of a request already acted on.
     Replay,
+    /// A form was refused for what was typed into it (a reason too short, a NUL character):
+    /// the person should correct it in the form, which stays open where the platform allows.
+    InvalidForm,
 }
 
 impl Handled {
@@ -74,6 +92,7 @@ impl Handled {
             Handled::Ok => "ok",
             Handled::Refused => "refused",
             Handled::Replay => "replay",
+            Handled::InvalidForm => "refused",
         }
     }
 }
@@ -99,6 +118,10 @@ impl Service {
             metrics,
             runner,
             writer,
+            silences: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_millis(2_000))
+                .build()
+                .expect("a reqwest client with a timeout always builds"),
         }
     }
 
@@ -121,20 +144,28 @@ impl Service {
         retry_of: Option<i64>,
     ) -> anyhow::Result<(Reply, Handled)> {
         let runtime = self.bindings.get(now).await;
+        let first = match retry_of {
+            Some(id) => self.store.job(id).await?,
+            None => None,
+        };
         let ctx = Context {
             directory: &self.directory,
             registry: &self.registry,
             root: &self.root,
             runtime_bindings: &runtime,
+            can_seal: self.runner.keyring.is_some(),
         };
-        let channel = inv.channel.clone().unwrap_or_default();
+        // A request holding a NUL is refused by the guard; its refusal is recorded with the
+        // NUL replaced, because no database text column may hold one.
+        let channel = without_nul(inv.channel.as_deref().unwrap_or_default());
+        let request_id = without_nul(&inv.request_id);
         let event = |tenant: &str, actor: String, kind: &str, target: &str, details| NewEvent {
             tenant: tenant.to_string(),
             actor,
             kind: kind.to_string(),
             target: target.to_string(),
             channel: channel.clone(),
-            request_id: inv.request_id.clone(),
+            request_id: request_id.clone(),
             details,
         };
         let platform = inv.platform.as_str();
@@ -202,6 +233,26 @@ impl Service {
                     )),
                 }
             }
+            Prepared::Access(request, crate::approvals::AccessAction::List) => {
+                // Listing changes nothing, so it is recorded like the other read-only
+                // built-ins: its replay key and event go through the group-commit writer.
+                let unit = Unit::Record(event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "access",
+                    json!({ "builtin": true, "action": "list", "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => {
+                        self.access(inv, request, crate::approvals::AccessAction::List, now)
+                            .await
+                    }
+                }
+            }
+            // Every other form of `access` changes state: it claims the replay key in the
+            // transaction that applies it.
             Prepared::Access(request, action) => self.access(inv, request, action, now).await,
             Prepared::Audit(request, filter) => {
                 let unit = Unit::Record(event(
@@ -215,69 +266,47 @@ impl Service {
                     Outcome::Replay => Ok(replay(inv)),
                     _ => {
                         let events = self.store.search_audit(&filter).await?;
-                        let text = crate::audit::search::render_results(&events, &request.tenant);
+                        let mut text =
+                            crate::audit::search::render_results(&events, &request.tenant);
+                        text.push_str(&self.thread_links(&events).await);
                         Ok((Reply::ephemeral(text), Handled::Ok))
                     }
                 }
             }
+            Prepared::Why(why) => self.why(why, now).await,
+            Prepared::Schedules(request) => {
+                let unit = Unit::Record(event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "schedules",
+                    json!({ "builtin": true, "platform": platform }),
+                ));
+                match self.submit(inv, now, unit).await? {
+                    Outcome::Replay => Ok(replay(inv)),
+                    _ => self.schedules_builtin(&request, now).await,
+                }
+            }
+            Prepared::Dashboard(request) => {
+                let invoked = event(
+                    &request.tenant,
+                    guard::actor_name(&request.principal),
+                    "command.invoked",
+                    "dashboard",
+                    json!({ "builtin": true, "platform": platform }),
+                );
+                self.dashboard_builtin(inv, request, invoked, now).await
+            }
             Prepared::Accepted(accepted) => {
-                let spec = accepted.spec;
-                let actor = guard::actor_name(&accepted.principal);
                 let mut details = guard::accepted_details(&accepted);
                 details["platform"] = platform.into();
                 if let Some(retry_of) = retry_of {
                     details["retry_of"] = crate::jobs::display_id(retry_of).into();
                 }
-                let invoked = event(
-                    &accepted.tenant,
-                    actor.clone(),
-                    "command.invoked",
-                    &spec.name,
-                    details,
-                );
-                let rate = spec.rate_limit.map(|limit| {
-                    Box::new(RatePlan {
-                        tenant: accepted.tenant.clone(),
-                        actor: actor.clone(),
-                        command: spec.name.clone(),
-                        limit,
-                        refused: event(
-                            &accepted.tenant,
-                            actor.clone(),
-                            "command.refused",
-                            &spec.name,
-                            json!({ "step": "rate_limit", "limit": limit.to_string(), "platform": platform }),
-                        ),
-                    })
-                });
-                let next = guard::next_step(&accepted, false);
-                let then = match next {
-                    Next::Run => {
-                        let job = self.new_job(inv, &accepted, retry_of);
-                        let (runner, draft) = (self.runner.clone(), job.clone());
-                        let announce: writer::Announce = Box::new(move |id| {
-                            runner.job_post(&draft.queued(id, now.to_rfc3339()), now)
-                        });
-                        Then::Job(Box::new(job), announce)
-                    }
-                    Next::Confirm => {
-                        Then::Confirm(Box::new(self.new_confirmation(inv, &accepted, now)?))
-                    }
-                    Next::NeedsApproval => {
-                        let approval = self.new_approval(inv, &accepted, now)?;
-                        let (service, draft) = (self.clone(), approval.clone());
-                        let announce: writer::Announce =
-                            Box::new(move |id| service.approval_post(id, &draft, now));
-                        Then::Approval(Box::new(approval), announce)
-                    }
-                };
-                let unit = Unit::Accepted {
-                    event: invoked,
-                    rate,
-                    then,
-                };
+                let (unit, next) =
+                    self.accepted_unit(inv, &accepted, now, details, first.as_ref(), false, None)?;
                 match self.submit(inv, now, unit).await? {
-                    Outcome::Replay => Ok(replay(inv)),
+                    Outcome::Replay | Outcome::Paused => Ok(replay(inv)),
                     Outcome::RateLimited(limited) => {
                         let refusal = guard::rate_refusal(&accepted, &limited);
                         Ok(self.refused(inv, &refusal))
@@ -293,17 +322,122 @@ impl Service {
         }
     }
 
+    /// The writes of an accepted command: its `command.invoked` event (with `details`), the
+    /// rate-limit step, and what comes next (job, confirmation or approval request). A
+    /// scheduled run counts as confirmed (the schedule in the config is the confirmation) and
+    /// carries the alert posted if the rate limit refuses it.
+    #[allow(clippy::too_many_arguments)]
+    fn accepted_unit(
+        &self,
+        inv: &Invocation,
+        accepted: &guard::Accepted<'_>,
+        now: DateTime<Utc>,
+        details: serde_json::Value,
+        first: Option<&crate::jobs::Job>,
+        confirmed: bool,
+        rate_alert: Option<crate::outbox::Outbound>,
+    ) -> anyhow::Result<(Unit, Next)> {
+        let spec = accepted.spec;
+        let actor = guard::actor_name(&accepted.principal);
+        let event = |actor: String, kind: &str, details| NewEvent {
+            tenant: accepted.tenant.clone(),
+            actor,
+            kind: kind.to_string(),
+            target: spec.name.clone(),
+            channel: inv.channel.clone().unwrap_or_default(),
+            request_id: inv.request_id.clone(),
+            details,
+        };
+        let mut refused_details =
+            json!({ "step": "rate_limit", "platform": inv.platform.as_str() });
+        for key in ["schedule", "slot"] {
+            if let Some(value) = details.get(key) {
+                refused_details[key] = value.clone();
+            }
+        }
+        let invoked = event(actor.clone(), "command.invoked", details);
+        let rate = spec.rate_limit.map(|limit| {
+            refused_details["limit"] = limit.to_string().into();
+            Box::new(RatePlan {
+                tenant: accepted.tenant.clone(),
+                actor: actor.clone(),
+                command: spec.name.clone(),
+                limit,
+                refused: event(actor.clone(), "command.refused", refused_details),
+                alert: rate_alert,
+            })
+        });
+        let next = guard::next_step(accepted, confirmed);
+        let parent = self.parent_card(inv, &accepted.tenant);
+        let then = match next {
+            Next::Run => {
+                let job = self.new_job(inv, accepted, first);
+                let (runner, draft) = (self.runner.clone(), job.clone());
+                let announce: writer::Announce =
+                    Arc::new(move |id| runner.job_post(&draft.queued(id, now.to_rfc3339()), now));
+                Then::Job(Box::new(job), in_thread(announce, parent))
+            }
+            Next::Confirm => Then::Confirm(Box::new(self.new_confirmation(inv, accepted, now)?)),
+            Next::NeedsApproval => {
+                let approval = self.new_approval(inv, accepted, now)?;
+                let (service, draft) = (self.clone(), approval.clone());
+                let announce: writer::Announce =
+                    Arc::new(move |id| service.approval_post(id, &draft, now));
+                Then::Approval(Box::new(approval), in_thread(announce, parent))
+            }
+        };
+        Ok((
+            Unit::Accepted {
+                event: invoked,
+                rate,
+                then,
+            },
+            next,
+        ))
+    }
+
+    /// The card whose thread an invocation's card goes in (an alert's, for its action
+    /// buttons), when it names one and has a channel.
+    fn parent_card(&self, inv: &Invocation, tenant: &str) -> Option<crate::outbox::Card> {
+        let thread = inv.thread.as_ref()?;
+        let channel: crate::model::ChannelRef = inv.channel.as_deref()?.parse().ok()?;
+        let guild = self
+            .directory
+            .tenants
+            .get(tenant)
+            .and_then(|t| t.discord_guild.as_deref());
+        Some(crate::threads::card(
+            thread.key.clone(),
+            thread.title.clone(),
+            &channel,
+            guild,
+        ))
+    }
+
     async fn submit(
         &self,
         inv: &Invocation,
         now: DateTime<Utc>,
         unit: Unit,
     ) -> anyhow::Result<Outcome> {
+        self.submit_claiming(inv, now, unit, None).await
+    }
+
+    /// `submit`, also claiming a schedule's slot in the same transaction: when the slot was
+    /// claimed already, or the schedule is paused, nothing is written.
+    async fn submit_claiming(
+        &self,
+        inv: &Invocation,
+        now: DateTime<Utc>,
+        unit: Unit,
+        slot: Option<writer::SlotClaim>,
+    ) -> anyhow::Result<Outcome> {
         let (done, result) = oneshot::channel();
         let submission = Submission {
-            replay_key: inv.replay_key.clone(),
+            replay_key: inv.replay_key.as_deref().map(without_nul),
             now,
             unit,
+            slot,
             done,
         };
         self.writer
@@ -314,6 +448,54 @@ impl Service {
             .await
             .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?
             .map_err(|message| anyhow::anyhow!(message))
+    }
+
+    /// The links to the threads of the cards the `events` name (SPEC §13), as lines to add
+    /// under audit search results: `Threads: A-1 <link> · J-2 <link>`. Empty when none is
+    /// known yet.
+    async fn thread_links(&self, events: &[crate::audit::AuditEvent]) -> String {
+        let mut seen: Vec<String> = Vec::new();
+        let mut shown: Vec<String> = Vec::new();
+        for event in events.iter().rev() {
+            let details: serde_json::Value =
+                serde_json::from_str(&event.details).unwrap_or_default();
+            let Some(card) = details["card"].as_str() else {
+                continue;
+            };
+            if seen.iter().any(|c| c == card) || seen.len() >= 5 {
+                continue;
+            }
+            seen.push(card.to_string());
+            if let Ok(Some(message)) = self.store.card_message(card).await {
+                if let Some(link) = message.link {
+                    shown.push(format!("{} {link}", event.target));
+                }
+            }
+        }
+        if shown.is_empty() {
+            String::new()
+        } else {
+            shown.reverse();
+            format!("\nThreads: {}", shown.join(" · "))
+        }
+    }
+
+    /// Claims the invocation's replay key in `tx`, the transaction that applies it. False means
+    /// a replay: the caller must write nothing and answer with [`replay`]. An invocation
+    /// without a key (the CLI, a scheduled run) is never a replay.
+    pub(super) async fn claim_replay_key(
+        &self,
+        tx: &mut crate::storage::Tx,
+        inv: &Invocation,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        match &inv.replay_key {
+            Some(key) => {
+                tx.claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
+                    .await
+            }
+            None => Ok(true),
+        }
     }
 
     fn refused(&self, inv: &Invocation, refusal: &Refusal) -> (Reply, Handled) {
@@ -330,7 +512,7 @@ impl Service {
     }
 }
 
-fn replay(inv: &Invocation) -> (Reply, Handled) {
+pub(super) fn replay(inv: &Invocation) -> (Reply, Handled) {
     tracing::info!(request.id = %inv.request_id, "replayed request answered, not acted on");
     (
         Reply::ephemeral(
@@ -338,4 +520,19 @@ fn replay(inv: &Invocation) -> (Reply, Handled) {
         ),
         Handled::Replay,
     )
+}
+
+/// An announcement whose new card goes in `parent`'s thread rather than top-level.
+fn in_thread(announce: writer::Announce, parent: Option<crate::outbox::Card>) -> writer::Announce {
+    let Some(parent) = parent else {
+        return announce;
+    };
+    Arc::new(move |id| {
+        announce(id).map(|mut out| {
+            if let crate::outbox::Delivery::Post { thread, .. } = &mut out.delivery {
+                *thread = Some(parent.clone());
+            }
+            out
+        })
+    })
 }

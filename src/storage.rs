@@ -13,6 +13,7 @@
 //! lock shared by every replica. The one hot write that does not need it, a job claim, uses
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL so that replicas claim in parallel.
 
+mod alerts;
 mod approvals;
 mod audit;
 mod bindings;
@@ -24,17 +25,24 @@ mod jobs;
 mod maintenance;
 mod outbox;
 mod outbox_dispatch;
+mod pages;
 mod rate;
 mod replay;
+mod schedules;
+mod sealed;
 
+pub use alerts::{AlertRow, NewAlert, StormWindow};
 pub use approvals::{ApprovalRecord, NewApproval};
 pub use audit::AuditQuery;
 pub use bindings::RuntimeBinding;
 pub use confirmations::{Confirmation, NewConfirmation};
 pub use copy::TableCopy;
 pub use flags::Flag;
-pub use outbox_dispatch::{OutboxRow, OutboxStats, PaceRule};
+pub use outbox_dispatch::{CardMessage, OutboxRow, OutboxStats, PaceRule};
+pub use pages::DashboardRows;
 pub use rate::WindowUses;
+pub use schedules::SchedulePause;
+pub use sealed::Sealed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +111,9 @@ pub struct Store {
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
+    /// The keys that seal secret argument values as rows are inserted (SPEC §16). Storage only
+    /// seals, because the row id it seals to is known only here; it never opens.
+    keyring: Option<Arc<crate::secrets::Keyring>>,
 }
 
 /// One write transaction. Dropping it without `commit` rolls everything back.
@@ -113,6 +124,7 @@ pub struct Tx {
     /// Whether this transaction added outbox rows (so the dispatcher is woken after commit).
     enqueued: bool,
     outbox_wake: Arc<Notify>,
+    keyring: Option<Arc<crate::secrets::Keyring>>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -138,6 +150,38 @@ pub(crate) fn values_list(rows: usize, columns: usize) -> String {
     sql
 }
 
+/// True when the database refused a statement because of the data it was given: a value it
+/// cannot store (PostgreSQL's SQLSTATE class 22, e.g. a NUL byte in text, `22021`), a
+/// constraint or a trigger (class 23, PL/pgSQL's `P0001`; SQLite's constraint, mismatch,
+/// too-big and range errors). Such an error is specific to what one request wrote, so the
+/// writer retries the other units of its batch without it. Connection failures, timeouts and
+/// lock waits are not data rejections: retrying unit by unit would only multiply the wait.
+pub fn is_data_rejection(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .any(|e| match e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                data_rejection_code(&code)
+            }
+            sqlx::Error::Encode(_) => true,
+            _ => false,
+        })
+}
+
+/// The error codes of [`is_data_rejection`]: a PostgreSQL SQLSTATE (always five characters),
+/// or a numeric SQLite result code (at most four digits).
+fn data_rejection_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("22") || code.starts_with("23") || code.starts_with("P0");
+    }
+    // SQLITE_TOOBIG (18), SQLITE_CONSTRAINT (19, also RAISE in a trigger), SQLITE_MISMATCH
+    // (20), SQLITE_RANGE (25); an extended code keeps its primary code in the low byte.
+    code.parse::<i32>()
+        .is_ok_and(|c| matches!(c & 0xff, 18 | 19 | 20 | 25))
+}
+
 impl Store {
     /// Opens the database at `url`: `sqlite://PATH` (created if missing), `sqlite::memory:`,
     /// or `postgres://USER:PASSWORD@HOST:PORT/DB`. Does not migrate: call `migrate` (serve
@@ -161,7 +205,14 @@ impl Store {
             backend,
             writer: Arc::new(Mutex::new(())),
             outbox_wake: Arc::new(Notify::new()),
+            keyring: None,
         })
+    }
+
+    /// This store, sealing secret argument values with `keyring` as rows are inserted.
+    pub fn with_keyring(mut self, keyring: Option<crate::secrets::Keyring>) -> Store {
+        self.keyring = keyring.map(Arc::new);
+        self
     }
 
     /// The database this store talks to.
@@ -247,6 +298,7 @@ impl Store {
             pending_audit: Vec::new(),
             enqueued: false,
             outbox_wake: self.outbox_wake.clone(),
+            keyring: self.keyring.clone(),
             _writer: writer,
         })
     }
@@ -293,9 +345,13 @@ async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(|conn, _| {
             Box::pin(async move {
+                // The busy timeout comes first: `journal_mode` needs a lock, and without the
+                // timeout already set it fails at once with SQLITE_BUSY while another process
+                // (the server, beside a CLI command) checkpoints or writes, which left the new
+                // connection broken and the pool timing out.
                 conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
                 )
                 .await?;
@@ -342,6 +398,31 @@ impl Tx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_rejection_codes() {
+        let cases = [
+            ("22021", true),
+            ("22001", true),
+            ("23505", true),
+            ("P0001", true),
+            ("55P03", false),
+            ("57P01", false),
+            ("08006", false),
+            ("25P03", false),
+            ("40001", false),
+            ("19", true),
+            ("1811", true),
+            ("2067", true),
+            ("5", false),
+            ("517", false),
+            ("6", false),
+            ("", false),
+        ];
+        for (code, want) in cases {
+            assert_eq!(data_rejection_code(code), want, "{code}");
+        }
+    }
 
     #[test]
     fn values_lists_number_every_placeholder() {

@@ -162,13 +162,17 @@ async fn staging_runs_at_once_and_prod_needs_two_distinct_leads() {
     let prod_call = &w.downstream.received()[1];
     assert_eq!(prod_call.path_and_query, "/ship/web");
 
-    // The request message was updated in place with who approved, and lost its buttons (the
-    // outbox delivers it after the click's transaction, so wait for it).
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // The request's card was updated in place with who approved, and lost its buttons (the
+    // outbox delivers it after the click's transaction, so wait for it). The card then tells
+    // the job's story, so the newest edit may already be the job's, which names the approvers
+    // too (an edit not sent yet is replaced by a newer one).
+    let deadline = Instant::now() + Duration::from_secs(10);
     let last = loop {
         let decided = w.fake.calls_of("chat.update").into_iter().find(|u| {
             let text = u["text"].as_str().unwrap_or_default();
-            text.starts_with(&format!("{id}:")) && text.contains("carol") && text.contains("dave")
+            (text.starts_with(&format!("{id}:")) || text.starts_with("J-"))
+                && text.contains("carol")
+                && text.contains("dave")
         });
         if let Some(update) = decided {
             break update;
@@ -266,12 +270,13 @@ async fn deny_asks_for_a_reason_and_ends_the_request() {
     assert_eq!(json["response_action"], "clear", "{json}");
     assert_eq!(approval_status(&w.app, &id).await, "denied");
 
-    // The requester is told in the channel, and the request message says who denied and why.
+    // The requester is mentioned in the request's thread, and the card says who denied and why.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let told = w.fake.calls_of("chat.postMessage").into_iter().any(|m| {
             let t = m["text"].as_str().unwrap_or_default();
-            t.contains("alice")
+            m["thread_ts"].is_string()
+                && t.starts_with("<@U0ALICE>")
                 && t.contains("denied by carol")
                 && t.contains("not during the freeze")
         });
@@ -390,6 +395,21 @@ async fn fifty_concurrent_clicks_make_exactly_one_job_and_one_downstream_call() 
     assert_eq!(w.downstream.received().len(), 1);
     let n: i64 = id[2..].parse().unwrap();
     assert_eq!(store.approval(n).await.unwrap().unwrap().votes.len(), 2);
+    // One card, and one "approved" reply in its thread, however many clicks raced.
+    let posts = w.fake.calls_of("chat.postMessage");
+    let cards: Vec<_> = posts.iter().filter(|m| m["thread_ts"].is_null()).collect();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let approved: Vec<_> = posts
+        .iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("was approved by")
+        })
+        .collect();
+    assert_eq!(approved.len(), 1, "{approved:?}");
+    assert!(approved[0]["thread_ts"].is_string());
 
     assert_audit_verifies(&w.app.database_url());
     w.app.server.shutdown().await.unwrap();
@@ -630,5 +650,81 @@ async fn an_approval_of_a_changed_plan_is_stale_and_runs_nothing() {
         .await
         .iter()
         .any(|e| e.kind == "approval.stale"));
+    w.app.server.shutdown().await.unwrap();
+}
+
+/// Issue 18.1: an admin bound only in `staging` approved `access request admin` with no
+/// environment (every environment), and the new admin could return the favour. Deciding by
+/// role now needs the role in every environment the request covers.
+#[tokio::test]
+async fn an_admin_of_one_environment_cannot_approve_a_wider_access_request() {
+    let w = world("30m").await;
+    let request = |text: &'static str| {
+        let app = &w.app;
+        async move { approval_id(app.slack("T0ACME", "U0BOB", text).await.text()) }
+    };
+
+    // Everywhere: frank (admin in staging only) is refused, and nothing is granted.
+    let everywhere = request("access request admin --reason \"take over\"").await;
+    let approve = button(&posted_request(&w.fake, &everywhere).await, "Approve");
+    let frank = click(&w, "T0ACME", "U0FRANK", &approve).await;
+    assert!(frank.contains("Refused"), "{frank}");
+    assert!(
+        frank.contains("`*`"),
+        "the refusal says what is missing: {frank}"
+    );
+    assert_eq!(approval_status(&w.app, &everywhere).await, "pending");
+
+    // staging and prod: frank holds admin in one of the two, which is not enough.
+    let two = request("access request admin env=staging,prod --reason \"both\"").await;
+    let approve_two = button(&posted_request(&w.fake, &two).await, "Approve");
+    let frank = click(&w, "T0ACME", "U0FRANK", &approve_two).await;
+    assert!(
+        frank.contains("Refused") && frank.contains("`prod`"),
+        "{frank}"
+    );
+    assert_eq!(approval_status(&w.app, &two).await, "pending");
+
+    // Deny is guarded the same way: no form opens for frank.
+    let deny = button(&posted_request(&w.fake, &everywhere).await, "Deny");
+    let frank = click(&w, "T0ACME", "U0FRANK", &deny).await;
+    assert!(frank.contains("Refused"), "{frank}");
+    assert!(w.fake.calls_of("views.open").is_empty());
+
+    // Within his environment frank decides as before.
+    let staging = request("access request operator env=staging --reason \"on call\"").await;
+    let approve_staging = button(&posted_request(&w.fake, &staging).await, "Approve");
+    let frank = click(&w, "T0ACME", "U0FRANK", &approve_staging).await;
+    assert!(frank.contains("approved"), "{frank}");
+    assert_eq!(approval_status(&w.app, &staging).await, "approved");
+    let who = w.app.slack("T0ACME", "U0BOB", "whoami").await;
+    assert!(who.text().contains("operator in staging"), "{}", who.text());
+    assert!(!who.text().contains("admin"), "{}", who.text());
+
+    // An admin in `*` (alice, through break-glass) may decide on the wide request.
+    let glass = w
+        .app
+        .slack(
+            "T0ACME",
+            "U0ALICE",
+            "access breakglass admin --for 30m --reason \"review\"",
+        )
+        .await;
+    assert!(
+        glass.text().contains("Break-glass granted"),
+        "{}",
+        glass.text()
+    );
+    let alice = click(&w, "T0ACME", "U0ALICE", &approve).await;
+    assert!(alice.contains("approved"), "{alice}");
+    let granted: Vec<String> = w
+        .app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "access.granted")
+        .map(|e| e.actor)
+        .collect();
+    assert_eq!(granted, ["frank", "alice"]);
     w.app.server.shutdown().await.unwrap();
 }

@@ -142,6 +142,8 @@ fn check_accepts_the_shipped_files_and_names_file_and_line_of_problems() {
     let (code, out, err) = warden(&ok_env, &["check"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("binding warden.example.toml:"), "{out}");
+    assert!(out.contains("alert route 1 warden.example.toml:"), "{out}");
+    assert!(out.contains("PROM_ALERT_TOKEN is not set"), "{out}");
     assert!(out.lines().last().unwrap().starts_with("ok: "), "{out}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -164,6 +166,28 @@ fn check_accepts_the_shipped_files_and_names_file_and_line_of_problems() {
     assert!(out.contains("colour"), "{out}");
     assert!(out.contains("warden.toml:5:"), "{out}");
     assert!(out.contains("nobody"), "{out}");
+
+    // An alert action naming a command or an argument that does not exist is reported with
+    // the route's line.
+    std::fs::write(
+        &config,
+        "[tenants.acme]\nslack_team = \"T1\"\nalert_channel = \"slack:C1\"\n\n[alert_sources.prom]\nkind = \"alertmanager\"\ntoken_env = \"PROM_ALERT_TOKEN\"\n\n[[alert_routes]]\nsource = \"prom\"\ntenant = \"acme\"\nactions = [{ label = \"Reboot\", command = \"reboot host={{labels.instance}}\" }]\n",
+    )
+    .unwrap();
+    let shipped = [
+        ("WARDEN_CONFIG", config.display().to_string()),
+        (
+            "WARDEN_COMMANDS_DIR",
+            root.join("commands").display().to_string(),
+        ),
+    ];
+    let (code, out, _) = warden(&shipped, &["check"]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("warden.toml:9: alert route 1, action `Reboot`: there is no command `reboot`"),
+        "{out}"
+    );
+    std::fs::write(&config, "[tenants.acme]\nslack_team = \"T1\"\n\n[[bindings]]\nsubject = \"group:nobody\"\ntenant = \"acme\"\nrole = \"operator\"\n").unwrap();
 
     // serve refuses to start on the same problems, with the same lines.
     let (code, _, err) = warden(&env, &["serve"]);
@@ -222,6 +246,16 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Trace logs are plentiful: read them as they come, or a full pipe blocks the server.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out_reader = drain(Box::new(child.stdout.take().unwrap()));
+    let err_reader = drain(Box::new(child.stderr.take().unwrap()));
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -249,6 +283,8 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
         "deploy api v1.2.3 env=prod",
         "deploy api bad",
         "rotate-key x",
+        // A valid secret argument: sealed at rest, never logged, even at trace level.
+        "rotate-key api tok_l0gsafe1",
     ] {
         let r = post(
             "/slack/commands",
@@ -315,19 +351,8 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
     };
     assert!(status.success(), "{status:?}");
 
-    let mut logs = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let mut logs = out_reader.join().unwrap();
+    logs.push_str(&err_reader.join().unwrap());
     assert!(
         logs.contains("request rejected"),
         "the forged request is logged"
@@ -340,7 +365,14 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
         .find(|l| l.contains("warden is listening"))
         .unwrap_or_else(|| panic!("{logs}"));
     assert!(listening.contains("\"database\""), "{listening}");
-    for secret in [SLACK_SECRET, SLACK_OLD_SECRET, SLACK_BOT_TOKEN, DB_PASSWORD] {
+    for secret in [
+        SLACK_SECRET,
+        SLACK_OLD_SECRET,
+        SLACK_BOT_TOKEN,
+        DB_PASSWORD,
+        TEST_KEY,
+        "tok_l0gsafe1",
+    ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
 }
@@ -354,6 +386,7 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
         "audit",
         "outbox",
         "digest",
+        "secrets",
         "demo",
         "completions",
     ] {
@@ -446,6 +479,7 @@ async fn old_delivered_outbox_rows_are_purged_and_dead_letters_kept() {
                 channel: "slack:C1".parse().unwrap(),
                 key: None,
                 fallback: None,
+                thread: None,
             },
             message: warden::chat::Message {
                 text: "hello".into(),
@@ -488,4 +522,57 @@ async fn old_delivered_outbox_rows_are_purged_and_dead_letters_kept() {
         left.contains(&"dead".to_string()) && left.contains(&"pending".to_string()),
         "{left:?}"
     );
+}
+
+/// A PostgreSQL password holding `?`, `/`, `@`, `#` or `:` (written as is, or percent-encoded
+/// as it should be) never appears in what `warden migrate`, `warden audit verify` or
+/// `warden serve` print when they cannot start: neither in a settings error, nor in a
+/// connection error. The database named (port 1 on loopback) refuses every connection.
+#[test]
+fn database_passwords_with_awkward_characters_are_never_printed() {
+    let passwords = [
+        "12/hunter2x",
+        "12?hunter2x",
+        "12#hunter2x",
+        "ab?hunter2x",
+        "hunter2x:9",
+        "hun@ter2x",
+        "a?b/c@d#e:hunter2x",
+    ];
+    let mut runs = Vec::new();
+    for password in passwords {
+        let encoded: String = password
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        runs.push((password, encoded));
+    }
+    // Every run waits about 1.5 s for the refused connection, so they run side by side.
+    std::thread::scope(|scope| {
+        for (password, encoded) in &runs {
+            for written in [password.to_string(), encoded.clone()] {
+                for args in [&["migrate"][..], &["audit", "verify"], &["serve"]] {
+                    let written = written.clone();
+                    scope.spawn(move || {
+                        let url = format!("postgres://warden:{written}@127.0.0.1:1/warden");
+                        let env = [("WARDEN_DATABASE_URL", url.clone())];
+                        let (code, out, err) = warden(&env, args);
+                        assert_ne!(code, 0, "{args:?} with {url}: {out}{err}");
+                        for secret in [password, encoded.as_str(), "hunter2", "ter2x"] {
+                            assert!(
+                                !out.contains(secret) && !err.contains(secret),
+                                "{secret:?} printed by {args:?} for {url:?}: {out}{err}"
+                            );
+                        }
+                    });
+                }
+            }
+        }
+    });
 }

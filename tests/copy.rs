@@ -298,8 +298,15 @@ async fn a_sqlite_deployment_moves_to_postgres_with_its_whole_history() {
     // The same chain, event for event, and the same rows under the same ids.
     assert_eq!(verified_events(&pg_url), events);
     assert_eq!(export(&pg_url), source_export);
-    let source = Store::connect(&sqlite_url).await.unwrap();
-    let target = Store::connect(&pg_url).await.unwrap();
+    // Sealed values (the job-link key among them) are copied as they are: the same keys
+    // open them on both sides.
+    let keys =
+        || Some(warden::secrets::Keyring::parse(&format!("{TEST_KEY_ID}:{TEST_KEY}")).unwrap());
+    let source = Store::connect(&sqlite_url)
+        .await
+        .unwrap()
+        .with_keyring(keys());
+    let target = Store::connect(&pg_url).await.unwrap().with_keyring(keys());
     for id in &jobs {
         let old = source.job(*id).await.unwrap().unwrap();
         let new = target.job(*id).await.unwrap().unwrap();

@@ -124,6 +124,14 @@ fn the_demo_plays_the_whole_story_with_no_configuration() {
         "#alerts  warden: ALERT: J-4 `migrate service=web env=staging` failed",
         "ERROR: lock timeout on table orders",
         "[Retry]",
+        // A monitoring alert: its card, an operator's click on Restart, the resolution.
+        "alertmanager> POST /alerts/alertmanager: HighErrorRate firing",
+        "#alerts  warden: *FIRING* `HighErrorRate`",
+        "[Restart]",
+        "ana> clicks [Restart] on AL-1:0",
+        "J-5 `restart service=web env=staging`: succeeded",
+        "alertmanager> POST /alerts/alertmanager: HighErrorRate resolved",
+        "RESOLVED* `HighErrorRate` after 3m",
         // An audit search from chat.
         "cleo> /ops audit kind=approval",
         "ana approval.refused A-1",

@@ -104,9 +104,20 @@ async fn exec_receives_exactly_the_validated_arguments_and_nothing_else_runs() {
         assert!(std::time::Instant::now() < deadline, "{:?}", fake.calls());
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let posts = fake.calls_of("chat.postMessage");
+    // One top-level card; everything else about the job is a reply in its thread.
+    let (posts, replies): (Vec<_>, Vec<_>) = fake
+        .calls_of("chat.postMessage")
+        .into_iter()
+        .partition(|m| m["thread_ts"].is_null());
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0]["channel"], "C0DEPLOYS");
+    assert!(!replies.is_empty(), "no thread replies");
+    assert!(
+        replies
+            .iter()
+            .all(|r| r["channel"] == "C0DEPLOYS" && r["thread_ts"] == "1700000000.000001"),
+        "{replies:?}"
+    );
     assert!(posts[0]["text"]
         .as_str()
         .unwrap()

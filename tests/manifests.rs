@@ -491,9 +491,16 @@ fn every_variable_the_deployment_sets_is_one_warden_reads() {
         ),
     ]);
     let settings = Settings::from_env(&env).unwrap();
-    let (_, registry) = warden::app::load_definitions(&settings).expect("commands/ loads");
+    let (directory, registry) = warden::app::load_definitions(&settings).expect("commands/ loads");
     let (_, from_commands) = ActionEnv::capture(&registry, &HashMap::new());
     known.extend(from_commands);
+    // And the credentials of the alert sources the example names (`token_env`).
+    known.extend(
+        directory
+            .alert_sources
+            .values()
+            .map(|s| s.auth.env().to_string()),
+    );
 
     let mut set: Vec<(String, String)> = Vec::new();
     for container in all_containers(deployment) {

@@ -54,6 +54,23 @@ fn directory_env(
     env
 }
 
+/// Waits (at most 90 s) until nothing in the outbox is pending or being sent.
+async fn wait_outbox_drained(store: &Store) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = store.outbox_rows(Some("pending"), 100).await.unwrap().len()
+            + store.outbox_rows(Some("sending"), 100).await.unwrap().len();
+        if left == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} messages were never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -272,19 +289,7 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
     let port = free_port();
     let mut second = start(&env, port, &dir.path().join("second.log"));
     wait_ready(port).await;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let left = store.outbox_rows(Some("pending"), 100).await.unwrap().len()
-            + store.outbox_rows(Some("sending"), 100).await.unwrap().len();
-        if left == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{left} messages were never delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_outbox_drained(&store).await;
     assert!(store
         .outbox_rows(Some("dead"), 100)
         .await
@@ -299,7 +304,7 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
         .collect();
     let delivered_posts: Vec<serde_json::Value> = fake.calls()[failed_calls..]
         .iter()
-        .filter(|(method, _, _)| method == "chat.postMessage")
+        .filter(|(method, body, _)| method == "chat.postMessage" && body["thread_ts"].is_null())
         .map(|(_, body, _)| body.clone())
         .collect();
     for id in 1..=3 {
@@ -319,6 +324,83 @@ async fn pending_messages_survive_kill_9_during_a_chat_outage() {
             .count();
         assert!(finals >= 1, "J-{id} never showed its result: {accepted:?}");
     }
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(second.id().to_string())
+        .status()
+        .unwrap();
+    second.wait().unwrap();
+}
+
+/// Issue 11: the card is posted, its thread replies cannot be (Slack refuses them for a
+/// while), and warden is killed with SIGKILL. After a restart the replies are delivered in
+/// order under the same card, and the card is not posted again.
+#[tokio::test]
+async fn thread_replies_survive_kill_9_between_the_card_and_its_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    let quick = dir.path().join("quick.sh");
+    std::fs::write(&quick, "echo done\n").unwrap();
+    std::fs::write(
+        commands.join("quick.toml"),
+        script_command("quick", &quick, 0),
+    )
+    .unwrap();
+    let fake = FakeSlack::default();
+    *fake.failing_replies.lock().unwrap() = Some("internal_error".into());
+    let api = fake.start().await;
+    let env = directory_env(dir.path(), &commands, api);
+    let port = free_port();
+    let mut first = start(&env, port, &dir.path().join("first.log"));
+    wait_ready(port).await;
+    let store = open_store(dir.path()).await;
+    let reply = post_command(port, "quick").await;
+    assert!(reply.contains("queued"), "{reply}");
+    wait_status(&store, 1, &[JobStatus::Succeeded], Duration::from_secs(15)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fake
+        .calls_of("chat.postMessage")
+        .iter()
+        .any(|m| m["thread_ts"].is_string())
+    {
+        assert!(Instant::now() < deadline, "no reply was ever tried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL: no cleanup of any kind.
+    first.wait().unwrap();
+    let cards: Vec<serde_json::Value> = fake
+        .calls_of("chat.postMessage")
+        .into_iter()
+        .filter(|m| m["thread_ts"].is_null())
+        .collect();
+    assert_eq!(cards.len(), 1, "the card was posted before the kill");
+
+    *fake.failing_replies.lock().unwrap() = None;
+    let before = fake.calls().len();
+    let port = free_port();
+    let mut second = start(&env, port, &dir.path().join("second.log"));
+    wait_ready(port).await;
+    wait_outbox_drained(&store).await;
+    let after: Vec<serde_json::Value> = fake.calls()[before..]
+        .iter()
+        .filter(|(method, _, _)| method == "chat.postMessage")
+        .map(|(_, body, _)| body.clone())
+        .collect();
+    assert!(
+        after.iter().all(|m| m["thread_ts"] == "1700000000.000001"),
+        "every delivery after the restart is a reply under the card: {after:?}"
+    );
+    let texts: Vec<&str> = after
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default())
+        .collect();
+    let started = texts.iter().position(|t| t.contains("J-1 started"));
+    let outcome = texts.iter().position(|t| t.contains("J-1 succeeded"));
+    assert!(
+        matches!((started, outcome), (Some(s), Some(o)) if s < o),
+        "the start, then the outcome: {texts:?}"
+    );
     Command::new("kill")
         .arg("-TERM")
         .arg(second.id().to_string())
@@ -422,4 +504,75 @@ async fn a_replica_killed_mid_job_has_its_job_recovered_by_another() {
         .unwrap();
     replicas[survivor].wait().unwrap();
     assert_audit_verifies(&env["WARDEN_DATABASE_URL"]);
+}
+
+/// Issue 14: an alert webhook that was answered loses no card, even when warden is killed
+/// with SIGKILL right after answering, before anything could be posted.
+#[tokio::test]
+async fn an_answered_alert_webhook_loses_no_card_to_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    std::fs::create_dir(&commands).unwrap();
+    let fake = FakeSlack::default();
+    // Slack refuses every post while the first process runs, so nothing can leave before the
+    // kill: the cards exist only as outbox rows.
+    fake.failing
+        .lock()
+        .unwrap()
+        .insert("chat.postMessage".into(), "internal_error".into());
+    let api = fake.start().await;
+    let mut env = directory_env(dir.path(), &commands, api);
+    let config = dir.path().join("warden.toml");
+    let alerts = r#"
+[alert_sources.prom]
+kind = "alertmanager"
+token_env = "PROM_ALERT_TOKEN"
+
+[[alert_routes]]
+source = "prom"
+tenant = "acme"
+"#;
+    std::fs::write(&config, format!("{DIRECTORY}\n{alerts}")).unwrap();
+    env.insert("PROM_ALERT_TOKEN".into(), "tok-kill9".into());
+    let port = free_port();
+    let mut first = start(&env, port, &dir.path().join("first.log"));
+    wait_ready(port).await;
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/alerts/alertmanager"))
+        .bearer_auth("tok-kill9")
+        .body(include_str!("fixtures/alertmanager.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    first.kill().unwrap(); // SIGKILL, right after the answer.
+    first.wait().unwrap();
+
+    // Whatever the first process tried was refused; only what comes after counts.
+    let refused = fake.calls().len();
+    fake.failing.lock().unwrap().clear();
+    let port = free_port();
+    let mut second = start(&env, port, &dir.path().join("second.log"));
+    wait_ready(port).await;
+    let store = open_store(dir.path()).await;
+    wait_outbox_drained(&store).await;
+    let cards: Vec<serde_json::Value> = fake.calls()[refused..]
+        .iter()
+        .filter(|(method, body, _)| {
+            method == "chat.postMessage"
+                && body["thread_ts"].is_null()
+                && body["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("*FIRING*")
+        })
+        .map(|(_, body, _)| body.clone())
+        .collect();
+    assert_eq!(cards.len(), 2, "two cards, once each: {cards:?}");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(second.id().to_string())
+        .status()
+        .unwrap();
+    second.wait().unwrap();
 }

@@ -228,7 +228,17 @@ pub(super) async fn run(run: &ActionRun<'_>) -> ActionOutcome {
         let error = if first.is_empty() {
             format!("HTTP {status_text}")
         } else {
-            format!("HTTP {status_text}: {}", cap_chars(first, ERROR_LINE_CAP))
+            // Scrubbed before it is cut, so that a cut cannot split a secret in two.
+            let scrubber = run.log.scrubber();
+            let first = scrubber.scrub(first);
+            let kept = cap_chars(&first, ERROR_LINE_CAP);
+            let kept = match kept.strip_suffix('…') {
+                Some(cut) if first.chars().count() > ERROR_LINE_CAP => {
+                    format!("{}…", scrubber.scrub_cut_end(cut))
+                }
+                _ => kept,
+            };
+            format!("HTTP {status_text}: {kept}")
         };
         ActionOutcome::Failed { error }
     }

@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::scrub::Scrubber;
+
 /// The longest one log line may be, in bytes; longer lines are cut and end in `…`.
 pub const LOG_LINE_CAP: usize = 4 * 1024;
 /// How many lines one job may log before the rest is dropped.
@@ -46,11 +48,14 @@ pub struct LogLine {
 /// the database. The channel is unbounded so that a slow database never stalls a program's
 /// output pipe; the caps below bound it instead. Each line is capped at [`LOG_LINE_CAP`] bytes;
 /// after [`LOG_MAX_LINES`] lines or [`LOG_MAX_BYTES`] bytes for the job, one final
-/// `[log truncated: …]` line is sent and the rest are dropped and counted.
+/// `[log truncated: …]` line is sent and the rest are dropped and counted. Every line is
+/// scrubbed of the job's secret values (see [`Scrubber`]) and of NUL characters (which no
+/// database text column may hold) before it is capped and sent.
 #[derive(Debug, Clone)]
 pub struct JobLog {
     tx: mpsc::UnboundedSender<LogLine>,
     counters: Arc<Mutex<Counters>>,
+    scrubber: Arc<Scrubber>,
 }
 
 #[derive(Debug, Default)]
@@ -63,12 +68,23 @@ struct Counters {
 impl JobLog {
     /// A new log and the receiver the runner drains.
     pub fn channel() -> (JobLog, mpsc::UnboundedReceiver<LogLine>) {
+        Self::scrubbing(Scrubber::none())
+    }
+
+    /// A new log whose lines are scrubbed of the secrets `scrubber` knows, and its receiver.
+    pub fn scrubbing(scrubber: Scrubber) -> (JobLog, mpsc::UnboundedReceiver<LogLine>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let log = JobLog {
             tx,
             counters: Arc::default(),
+            scrubber: Arc::new(scrubber),
         };
         (log, rx)
+    }
+
+    /// The secrets this log scrubs, for scrubbing other text of the same job (its error).
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
 
     /// Logs warden's own account of what it did.
@@ -102,7 +118,7 @@ impl JobLog {
     }
 
     fn push(&self, stream: Stream, text: String) {
-        let text = cap_line(text);
+        let text = scrub_and_cap(&self.scrubber, text);
         // The lock is held while sending so that the truncation notice is the last line the
         // receiver sees, however many clones log at once.
         let mut counters = self.lock();
@@ -129,16 +145,35 @@ impl JobLog {
     }
 }
 
-/// Cuts a line to [`LOG_LINE_CAP`] bytes at a character boundary and marks the cut with `…`.
-fn cap_line(mut text: String) -> String {
+/// Replaces NUL characters (U+FFFD), scrubs a line of secrets, then cuts it to [`LOG_LINE_CAP`] bytes at a character boundary
+/// and marks the cut with `…`. A line that arrived longer than the cap may already have been
+/// cut by its reader, so the end of what is kept is also checked for the start of a secret.
+fn scrub_and_cap(scrubber: &Scrubber, text: String) -> String {
+    let arrived_long = text.len() > LOG_LINE_CAP;
+    // A program may print anything, but no database text column may hold a NUL.
+    let text = if text.contains('\0') {
+        crate::chat::invocation::without_nul(&text)
+    } else {
+        text
+    };
+    let mut text = if scrubber.is_empty() {
+        text
+    } else {
+        scrubber.scrub(&text)
+    };
     if text.len() <= LOG_LINE_CAP {
-        return text;
+        return if arrived_long {
+            scrubber.scrub_cut_end(&text)
+        } else {
+            text
+        };
     }
     let mut end = LOG_LINE_CAP;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     text.truncate(end);
+    let mut text = scrubber.scrub_cut_end(&text);
     text.push('…');
     text
 }

@@ -6,21 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::commands::args::{ArgValue, ParsedArgs, REDACTED};
 use crate::commands::spec::CommandSpec;
-use crate::commands::template;
-
-/// Percent-encodes everything but the unreserved characters `A-Za-z0-9-._~`, so that a value
-/// is always exactly one path segment or one query value: `a b&c` cannot add a parameter.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+use crate::commands::template::{self, percent_encode};
 
 /// The arguments with every secret value replaced by `[redacted]`, for text people see.
 pub(super) fn redact(spec: &CommandSpec, args: &ParsedArgs) -> ParsedArgs {
@@ -39,8 +25,17 @@ fn values(args: &ParsedArgs) -> BTreeMap<String, String> {
 
 /// Renders a URL template with every value percent-encoded. With `readable`, the `[redacted]`
 /// placeholder of [`redact`] is left as it is, because this URL is only shown to people.
+///
+/// A value that would make a path segment empty, `.` or `..` is refused, as the argument
+/// check refuses it, so that no request ever reaches another path than its plan shows.
 pub(super) fn url(template: &str, args: &ParsedArgs, readable: bool) -> Result<String, String> {
-    template::render(template, &values(args), |v| {
+    let values = values(args);
+    if let Ok(Some(name)) = template::dot_segment_ref(template, &values) {
+        return Err(format!(
+            "cannot render the url: argument `{name}` would make a path segment empty, `.` or `..`"
+        ));
+    }
+    template::render(template, &values, |v| {
         if readable && v == REDACTED {
             v.to_string()
         } else {

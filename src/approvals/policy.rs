@@ -21,16 +21,30 @@ pub struct Policy {
     pub approver_role: Option<String>,
     /// Whether the requester may approve their own request.
     pub allow_self: bool,
+    /// Whether the request's story is told in a thread under its card (SPEC §13). Requests
+    /// stored before threads existed read as `true`, like every new one by default.
+    #[serde(default = "yes")]
+    pub thread: bool,
+    /// Whether the approvers are reminded once at half of the request's life.
+    #[serde(default = "yes")]
+    pub remind: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Policy {
-    /// Freezes a command's `[approval]` rule.
-    pub fn from_spec(spec: &ApprovalSpec) -> Policy {
+    /// Freezes a command's `[approval]` rule, with how the command wants its conversation
+    /// told (`thread`, `remind`).
+    pub fn from_spec(spec: &ApprovalSpec, thread: bool, remind: bool) -> Policy {
         Policy {
             needed: spec.approvals.max(1),
             approvers: spec.approvers.iter().map(Subject::to_string).collect(),
             approver_role: spec.approver_role.map(|r| r.as_str().to_string()),
             allow_self: spec.allow_self,
+            thread,
+            remind,
         }
     }
 
@@ -66,24 +80,61 @@ impl Policy {
     }
 }
 
+/// The environments an approval request covers, each of which an approver deciding by role
+/// must hold the role in. An access request covers the environments it grants (`*` when it
+/// names none); a command request covers its environment, and one without an environment
+/// covers every environment (`*`), because its action is not confined to any one of them.
+pub fn covered_environments(
+    kind: &str,
+    environment: Option<&str>,
+    args: &[(String, String)],
+) -> Vec<String> {
+    let listed: Vec<String> = if kind == "access" {
+        args.iter()
+            .find(|(name, _)| name == "environments")
+            .map(|(_, list)| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        environment.map(|e| vec![e.to_string()]).unwrap_or_default()
+    };
+    // An empty list must never mean "no environment to check": it means all of them.
+    if listed.is_empty() || listed.iter().any(|e| e == "*") {
+        vec!["*".to_string()]
+    } else {
+        listed
+    }
+}
+
 /// Whether `principal`, with the `grants` in force now in the approval's tenant, may approve
-/// or deny under `policy` for `environment`: they match one of the approvers, or hold at least
-/// the approver role in that environment. `Err` carries the reason, told to the clicker.
+/// or deny under `policy` a request covering `environments` (see [`covered_environments`]):
+/// they match one of the approvers, or hold at least the approver role in every one of those
+/// environments (`*` is covered only by a grant in `*`). `Err` carries the reason, told to the
+/// clicker.
+///
+/// Holding the role in one environment is not enough to decide on a request that reaches
+/// further: otherwise an admin of `staging` could approve an admin grant everywhere, and the
+/// new admin approve the first one's in return.
 ///
 /// The same check serves Approve and Deny: letting anyone deny would let anyone block a change.
 pub fn may_decide(
     policy: &Policy,
     principal: &Principal,
     grants: &[Grant],
-    environment: Option<&str>,
+    environments: &[String],
 ) -> Result<(), String> {
     if policy.subjects().any(|s| principal.is(&s)) {
         return Ok(());
     }
     let role_refusal = match policy.role() {
-        Some(role) => match authorize(grants, role, environment) {
-            Ok(_) => return Ok(()),
-            Err(denied) => Some(denied.to_string()),
+        Some(role) => match role_in_every(grants, role, environments) {
+            Ok(()) => return Ok(()),
+            Err(why) => Some(why),
         },
         None => None,
     };
@@ -99,4 +150,31 @@ pub fn may_decide(
         ),
         (true, None) => "nobody may decide on this request: its rule names no approvers".into(),
     })
+}
+
+/// `Ok` when `grants` hold `role` in each of `environments`, else why not, for the first
+/// environment that is not covered.
+fn role_in_every(grants: &[Grant], role: Role, environments: &[String]) -> Result<(), String> {
+    let wide = ["*".to_string()];
+    let environments = if environments.is_empty() {
+        &wide[..]
+    } else {
+        environments
+    };
+    for env in environments {
+        if let Err(denied) = authorize(grants, role, Some(env)) {
+            if env == "*" {
+                return Err(match denied.held {
+                    Some(held) => format!(
+                        "this request covers every environment, so you need the `{role}` role in `*`; you have `{held}` there"
+                    ),
+                    None => format!(
+                        "this request covers every environment, so you need the `{role}` role in `*`, and no grant of yours covers `*`"
+                    ),
+                });
+            }
+            return Err(denied.to_string());
+        }
+    }
+    Ok(())
 }

@@ -106,10 +106,7 @@ pub fn request_message(view: &RequestView<'_>) -> Message {
     let buttons = if view.status == Status::Pending {
         [ButtonKind::Approve, ButtonKind::Deny]
             .into_iter()
-            .map(|kind| Button {
-                kind,
-                value: id.clone(),
-            })
+            .map(|kind| Button::new(kind, id.clone()))
             .collect()
     } else {
         Vec::new()

@@ -9,6 +9,7 @@ mod access;
 mod decide;
 mod plan;
 mod policy;
+mod props;
 mod render;
 
 /// A rule needing `needed` approvals from `approvers` or the `role`.
@@ -18,6 +19,8 @@ fn rule(needed: u32, approvers: &[&str], role: Option<&str>, allow_self: bool) -
         approvers: approvers.iter().map(|s| s.to_string()).collect(),
         approver_role: role.map(str::to_string),
         allow_self,
+        thread: true,
+        remind: true,
     }
 }
 

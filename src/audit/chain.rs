@@ -72,3 +72,61 @@ mod tests {
         assert_ne!(base, event_hash(GENESIS, &other));
     }
 }
+
+/// Property tests: any single-byte change to any protected field changes the hash, so the
+/// verifier (which recomputes it) finds the altered event.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[ -~]{0,24}|\\PC{0,12}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_single_byte_change_changes_the_hash(
+            fields in prop::collection::vec(text(), 8),
+            seq in 1i64..1_000_000,
+            field in 0usize..8,
+            position in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let hash_of = |f: &[String]| {
+                event_hash(GENESIS, &ChainedFields {
+                    tenant: &f[0],
+                    seq,
+                    at: &f[1],
+                    actor: &f[2],
+                    kind: &f[3],
+                    target: &f[4],
+                    channel: &f[5],
+                    request_id: &f[6],
+                    details: &f[7],
+                })
+            };
+            let before = hash_of(&fields);
+            let mut bytes = fields[field].clone().into_bytes();
+            if bytes.is_empty() {
+                bytes.push(byte);
+            } else {
+                let i = position.index(bytes.len());
+                if bytes[i] == byte {
+                    return Ok(());
+                }
+                bytes[i] = byte;
+            }
+            // Only a change that still reads as text can be stored in a text column.
+            let Ok(changed) = String::from_utf8(bytes) else {
+                return Ok(());
+            };
+            let mut altered = fields.clone();
+            altered[field] = changed;
+            prop_assert_ne!(before, hash_of(&altered));
+        }
+    }
+}

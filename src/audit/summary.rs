@@ -81,6 +81,24 @@ pub struct BreakGlass {
 }
 
 /// What happened in one tenant in `[from, to)`.
+/// How often one alert fired and resolved in the window, and how long it took to resolve.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertCounts {
+    /// `alert.received` events (first firing or firing again).
+    pub fired: u64,
+    /// `alert.resolved` events.
+    pub resolved: u64,
+    /// The seconds from firing to resolving, summed over the resolutions.
+    pub resolve_seconds: u64,
+}
+
+impl AlertCounts {
+    /// The mean time to resolve, in seconds, when anything resolved.
+    pub fn mean_resolve_seconds(&self) -> Option<u64> {
+        (self.resolved > 0).then(|| self.resolve_seconds / self.resolved)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// The tenant.
@@ -103,6 +121,8 @@ pub struct Summary {
     pub refusals: BTreeMap<String, u64>,
     /// Break-glass uses, in order.
     pub breakglass: Vec<BreakGlass>,
+    /// Monitoring alerts by alert name (SPEC §15).
+    pub alerts: BTreeMap<String, AlertCounts>,
     /// The number of events verified in the tenant's chain, or where it is broken.
     pub chain: Result<u64, String>,
 }
@@ -130,6 +150,7 @@ pub fn summarize(
         failures: Vec::new(),
         refusals: BTreeMap::new(),
         breakglass: Vec::new(),
+        alerts: BTreeMap::new(),
         chain: chain_ok,
     };
     let mut job_command: HashMap<&str, String> = HashMap::new();
@@ -221,6 +242,19 @@ pub fn summarize(
                         .map(|(requested_at, _)| (at - *requested_at).num_seconds() as f64 / 60.0),
                 });
             }
+            "alert.received" => {
+                let name = text("name").unwrap_or_else(|| event.target.clone());
+                summary.alerts.entry(name).or_default().fired += 1;
+            }
+            "alert.resolved" => {
+                let name = text("name").unwrap_or_else(|| event.target.clone());
+                let counts = summary.alerts.entry(name).or_default();
+                counts.resolved += 1;
+                counts.resolve_seconds += details
+                    .get("duration_s")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+            }
             "access.breakglass" => summary.breakglass.push(BreakGlass {
                 actor: event.actor.clone(),
                 role: text("role").unwrap_or_default(),
@@ -281,6 +315,8 @@ impl Summary {
             "failed": sum(|c| c.failed + c.timed_out),
             "approvals": self.approvals.len(),
             "breakglass": self.breakglass.len(),
+            "alerts_fired": self.alerts.values().map(|a| a.fired).sum::<u64>(),
+            "alerts_resolved": self.alerts.values().map(|a| a.resolved).sum::<u64>(),
             "chain": match &self.chain {
                 Ok(_) => "verified".to_string(),
                 Err(at) => format!("broken at {at}"),

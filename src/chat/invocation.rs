@@ -38,6 +38,77 @@ pub struct Invocation {
     /// How to answer later when a channel post is impossible (Slack's `response_url`, a
     /// Discord interaction token).
     pub reply: Option<ReplyHandle>,
+    /// The card whose thread the command's own card goes in, when it was started from a card
+    /// (an alert's action button, SPEC §15); `None` for a command typed in a channel.
+    pub thread: Option<InThread>,
+}
+
+/// The card a command's card is posted under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InThread {
+    /// The parent card's outbox key (`alert:12`).
+    pub key: String,
+    /// Its title (`AL-12 HighErrorRate`): the Discord thread's name.
+    pub title: String,
+}
+
+/// The character no database text column may hold: PostgreSQL refuses it outright, so it is
+/// refused where it comes in rather than failing the transaction that would store it.
+pub const NUL: char = '\0';
+
+/// `text` with every NUL replaced by U+FFFD, for recording a refusal of it.
+pub fn without_nul(text: &str) -> String {
+    text.replace(NUL, "\u{fffd}")
+}
+
+/// The first of `fields` (name, value) whose value holds a NUL.
+pub(crate) fn first_nul<'a>(
+    fields: impl IntoIterator<Item = (String, Option<&'a str>)>,
+) -> Option<String> {
+    fields
+        .into_iter()
+        .find(|(_, value)| value.is_some_and(|v| v.contains(NUL)))
+        .map(|(name, _)| name)
+}
+
+impl Invocation {
+    /// Names the first part of the request that holds a NUL character (`the command text`,
+    /// `argument `env``, `the reason`, `the user id`, …), if any. What a person typed and every
+    /// id the platform sent are checked, because all of them reach the database.
+    pub fn nul_field(&self) -> Option<String> {
+        let mut fields: Vec<(String, Option<&str>)> = vec![
+            ("the command name".into(), Some(self.command.as_str())),
+            ("the workspace id".into(), Some(self.workspace.as_str())),
+            ("the user id".into(), Some(self.user.workspace.as_str())),
+            ("the user id".into(), Some(self.user.user.as_str())),
+            ("the user name".into(), self.user_name.as_deref()),
+            ("the channel id".into(), self.channel.as_deref()),
+            ("the request id".into(), Some(self.request_id.as_str())),
+            (
+                "the request's replay key".into(),
+                self.replay_key.as_deref(),
+            ),
+            (
+                "the request's reply address".into(),
+                self.reply.as_ref().map(ReplyHandle::stored),
+            ),
+        ];
+        match &self.input {
+            ArgsInput::Text(text) => fields.push(("the command text".into(), Some(text))),
+            ArgsInput::Structured(raw) => {
+                for value in &raw.positional {
+                    fields.push(("a value".into(), Some(value)));
+                }
+                for (name, value) in &raw.named {
+                    let shown = without_nul(name);
+                    fields.push((format!("the name of argument `{shown}`"), Some(name)));
+                    fields.push((format!("argument `{shown}`"), Some(value)));
+                }
+                fields.push(("the reason".into(), raw.reason.as_deref()));
+            }
+        }
+        first_nul(fields)
+    }
 }
 
 /// A way to answer a request later without the bot token: Slack's `response_url` (30

@@ -19,19 +19,30 @@ pub enum ButtonKind {
     Cancel,
     /// Run a failed job again (guarded like the original command).
     Retry,
+    /// Run one of an alert route's actions (SPEC §15), as the person clicking, through the
+    /// whole guard. Its label is the route's (`Restart`); its value `AL-12:0` names the alert
+    /// and the action.
+    AlertAction,
+    /// Silence an alert in Alertmanager (SPEC §15). Its label is the route's (`Silence 1h`).
+    Silence,
+    /// A link (a runbook, the alert's source): the value is the URL, opened by the platform.
+    /// Nothing comes back to warden when it is clicked.
+    Link,
 }
 
 impl ButtonKind {
-    /// Every kind.
-    pub const ALL: [ButtonKind; 5] = [
+    /// Every kind that comes back as a click (a [`ButtonKind::Link`] never does).
+    pub const ALL: [ButtonKind; 7] = [
         ButtonKind::Approve,
         ButtonKind::Deny,
         ButtonKind::Confirm,
         ButtonKind::Cancel,
         ButtonKind::Retry,
+        ButtonKind::AlertAction,
+        ButtonKind::Silence,
     ];
 
-    /// The label people see.
+    /// The label people see when the button has none of its own.
     pub fn label(self) -> &'static str {
         match self {
             ButtonKind::Approve => "Approve",
@@ -39,10 +50,15 @@ impl ButtonKind {
             ButtonKind::Confirm => "Confirm",
             ButtonKind::Cancel => "Cancel",
             ButtonKind::Retry => "Retry",
+            ButtonKind::AlertAction => "Run",
+            ButtonKind::Silence => "Silence",
+            ButtonKind::Link => "Open",
         }
     }
 
-    /// The stable identifier carried in the platform's action id / custom id.
+    /// The stable identifier carried in the platform's action id / custom id. Kinds that may
+    /// appear several times on one message (alert actions, links) are told apart by a suffix,
+    /// `warden.alert:AL-12:0`, because Slack refuses two buttons with one action id in a block.
     pub fn action_id(self) -> &'static str {
         match self {
             ButtonKind::Approve => "warden.approve",
@@ -50,20 +66,35 @@ impl ButtonKind {
             ButtonKind::Confirm => "warden.confirm",
             ButtonKind::Cancel => "warden.cancel",
             ButtonKind::Retry => "warden.retry",
+            ButtonKind::AlertAction => "warden.alert",
+            ButtonKind::Silence => "warden.silence",
+            ButtonKind::Link => "warden.link",
         }
     }
 
-    /// The kind for an action id, if it is one of ours.
+    /// The kind for a clicked action id (with or without its `:suffix`), if it is one of ours.
     pub fn from_action_id(id: &str) -> Option<ButtonKind> {
+        let id = id.split(':').next().unwrap_or(id);
         ButtonKind::ALL.into_iter().find(|k| k.action_id() == id)
+    }
+
+    /// The kind for a stored action id, links included.
+    pub fn from_stored_id(id: &str) -> Option<ButtonKind> {
+        if id == ButtonKind::Link.action_id() {
+            return Some(ButtonKind::Link);
+        }
+        ButtonKind::from_action_id(id)
     }
 
     /// Whether the platform should draw it as the main (green/blue) or a dangerous (red) action.
     pub fn style(self) -> ButtonStyle {
         match self {
-            ButtonKind::Approve | ButtonKind::Confirm | ButtonKind::Retry => ButtonStyle::Primary,
+            ButtonKind::Approve
+            | ButtonKind::Confirm
+            | ButtonKind::Retry
+            | ButtonKind::AlertAction => ButtonStyle::Primary,
             ButtonKind::Deny => ButtonStyle::Danger,
-            ButtonKind::Cancel => ButtonStyle::Secondary,
+            ButtonKind::Cancel | ButtonKind::Silence | ButtonKind::Link => ButtonStyle::Secondary,
         }
     }
 }
@@ -85,8 +116,39 @@ pub enum ButtonStyle {
 pub struct Button {
     /// Which button.
     pub kind: ButtonKind,
-    /// The id it acts on.
+    /// The id it acts on (the URL of a link).
     pub value: String,
+    /// Its own label (an alert action's `Restart`); `None` shows the kind's label.
+    pub label: Option<String>,
+}
+
+impl Button {
+    /// A button with its kind's label.
+    pub fn new(kind: ButtonKind, value: impl Into<String>) -> Button {
+        Button {
+            kind,
+            value: value.into(),
+            label: None,
+        }
+    }
+
+    /// A button with a label of its own.
+    pub fn labelled(
+        kind: ButtonKind,
+        value: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Button {
+        Button {
+            kind,
+            value: value.into(),
+            label: Some(label.into()),
+        }
+    }
+
+    /// The label people see.
+    pub fn text(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.kind.label())
+    }
 }
 
 /// A message to post or to show in place of an earlier one.
@@ -197,7 +259,62 @@ pub struct ModalSubmit {
     pub channel: Option<String>,
 }
 
+impl Click {
+    /// Names the first part of the click that holds a NUL character, if any (see
+    /// [`crate::chat::Invocation::nul_field`]).
+    pub fn nul_field(&self) -> Option<String> {
+        let message = self.message.as_ref();
+        super::invocation::first_nul([
+            ("the button's value".to_string(), Some(self.value.as_str())),
+            ("the workspace id".into(), Some(self.workspace.as_str())),
+            ("the user id".into(), Some(self.user.workspace.as_str())),
+            ("the user id".into(), Some(self.user.user.as_str())),
+            ("the channel id".into(), self.channel.as_deref()),
+            ("the request id".into(), Some(self.request_id.as_str())),
+            (
+                "the request's replay key".into(),
+                self.replay_key.as_deref(),
+            ),
+            ("the message id".into(), message.map(|m| m.id.as_str())),
+            (
+                "the channel id".into(),
+                message.map(|m| m.channel.id.as_str()),
+            ),
+        ])
+    }
+}
+
 impl ModalSubmit {
+    /// Names the first part of the submission that holds a NUL character, if any: an input
+    /// (`the reason`), or an id.
+    pub fn nul_field(&self) -> Option<String> {
+        let mut fields: Vec<(String, Option<&str>)> = self
+            .values
+            .iter()
+            .flat_map(|(id, value)| {
+                let shown = super::invocation::without_nul(id);
+                [
+                    (format!("the form field `{shown}`"), Some(id.as_str())),
+                    (format!("the {shown}"), Some(value.as_str())),
+                ]
+            })
+            .collect();
+        fields.extend([
+            ("the form's id".to_string(), Some(self.callback_id.as_str())),
+            ("the form's subject".into(), Some(self.metadata.as_str())),
+            ("the workspace id".into(), Some(self.workspace.as_str())),
+            ("the user id".into(), Some(self.user.workspace.as_str())),
+            ("the user id".into(), Some(self.user.user.as_str())),
+            ("the channel id".into(), self.channel.as_deref()),
+            ("the request id".into(), Some(self.request_id.as_str())),
+            (
+                "the request's replay key".into(),
+                self.replay_key.as_deref(),
+            ),
+        ]);
+        super::invocation::first_nul(fields)
+    }
+
     /// The value of one input, if it was submitted.
     pub fn value(&self, input_id: &str) -> Option<&str> {
         self.values.get(input_id).map(String::as_str)

@@ -61,6 +61,7 @@ pub fn invocation(
             .response_url
             .as_deref()
             .map(crate::chat::ReplyHandle::slack),
+        thread: None,
     }
 }
 

@@ -19,7 +19,7 @@ pub enum Rejection {
     /// A required signature or timestamp header is absent.
     #[error("missing signature headers")]
     MissingHeaders,
-    /// The timestamp header is not an integer.
+    /// The timestamp header is not a plain decimal number of seconds.
     #[error("malformed timestamp")]
     BadTimestamp,
     /// The timestamp is more than five minutes away from now.
@@ -50,13 +50,26 @@ impl Rejection {
     }
 }
 
+/// The longest timestamp accepted, in digits: every Unix time up to the year 2286 has ten
+/// digits, and anything longer than `i64::MAX` (19 digits) cannot be a time at all.
+const MAX_TIMESTAMP_DIGITS: usize = 19;
+
+/// Parses a timestamp header and checks that it lies within `MAX_SKEW_SECS` of `now`.
+///
+/// The header must be plain ASCII digits: no sign, no whitespace, nothing a lenient integer
+/// parser would forgive, so that the text that is signed is exactly the number that is checked.
+/// The distance is computed without overflow (`abs_diff`), so an absurd timestamp such as
+/// `now - 2^63` is stale rather than wrapping round to "fresh".
 fn check_window(timestamp: Option<&str>, now: i64) -> Result<i64, Rejection> {
-    let ts: i64 = timestamp
-        .ok_or(Rejection::MissingHeaders)?
-        .trim()
-        .parse()
-        .map_err(|_| Rejection::BadTimestamp)?;
-    if (now - ts).abs() > MAX_SKEW_SECS {
+    let text = timestamp.ok_or(Rejection::MissingHeaders)?;
+    if text.is_empty()
+        || text.len() > MAX_TIMESTAMP_DIGITS
+        || !text.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Rejection::BadTimestamp);
+    }
+    let ts: i64 = text.parse().map_err(|_| Rejection::BadTimestamp)?;
+    if now.abs_diff(ts) > MAX_SKEW_SECS.unsigned_abs() {
         return Err(Rejection::StaleTimestamp);
     }
     Ok(ts)
@@ -103,7 +116,7 @@ pub fn verify_slack(
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
             .expect("HMAC accepts keys of any length");
         mac.update(b"v0:");
-        mac.update(timestamp_str.trim().as_bytes());
+        mac.update(timestamp_str.as_bytes());
         mac.update(b":");
         mac.update(body);
         matched |= mac.verify_slice(&given).is_ok();
@@ -140,6 +153,54 @@ pub fn verify_discord(
     message.extend_from_slice(timestamp_str.as_bytes());
     message.extend_from_slice(body);
     key.verify(&message, &sig)
+        .map_err(|_| Rejection::BadSignature)
+}
+
+/// Verifies a monitoring system's `Authorization: Bearer <token>` (SPEC §15). Both tokens are
+/// hashed before the constant-time comparison, so neither their content nor their length
+/// shows in the time taken.
+pub fn verify_bearer(
+    expected: &SecretString,
+    authorization: Option<&str>,
+) -> Result<(), Rejection> {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let given = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or(Rejection::MissingHeaders)?;
+    let a = Sha256::digest(given.trim().as_bytes());
+    let b = Sha256::digest(expected.expose_secret().as_bytes());
+    if bool::from(a.ct_eq(&b)) {
+        Ok(())
+    } else {
+        Err(Rejection::BadSignature)
+    }
+}
+
+/// Verifies warden's own request signature (SPEC §5), as monitoring systems may send it:
+/// `X-Warden-Timestamp` within 300 s of now and `X-Warden-Signature: v1=hex(HMAC-SHA256(secret,
+/// "{timestamp}.{body}"))`, compared in constant time.
+pub fn verify_warden_signature(
+    secret: &SecretString,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), Rejection> {
+    let signature = signature.ok_or(Rejection::MissingHeaders)?;
+    let timestamp_str = timestamp.ok_or(Rejection::MissingHeaders)?;
+    check_window(Some(timestamp_str), now)?;
+    let given = signature
+        .strip_prefix("v1=")
+        .and_then(|h| hex::decode(h).ok())
+        .filter(|b| b.len() == 32)
+        .ok_or(Rejection::MalformedSignature)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(timestamp_str.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given)
         .map_err(|_| Rejection::BadSignature)
 }
 
@@ -361,5 +422,84 @@ mod tests {
             verify_discord(None, Some(ts), Some(&sig), body, now),
             Err(Rejection::NotConfigured)
         );
+    }
+
+    /// The window check on extreme and malformed timestamps: nothing overflows, and only plain
+    /// digits within 300 s of now are fresh.
+    #[test]
+    fn timestamp_window_extremes() {
+        let now: i64 = 1_700_000_000;
+        let min = i64::MIN.to_string();
+        let max = i64::MAX.to_string();
+        let far_past = (now as i128 - (1i128 << 63)).to_string();
+        let huge = "9".repeat(40);
+        let cases: Vec<(&str, i64, Result<i64, Rejection>)> = vec![
+            ("1700000000", now, Ok(now)),
+            ("1700000300", now, Ok(now + 300)),
+            ("1699999700", now, Ok(now - 300)),
+            ("1700000301", now, Err(Rejection::StaleTimestamp)),
+            ("1699999699", now, Err(Rejection::StaleTimestamp)),
+            ("0", now, Err(Rejection::StaleTimestamp)),
+            (&max, now, Err(Rejection::StaleTimestamp)),
+            (&max, i64::MIN, Err(Rejection::StaleTimestamp)),
+            ("0", i64::MIN, Err(Rejection::StaleTimestamp)),
+            ("0", i64::MAX, Err(Rejection::StaleTimestamp)),
+            (&max, i64::MAX, Ok(i64::MAX)),
+            (&min, now, Err(Rejection::BadTimestamp)),
+            (&min, i64::MAX, Err(Rejection::BadTimestamp)),
+            (&far_past, now, Err(Rejection::BadTimestamp)),
+            ("9223372036854775808", now, Err(Rejection::BadTimestamp)),
+            (&huge, now, Err(Rejection::BadTimestamp)),
+            ("-1700000000", now, Err(Rejection::BadTimestamp)),
+            ("-0", now, Err(Rejection::BadTimestamp)),
+            ("+1700000000", now, Err(Rejection::BadTimestamp)),
+            (" 1700000000", now, Err(Rejection::BadTimestamp)),
+            ("1700000000 ", now, Err(Rejection::BadTimestamp)),
+            ("1700000000\n", now, Err(Rejection::BadTimestamp)),
+            ("17000 00000", now, Err(Rejection::BadTimestamp)),
+            ("1700000000.0", now, Err(Rejection::BadTimestamp)),
+            ("0x6553f100", now, Err(Rejection::BadTimestamp)),
+            ("\u{0661}\u{0667}", now, Err(Rejection::BadTimestamp)),
+            ("", now, Err(Rejection::BadTimestamp)),
+        ];
+        for (ts, now, want) in cases {
+            assert_eq!(
+                check_window(Some(ts), now),
+                want,
+                "timestamp {ts:?} at {now}"
+            );
+        }
+        assert_eq!(check_window(None, now), Err(Rejection::MissingHeaders));
+    }
+
+    /// A request correctly signed over an absurd timestamp (`now - 2^63`, whose distance from
+    /// now overflows an i64) is refused by both platforms, never taken as fresh.
+    #[test]
+    fn signed_absurd_timestamps_are_refused() {
+        let now: i64 = 1_700_000_000;
+        let far_past = (now as i128 - (1i128 << 63)).to_string();
+        let body = b"text=deploy";
+        for ts in [far_past.as_str(), "-9223372036854775808", "+1700000000"] {
+            let sig = slack_signature(SLACK_SECRET, ts, body);
+            assert!(
+                verify_slack(&secrets(&[SLACK_SECRET]), Some(ts), Some(&sig), body, now).is_err(),
+                "slack accepted {ts}"
+            );
+            let signing = SigningKey::from_bytes(&[7u8; 32]);
+            let mut msg = ts.as_bytes().to_vec();
+            msg.extend_from_slice(body);
+            let sig = hex::encode(signing.sign(&msg).to_bytes());
+            assert!(
+                verify_discord(
+                    Some(&signing.verifying_key()),
+                    Some(ts),
+                    Some(&sig),
+                    body,
+                    now
+                )
+                .is_err(),
+                "discord accepted {ts}"
+            );
+        }
     }
 }

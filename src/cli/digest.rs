@@ -57,7 +57,8 @@ pub(super) async fn open(settings: &Settings) -> anyhow::Result<Store> {
         &settings.database_url,
         Some(settings.database_max_connections),
     )
-    .await?;
+    .await?
+    .with_keyring(settings.encryption.clone());
     store
         .ready()
         .await

@@ -20,10 +20,12 @@
 //! The grammar is in `args/grammar.rs`, the check of one value in `args/value.rs`, the errors in
 //! `args/error.rs`, and the usage line and help text in `args/usage.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::commands::spec::CommandSpec;
+use crate::commands::spec::{ActionSpec, CommandSpec};
+use crate::commands::template;
 use crate::model::format_duration;
 
 mod error;
@@ -33,7 +35,7 @@ mod value;
 
 pub use error::ArgError;
 pub(crate) use grammar::is_arg_name;
-pub use grammar::{parse_raw, split_command_text, GrammarError};
+pub use grammar::{parse_raw, quote_token, split_command_text, GrammarError};
 pub use usage::{describe, usage};
 
 use error::shown;
@@ -151,6 +153,25 @@ fn suggest(spec: &CommandSpec, typed: &str) -> Option<String> {
         .map(|(_, name)| name.clone())
 }
 
+/// Refuses values that would change the path of the command's http request: an empty, `.`
+/// or `..` path segment (see [`template::dot_segment_ref`]).
+fn check_url_path(spec: &CommandSpec, values: &[(String, ArgValue)]) -> Result<(), ArgError> {
+    let ActionSpec::Http { url, .. } = &spec.action else {
+        return Ok(());
+    };
+    let strings: BTreeMap<String, String> = values
+        .iter()
+        .map(|(name, value)| (name.clone(), value.to_string()))
+        .collect();
+    // A template that does not parse was refused when the command was loaded.
+    match template::dot_segment_ref(url, &strings) {
+        Ok(Some(name)) => Err(ArgError::DotSegment {
+            name: name.to_string(),
+        }),
+        Ok(None) | Err(_) => Ok(()),
+    }
+}
+
 /// Checks raw arguments against a command. Named values are placed first; positionals then
 /// fill the arguments not yet named, in declaration order; defaults fill what is left.
 pub fn parse_args(spec: &CommandSpec, raw: &RawArgs) -> Result<ParsedArgs, ArgError> {
@@ -198,6 +219,7 @@ pub fn parse_args(spec: &CommandSpec, raw: &RawArgs) -> Result<ParsedArgs, ArgEr
         };
         values.push((arg.name.clone(), arg.parse_value(value)?));
     }
+    check_url_path(spec, &values)?;
     let reason = raw
         .reason
         .as_deref()

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::commands::registry::Registry;
 use crate::commands::spec::CommandSpec;
-use crate::model::{line_of, Problem};
+use crate::model::{line_of, toml_message, Problem};
 
 mod action;
 mod approval;
@@ -44,7 +44,7 @@ pub fn load_str(file: &Path, text: &str) -> Result<CommandSpec, Vec<Problem>> {
         Ok(raw) => raw,
         Err(err) => {
             let line = err.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-            let message = err.message().trim().to_string();
+            let message = toml_message(&err, text);
             return Err(vec![Problem::at(file, line, message)]);
         }
     };

@@ -6,9 +6,12 @@ use crate::commands::spec::CommandSpec;
 use crate::model::Problem;
 
 /// Names of warden's built-in commands, which command files cannot use.
-pub const RESERVED_NAMES: [&str; 7] = [
+pub const RESERVED_NAMES: [&str; 10] = [
     "help",
     "whoami",
+    "why",
+    "schedules",
+    "dashboard",
     "jobs",
     "approvals",
     "audit",

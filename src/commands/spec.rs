@@ -42,6 +42,12 @@ pub struct CommandSpec {
     pub args: Vec<ArgSpec>,
     /// The approval rule, when the command needs one.
     pub approval: Option<ApprovalSpec>,
+    /// Tell the story in a thread under one card (SPEC §13); `false` keeps every message
+    /// top-level (key `thread`, default `true`).
+    pub thread: bool,
+    /// Remind the approvers once, in the thread, at half of `expires_in` (key `remind`,
+    /// default `true`).
+    pub remind: bool,
     /// What running the command does.
     pub action: ActionSpec,
     /// The file the command was loaded from.

@@ -116,6 +116,125 @@ pub fn render(
     Ok(out)
 }
 
+/// Percent-encodes everything but the unreserved characters `A-Za-z0-9-._~`, so that a value
+/// is always exactly one path segment or one query value: `a b&c` cannot add a parameter.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The first reference of a URL template whose value makes its path segment empty, `.` or
+/// `..` once escaped with [`percent_encode`], as it is when the URL is sent.
+///
+/// A URL parser removes dot segments (`/deploys/../admin` is `/admin`) and an empty segment
+/// (`/deploys//x`) is rarely what a downstream expects, so a request built from such a value
+/// would reach another path than the one the plan shows. Only segments that hold a reference
+/// are checked: the file's own text is the file's business. A segment is rendered as it
+/// would be sent and compared with `%2e` read as `.`, as URL parsers read it. The path starts
+/// after `scheme://host` and ends at the first `?` or `#` of the template's own text.
+/// Missing values are skipped ([`render`] refuses them anyway).
+pub fn dot_segment_ref<'a>(
+    template: &'a str,
+    values: &BTreeMap<String, String>,
+) -> Result<Option<&'a str>, TemplateError> {
+    for segment in url_path_segments(template)? {
+        let mut refs = segment.iter().filter_map(|piece| match piece {
+            Segment::Ref(name) => Some(*name),
+            Segment::Literal(_) => None,
+        });
+        let Some(first) = refs.next() else {
+            continue;
+        };
+        let mut text = String::new();
+        for piece in &segment {
+            match piece {
+                Segment::Literal(literal) => text.push_str(literal),
+                Segment::Ref(name) => text.push_str(
+                    &values
+                        .get(*name)
+                        .map_or("x".to_string(), |v| percent_encode(v)),
+                ),
+            }
+        }
+        let text = text.to_ascii_lowercase().replace("%2e", ".");
+        if matches!(text.as_str(), "" | "." | "..") {
+            let offending = std::iter::once(first)
+                .chain(refs)
+                .find(|name| {
+                    values
+                        .get(*name)
+                        .is_some_and(|v| v.is_empty() || v.chars().all(|c| c == '.'))
+                })
+                .unwrap_or(first);
+            return Ok(Some(offending));
+        }
+    }
+    Ok(None)
+}
+
+/// Splits the path of a URL template into its segments, each as its pieces of literal text
+/// and references. The path starts at the first `/` after `scheme://` (or at the start, for a
+/// template without a scheme) and ends at the first `?` or `#` of literal text.
+fn url_path_segments(template: &str) -> Result<Vec<Vec<Segment<'_>>>, TemplateError> {
+    #[derive(PartialEq)]
+    enum Part {
+        Authority,
+        Path,
+        Rest,
+    }
+    let mut part = Part::Path;
+    let mut segments: Vec<Vec<Segment<'_>>> = Vec::new();
+    let mut current: Vec<Segment<'_>> = Vec::new();
+    for (index, piece) in parse(template)?.into_iter().enumerate() {
+        match piece {
+            Segment::Ref(name) => {
+                if part == Part::Path {
+                    current.push(Segment::Ref(name));
+                }
+            }
+            Segment::Literal(mut text) => {
+                if index == 0 {
+                    if let Some(at) = text.find("://") {
+                        text = &text[at + 3..];
+                        part = Part::Authority;
+                    }
+                }
+                while !text.is_empty() && part != Part::Rest {
+                    let Some(at) = text.find(['/', '?', '#']) else {
+                        if part == Part::Path {
+                            current.push(Segment::Literal(text));
+                        }
+                        break;
+                    };
+                    if part == Part::Path && at > 0 {
+                        current.push(Segment::Literal(&text[..at]));
+                    }
+                    if text.as_bytes()[at] == b'/' {
+                        if part == Part::Path {
+                            segments.push(std::mem::take(&mut current));
+                        }
+                        part = Part::Path;
+                    } else {
+                        part = Part::Rest;
+                    }
+                    text = &text[at + 1..];
+                }
+            }
+        }
+    }
+    if part != Part::Authority {
+        segments.push(current);
+    }
+    Ok(segments)
+}
+
 /// The escaper for places that need none, e.g. argv entries or JSON strings that are
 /// serialized afterwards.
 pub fn no_escape(value: &str) -> String {
@@ -305,5 +424,62 @@ mod tests {
         let bad = serde_json::json!({"x": "{{missing}}"});
         assert!(render_json(&bad, &args).is_err());
         assert_eq!(json_strings(&body).len(), 4);
+    }
+
+    #[test]
+    fn dot_segments_in_url_paths() {
+        let values: BTreeMap<String, String> = [
+            ("dot", "."),
+            ("dots", ".."),
+            ("empty", ""),
+            ("name", "api"),
+            ("three", "..."),
+            ("slashed", "../admin"),
+            ("encoded", "%2e%2e"),
+            ("e", "e"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://h/deploys/{{name}}", None),
+            ("https://h/deploys/{{dot}}", Some("dot")),
+            ("https://h/deploys/{{dots}}/x", Some("dots")),
+            ("https://h/deploys/{{empty}}/x", Some("empty")),
+            ("https://h/deploys/{{empty}}", Some("empty")),
+            ("https://h/{{dots}}", Some("dots")),
+            ("https://h/{{dot}}{{dot}}", Some("dot")),
+            ("https://h/{{empty}}{{dots}}", Some("empty")),
+            ("https://h/{{name}}{{dots}}", None),
+            ("https://h/v{{dots}}", None),
+            ("https://h/.{{dot}}", Some("dot")),
+            ("https://h/%2E{{dot}}", Some("dot")),
+            ("https://h/{{three}}", None),
+            // A `/` in a value is percent-encoded, so it stays inside its segment.
+            ("https://h/{{slashed}}", None),
+            // A `%` in a value is percent-encoded too.
+            ("https://h/{{encoded}}", None),
+            ("https://h/%2{{e}}", Some("e")),
+            // Query and fragment values are not path segments.
+            ("https://h/x?to={{dots}}", None),
+            ("https://h/x?to={{empty}}&y=/{{dots}}", None),
+            ("https://h/x#{{dots}}", None),
+            ("https://h?{{dots}}", None),
+            // A template without a scheme is all path.
+            ("{{dots}}/x", Some("dots")),
+            ("/x/{{dot}}", Some("dot")),
+        ];
+        for (template, want) in cases {
+            assert_eq!(
+                dot_segment_ref(template, &values).unwrap(),
+                *want,
+                "{template}"
+            );
+        }
+        assert!(dot_segment_ref("https://h/{{x", &values).is_err());
+        assert_eq!(
+            dot_segment_ref("https://h/{{missing}}", &values).unwrap(),
+            None
+        );
     }
 }

@@ -9,12 +9,23 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc, Weekday};
 
-use crate::model::{line_of, ChannelRef, PlatformUser, Problem, Role, Subject};
+use crate::model::{line_of, toml_message, ChannelRef, PlatformUser, Problem, Role, Subject};
 
+mod alerts;
 mod check;
+mod check_alerts;
 mod raw;
 
-use check::{check_bindings, check_digests, check_groups, check_people, check_tenants, Checker};
+pub use alerts::{
+    AlertAction, AlertActionKind, AlertAuth, AlertRoute, AlertSource, AlertSourceKind, LabelMatch,
+    DEFAULT_STORM,
+};
+
+use check::{
+    check_bindings, check_digests, check_groups, check_people, check_schedules, check_tenants,
+    Checker,
+};
+use check_alerts::{check_alert_routes, check_alert_sources};
 use raw::RawDirectory;
 
 /// The directory declared in `warden.toml`: who exists and who may do what. The default value is
@@ -31,6 +42,12 @@ pub struct Directory {
     pub bindings: Vec<Binding>,
     /// Scheduled audit digests, in file order.
     pub digests: Vec<Digest>,
+    /// Scheduled commands (`[[schedules]]`), in file order.
+    pub schedules: Vec<ScheduledCommand>,
+    /// Where monitoring alerts come from (`[alert_sources.NAME]`), by name.
+    pub alert_sources: BTreeMap<String, AlertSource>,
+    /// Where alerts go (`[[alert_routes]]`), in file order: the first match wins.
+    pub alert_routes: Vec<AlertRoute>,
 }
 
 /// A tenant: one Slack workspace and/or one Discord guild, with its channels.
@@ -89,9 +106,33 @@ pub struct Digest {
     pub schedule: Schedule,
 }
 
-/// When a digest is posted, in UTC: `hourly`, `daily HH:MM` or `weekly mon HH:MM`.
+/// A command run on a schedule as a named principal (`[[schedules]]`, SPEC §17).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledCommand {
+    /// The schedule's name, unique in the file.
+    pub name: String,
+    /// The tenant it runs in.
+    pub tenant: String,
+    /// Who it runs as: a person, or a raw `slack:TEAM/USER` / `discord:GUILD/USER` identity.
+    pub run_as: Subject,
+    /// The command and its arguments, as typed after `/ops`.
+    pub command: String,
+    /// When it runs.
+    pub schedule: Schedule,
+    /// Where its cards (job, approval) are posted.
+    pub channel: ChannelRef,
+    /// The file it was declared in.
+    pub file: std::path::PathBuf,
+    /// The line of its `[[schedules]]` entry.
+    pub line: usize,
+}
+
+/// When a digest is posted or a scheduled command runs, in UTC: `hourly`, `daily HH:MM`,
+/// `weekly mon HH:MM`, or (schedules only) `every DURATION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
+    /// Every DURATION (10 s at least), in slots counted from the Unix epoch.
+    Every(std::time::Duration),
     /// At the start of every hour.
     Hourly,
     /// Every day at a time.
@@ -117,7 +158,7 @@ impl FromStr for Schedule {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
-            format!("`{s}` is not a schedule: write hourly, daily HH:MM or weekly mon HH:MM (UTC)")
+            format!("`{s}` is not a schedule: write hourly, daily HH:MM, weekly mon HH:MM (UTC) or every DURATION")
         };
         let time = |t: &str| -> Result<(u32, u32), String> {
             let (h, m) = t.split_once(':').ok_or_else(bad)?;
@@ -131,6 +172,13 @@ impl FromStr for Schedule {
         let words: Vec<&str> = s.split_whitespace().collect();
         match words.as_slice() {
             ["hourly"] => Ok(Schedule::Hourly),
+            ["every", d] => {
+                let every = crate::model::parse_duration(d).map_err(|e| format!("`{s}`: {e}"))?;
+                if every < std::time::Duration::from_secs(10) {
+                    return Err(format!("`{s}`: a schedule runs every 10s at least"));
+                }
+                Ok(Schedule::Every(every))
+            }
             ["daily", t] => time(t).map(|(hour, minute)| Schedule::Daily { hour, minute }),
             ["weekly", day, t] => {
                 let weekday: Weekday = day.parse().map_err(|_| {
@@ -151,6 +199,7 @@ impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Schedule::Hourly => f.write_str("hourly"),
+            Schedule::Every(every) => write!(f, "every {}", crate::model::format_duration(every)),
             Schedule::Daily { hour, minute } => write!(f, "daily {hour:02}:{minute:02}"),
             Schedule::Weekly {
                 weekday,
@@ -216,7 +265,7 @@ pub fn parse_directory(path: &Path, text: &str) -> Result<Directory, Vec<Problem
         vec![Problem {
             file: path.to_path_buf(),
             line: e.span().map(|s| line_of(text, s.start)),
-            message: e.message().trim().to_string(),
+            message: toml_message(&e, text),
         }]
     })?;
     let mut cx = Checker {
@@ -229,6 +278,9 @@ pub fn parse_directory(path: &Path, text: &str) -> Result<Directory, Vec<Problem
     let tenants = check_tenants(&mut cx, raw.tenants, &people, &groups);
     let bindings = check_bindings(&mut cx, raw.bindings, &tenants, &people, &groups);
     let digests = check_digests(&mut cx, raw.digests, &tenants);
+    let schedules = check_schedules(&mut cx, raw.schedules, &tenants, &people);
+    let alert_sources = check_alert_sources(&mut cx, raw.alert_sources);
+    let alert_routes = check_alert_routes(&mut cx, raw.alert_routes, &alert_sources, &tenants);
     if cx.problems.is_empty() {
         Ok(Directory {
             tenants,
@@ -236,6 +288,9 @@ pub fn parse_directory(path: &Path, text: &str) -> Result<Directory, Vec<Problem
             groups,
             bindings,
             digests,
+            schedules,
+            alert_sources,
+            alert_routes,
         })
     } else {
         let mut problems = cx.problems;

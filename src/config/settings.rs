@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::redact::{parse_unambiguous, redact_url};
+use super::retention::Retention;
+use super::server::ServerLimits;
 use crate::model::parse_duration;
 
 /// How log lines are written.
@@ -73,6 +76,13 @@ pub struct Settings {
     /// Messages per second per chat channel the outbox paces itself to
     /// (`WARDEN_CHANNEL_RATE`, default 1; Slack allows about one a second per channel).
     pub channel_rate: f64,
+    /// The keys that seal secret argument values and reply capabilities at rest
+    /// (`WARDEN_ENCRYPTION_KEYS`, SPEC §16); `None` refuses commands with secret arguments.
+    pub encryption: Option<crate::secrets::Keyring>,
+    /// How long the purgeable history tables keep their rows (`WARDEN_RETENTION_*`).
+    pub retention: Retention,
+    /// Connection timeouts and the connection cap of the HTTP server.
+    pub server_limits: ServerLimits,
     /// The whole environment as it was at start-up. Actions may only use the variables their
     /// definitions name (`sign_secret_env`, `inherit_env`); `app` picks those out once, so
     /// nothing reads the process environment later. Never printed.
@@ -131,6 +141,9 @@ impl fmt::Debug for Settings {
             .field("job_concurrency", &self.job_concurrency)
             .field("alert_channel", &self.alert_channel)
             .field("channel_rate", &self.channel_rate)
+            .field("encryption", &self.encryption)
+            .field("retention", &self.retention)
+            .field("server_limits", &self.server_limits)
             .field(
                 "environment",
                 &format_args!("[{} variables]", self.environment.len()),
@@ -163,35 +176,6 @@ impl fmt::Debug for DiscordSettings {
     }
 }
 
-/// Hides the password of a database URL (`postgres://user:PASSWORD@host/db`) and any query
-/// string that carries one, so that the URL can be logged.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{user}:[redacted]@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_string(),
-    };
-    let query = match query {
-        Some(q) if q.to_ascii_lowercase().contains("password") => "?[redacted]".to_string(),
-        Some(q) => format!("?{q}"),
-        None => String::new(),
-    };
-    format!("{scheme}://{authority}{path}{query}")
-}
-
 /// Checks that `value` is an `http://` or `https://` URL with a host, and returns it without
 /// trailing slashes. The error names no value, because callers decide whether it may be shown.
 fn http_base(value: &str) -> Result<String, &'static str> {
@@ -211,11 +195,11 @@ fn check_database_url(url: &str) -> Result<(), &'static str> {
         true
     } else if let Some(path) = url.strip_prefix("sqlite://") {
         !path.is_empty()
-    } else if let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    {
-        !rest.is_empty()
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if parse_unambiguous(url).is_none() {
+            return Err("is not a URL that reads one way only: percent-encode `?` `/` `@` `#` `:` and spaces in the user name and password (`?` as %3F, `/` as %2F, `@` as %40, `#` as %23, `:` as %3A); the value is not shown because it may contain a password");
+        }
+        true
     } else {
         false
     };
@@ -424,10 +408,24 @@ impl Settings {
                 .ok()
         });
 
+        let encryption = match get("WARDEN_ENCRYPTION_KEYS") {
+            None => None,
+            Some(text) => match crate::secrets::Keyring::parse(text) {
+                Ok(keys) => Some(keys),
+                Err(problem) => {
+                    errors.push(problem);
+                    None
+                }
+            },
+        };
+        let retention = Retention::from_env(get, &mut errors);
+        let server_limits = ServerLimits::from_env(get, &mut errors);
+
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(Settings {
+            encryption,
             listen,
             database_url,
             database_max_connections,
@@ -444,6 +442,8 @@ impl Settings {
             job_concurrency,
             alert_channel,
             channel_rate,
+            retention,
+            server_limits,
             environment: std::sync::Arc::new(vars.clone()),
         })
     }

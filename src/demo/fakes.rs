@@ -25,6 +25,8 @@ pub struct Call {
     pub method: String,
     pub body: Value,
     pub to: Option<String>,
+    /// For a thread reply, the id its card shows (`J-4`, `A-1`).
+    pub card: Option<String>,
 }
 
 enum Entry {
@@ -60,9 +62,12 @@ impl Feed {
         while state.printed < upto.min(state.entries.len()) {
             match &state.entries[state.printed] {
                 Entry::Slack(call) => {
-                    if let Some(line) =
-                        transcript::render_call(&call.method, &call.body, call.to.as_deref())
-                    {
+                    if let Some(line) = transcript::render_call(
+                        &call.method,
+                        &call.body,
+                        call.to.as_deref(),
+                        call.card.as_deref(),
+                    ) {
                         println!("{line}");
                     }
                 }
@@ -134,23 +139,51 @@ struct ResponseTo {
 /// `response_url` is `{base}response?to=NAME`, or `{base}response` for a click's answer.
 pub async fn start_slack(feed: Feed) -> anyhow::Result<String> {
     let next = Arc::new(AtomicU64::new(1));
+    // Each top-level message's ts and the id it starts with, to name a reply's card.
+    let cards: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let app = Router::new().route(
         "/api/{method}",
         post(
             move |Path(method): Path<String>,
                   Query(query): Query<ResponseTo>,
-                  Json(body): Json<Value>| {
+                  raw: axum::body::Bytes| {
                 let feed = feed.clone();
+                let cards = cards.clone();
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 async move {
+                    let body = web_api_body(&raw);
+                    let ts = format!("1700000000.{n:06}");
+                    let card = {
+                        let mut cards = cards.lock().unwrap_or_else(|e| e.into_inner());
+                        match body["thread_ts"].as_str() {
+                            Some(parent) => cards.get(parent).cloned(),
+                            None => {
+                                if method == "chat.postMessage" {
+                                    let text = body["text"].as_str().unwrap_or_default();
+                                    let id: String = text
+                                        .split_whitespace()
+                                        .next()
+                                        .unwrap_or_default()
+                                        .trim_end_matches(':')
+                                        .to_string();
+                                    cards.insert(ts.clone(), id);
+                                }
+                                None
+                            }
+                        }
+                    };
                     let channel = body["channel"].clone();
+                    if method == "chat.getPermalink" {
+                        // A read: nobody sees it in the conversation.
+                        return Json(json!({ "ok": true, "channel": channel, "permalink": permalink(&body) }));
+                    }
                     feed.push(Entry::Slack(Call {
                         method,
                         body,
                         to: query.to,
+                        card,
                     }));
                     // Every message gets its own ts, as Slack's do.
-                    let ts = format!("1700000000.{n:06}");
                     Json(json!({ "ok": true, "ts": ts, "channel": channel }))
                 }
             },
@@ -158,6 +191,32 @@ pub async fn start_slack(feed: Feed) -> anyhow::Result<String> {
     );
     let addr = serve(app).await?;
     Ok(format!("http://{addr}/api/"))
+}
+
+/// A Web API body as JSON, whether it was sent as JSON or form-encoded (the read methods,
+/// such as `chat.getPermalink`, take forms).
+pub fn web_api_body(raw: &[u8]) -> Value {
+    serde_json::from_slice(raw).unwrap_or_else(|_| {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).unwrap_or_default();
+        Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
+    })
+}
+
+/// The link Slack would give for a message: `/archives/CHANNEL/pTS` with the dot removed.
+pub fn permalink(body: &Value) -> String {
+    format!(
+        "https://demo.slack.example/archives/{}/p{}",
+        body["channel"].as_str().unwrap_or_default(),
+        body["message_ts"]
+            .as_str()
+            .unwrap_or_default()
+            .replace('.', "")
+    )
 }
 
 /// Starts the fake deployer: it checks `X-Warden-Signature` with `secret`, answers a dry run

@@ -113,6 +113,45 @@ impl Chat {
         Ok(response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Alertmanager sends one alert (`status` firing or resolved) to warden, with its bearer
+    /// token, as its `webhook_configs` would; prints it and warden's answer.
+    pub async fn alert(&self, token: &str, status: &str) -> anyhow::Result<Value> {
+        let body = json!({
+            "version": "4",
+            "status": status,
+            "receiver": "warden",
+            "alerts": [{
+                "status": status,
+                "labels": { "alertname": "HighErrorRate", "team": "web", "service": "web", "env": "staging", "severity": "critical" },
+                "annotations": {
+                    "summary": "5xx above 5% on web",
+                    "runbook_url": "https://runbooks.example/web-errors"
+                },
+                "startsAt": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339(),
+                "endsAt": if status == "resolved" { chrono::Utc::now().to_rfc3339() } else { "0001-01-01T00:00:00Z".to_string() },
+                "generatorURL": "http://prometheus.example:9090/graph?g0.expr=http_errors",
+                "fingerprint": "d1e2a3d4b5e6e7f8",
+            }],
+        });
+        println!("alertmanager> POST /alerts/alertmanager: HighErrorRate {status}");
+        let response = self
+            .http
+            .post(format!("{}/alerts/alertmanager", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .context("sending an alert")?;
+        let status = response.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "warden answered the alert with {status}"
+        );
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        println!("warden (to alertmanager): 200 {answer}");
+        Ok(answer)
+    }
+
     /// `who` types `/ops TEXT` in #deploys; prints it and warden's answer, and returns it.
     pub async fn type_command(&self, who: Person, text: &str) -> anyhow::Result<Value> {
         println!("{}> /ops {text}", who.name);

@@ -1,6 +1,7 @@
 //! The story the demo plays, scene by scene, through real signed requests: a command, a
 //! refusal, a dry run, a production deploy with two approvals (and a refused self-approval),
-//! live progress, a failure alert, an audit search, a digest, the chain verified, a job page.
+//! live progress, a failure alert, a monitoring alert whose Restart button runs the fix, an
+//! audit search, a digest, the chain verified, a job page.
 
 use std::time::Duration;
 
@@ -21,11 +22,15 @@ pub struct Stage<'a> {
     pub feed: &'a Feed,
     pub server: &'a RunningServer,
     pub public_url: &'a str,
+    /// The bearer token the demo's Alertmanager source expects.
+    pub alert_token: &'a str,
 }
 
 /// What the story leaves behind for the ending: the deploy's job page link.
 pub struct Ending {
     pub job_link: String,
+    /// The tenant dashboard's signed link, as `/ops dashboard` handed it to dan.
+    pub dashboard_link: String,
 }
 
 /// The first `J-n` / `A-n` in `text`.
@@ -118,12 +123,14 @@ impl Stage<'_> {
 
         println!(
             "{}",
-            scene("the deploy runs: warden edits its message as the job goes")
+            scene(
+                "the deploy runs on the request's card: edited in place, the story in its thread"
+            )
         );
         let job = self
             .feed
-            .wait_for("the approved deploy's job message", WAIT, |c| {
-                c.method == "chat.postMessage"
+            .wait_for("the approved deploy's job on its card", WAIT, |c| {
+                matches!(c.method.as_str(), "chat.postMessage" | "chat.update")
                     && text_of(&c.body).starts_with("J-")
                     && text_of(&c.body).contains("approved by")
             })
@@ -144,7 +151,9 @@ impl Stage<'_> {
 
         println!(
             "{}",
-            scene("a job fails: the alert, with its Retry button, lands in #alerts")
+            scene(
+                "a job fails: the outcome and Retry in its thread, an alert in #alerts links to it"
+            )
         );
         let migrate = chat.type_command(ANA, "migrate web").await?;
         let failed = id_in(&text_of(&migrate), "J-")?;
@@ -152,6 +161,37 @@ impl Stage<'_> {
         self.feed
             .wait_for(&format!("the alert for {failed}"), WAIT, |c| {
                 posted(c, "C0ALERTS", &failed)
+            })
+            .await?;
+
+        println!(
+            "{}",
+            scene("monitoring fires an alert: its card in #alerts, with a Restart button")
+        );
+        chat.alert(self.alert_token, "firing").await?;
+        let card = self
+            .feed
+            .wait_for("the alert's card in #alerts", WAIT, |c| {
+                posted(c, "C0ALERTS", "FIRING")
+            })
+            .await?;
+
+        println!(
+            "{}",
+            scene("ana clicks Restart: the command runs as her, guarded, in the alert's thread")
+        );
+        let clicked = chat.click(ANA, &card.body, "Restart").await?;
+        let restart = id_in(&text_of(&clicked), "J-")?;
+        self.job_finished(&restart).await?;
+
+        println!(
+            "{}",
+            scene("the alert resolves: the same card is edited, the thread says so")
+        );
+        chat.alert(self.alert_token, "resolved").await?;
+        self.feed
+            .wait_for("the resolved card", WAIT, |c| {
+                c.method == "chat.update" && text_of(&c.body).contains("RESOLVED")
             })
             .await?;
 
@@ -186,8 +226,35 @@ impl Stage<'_> {
             "GET {} → {status}: {deploy_id}'s full log, timeline and audit trail",
             job_link.split('?').next().unwrap_or_default(),
         );
+
+        println!(
+            "{}",
+            scene("the tenant's live dashboard: `/ops dashboard` answers dan alone with a signed link")
+        );
+        let answer = chat.type_command(DAN, "dashboard").await?;
+        let dashboard_link = text_of(&answer)
+            .split_whitespace()
+            .find(|w| w.contains("/dashboard?t="))
+            .map(str::to_string)
+            .context("the dashboard answer has no link")?;
+        let page = reqwest::get(&dashboard_link).await?;
+        let status = page.status();
+        let html = page.text().await.unwrap_or_default();
+        anyhow::ensure!(status.is_success(), "the dashboard answered {status}");
+        anyhow::ensure!(
+            html.contains("Dashboard of") && html.contains(&deploy_id),
+            "the dashboard does not list {deploy_id}"
+        );
+        println!("{dashboard_link}");
+        println!(
+            "GET {} → {status}: running and recent jobs, pending approvals and the latest audit events, live (open it in a browser)",
+            dashboard_link.split('?').next().unwrap_or_default(),
+        );
         self.feed.flush();
-        Ok(Ending { job_link })
+        Ok(Ending {
+            job_link,
+            dashboard_link,
+        })
     }
 
     async fn send_digest(&self) -> anyhow::Result<()> {

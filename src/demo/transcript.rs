@@ -36,8 +36,13 @@ pub fn person_name(id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// Undoes Slack's mrkdwn escaping (`&lt;`, `&gt;`, `&amp;`) for the terminal.
+/// Undoes Slack's mrkdwn escaping (`&lt;`, `&gt;`, `&amp;`) for the terminal, and shows
+/// mentions (`<@U0ANA>`) as `@ana`.
 pub fn unescape(text: &str) -> String {
+    let mut text = text.to_string();
+    for (id, name) in PEOPLE {
+        text = text.replace(&format!("<@{id}>"), &format!("@{name}"));
+    }
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
@@ -120,9 +125,30 @@ pub fn message(who: &str, body: &Value) -> String {
 
 /// A Slack Web API call as a line of the conversation, or `None` for a call nobody sees as a
 /// new message (a click's answer through its `response_url`, already shown from the click).
-pub fn render_call(method: &str, body: &Value, to: Option<&str>) -> Option<String> {
+/// A reply in a card's thread is indented under the channel's messages and names its card
+/// (`card`, e.g. `J-4`).
+pub fn render_call(
+    method: &str,
+    body: &Value,
+    to: Option<&str>,
+    card: Option<&str>,
+) -> Option<String> {
     let channel = channel_name(body["channel"].as_str().unwrap_or_default());
     Some(match method {
+        "chat.postMessage" if body["thread_ts"].is_string() => {
+            let thread = match card {
+                Some(card) => format!("in {card}'s thread"),
+                None => "in a thread".to_string(),
+            };
+            let also = if body["reply_broadcast"] == true {
+                ", also sent to the channel"
+            } else {
+                ""
+            };
+            let label = format!("↳ warden ({thread}{also})");
+            let who = format!("{}    {label}", " ".repeat(channel.chars().count()));
+            message(&who, body)
+        }
         "chat.postMessage" => message(&format!("{channel}  warden"), body),
         "chat.update" => message(&format!("{channel}  warden (edited)"), body),
         "chat.postEphemeral" => {
@@ -161,13 +187,18 @@ mod tests {
                 {"type": "button", "text": {"text": "Deny"}, "action_id": "warden.deny", "value": "A-1"}
             ]}]
         });
-        let shown = render_call("chat.postMessage", &body, None).unwrap();
+        let shown = render_call("chat.postMessage", &body, None, None).unwrap();
         assert_eq!(
             shown,
             "#deploys  warden: A-1: deploy <web>\n                  │ POST /deploys\n                  Expires soon\n                  [Approve] [Deny]"
         );
         assert_eq!(buttons(&body)[0].2, "A-1");
-        assert!(render_call("response", &body, None).is_none());
+        assert!(render_call("response", &body, None, None).is_none());
+        let reply = json!({ "channel": "C0DEPLOYS", "thread_ts": "1.1", "text": "&lt;@U0ANA&gt; x <@U0ANA> J-4 failed" });
+        assert_eq!(
+            render_call("chat.postMessage", &reply, None, Some("J-4")).unwrap(),
+            "            ↳ warden (in J-4's thread): <@U0ANA> x @ana J-4 failed"
+        );
         assert_eq!(person_name("U0CLEO"), "cleo");
         assert_eq!(channel_name("C9"), "C9");
         assert_eq!(

@@ -212,6 +212,7 @@ impl Post<'_> {
                 channel: self.channel.clone(),
                 key: None,
                 fallback: None,
+                thread: None,
             },
             message: Message {
                 text: summary.text(),
@@ -262,6 +263,7 @@ fn broken_chain_alert(tenant: &str, channel: &ChannelRef, at: &str) -> Outbound 
             channel: channel.clone(),
             key: None,
             fallback: None,
+            thread: None,
         },
         message: Message {
             text: format!(

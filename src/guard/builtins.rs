@@ -27,7 +27,9 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
                 }
                 text
             }
-            None if name == "help" || name == "whoami" => builtin_usage(ctx.root, &name),
+            None if ["help", "whoami", "why", "dashboard"].contains(&name.as_str()) => {
+                builtin_usage(ctx.root, &name)
+            }
             None => format!(
                 "There is no command `{name}`. Type `{} help` for the commands you may run.",
                 ctx.root
@@ -41,6 +43,10 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
     ));
     lines.push(format!(
         "`{} whoami`: who warden thinks you are, and your roles",
+        ctx.root
+    ));
+    lines.push(format!(
+        "`{} why COMMAND [args…]`: why a command would or would not run for you, and what to do",
         ctx.root
     ));
     lines.push(format!(
@@ -61,6 +67,16 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
         "`{} access request|breakglass|revoke|list`: time-boxed roles",
         ctx.root
     ));
+    if !grants.is_empty() {
+        lines.push(format!(
+            "`{} schedules`: this tenant's scheduled commands, paused or not, last and next runs",
+            ctx.root
+        ));
+        lines.push(format!(
+            "`{} dashboard`: a private link to this tenant's live dashboard (read-only)",
+            ctx.root
+        ));
+    }
     let mut hidden = 0;
     for spec in ctx.registry.iter() {
         let envs = spec.possible_environments();
@@ -83,6 +99,12 @@ fn builtin_usage(root: &str, name: &str) -> String {
     match name {
         "help" => format!(
             "`{root} help [COMMAND]`: lists the commands you may run, or shows one command's usage."
+        ),
+        "why" => format!(
+            "`{root} why COMMAND [args…]`: runs the guard's steps for that command without running it, shows each step's verdict and your bindings, and says what would let you run it."
+        ),
+        "dashboard" => format!(
+            "`{root} dashboard`: answers you alone with a signed link (valid 12 h at most) to this tenant's live dashboard: running and recent jobs, pending approvals, the latest audit events. Read-only: actions stay in chat."
         ),
         _ => format!("`{root} whoami`: shows your identity, tenant, groups and roles."),
     }
@@ -134,7 +156,7 @@ pub(super) fn closest_command(registry: &Registry, typed: &str) -> Option<String
     registry
         .iter()
         .map(|spec| spec.name.as_str())
-        .chain(["help", "whoami"])
+        .chain(["help", "whoami", "why", "dashboard"])
         .map(|name| (edit_distance(name, typed), name))
         .filter(|(d, name)| *d <= 2.max(name.len() / 3))
         .min()

@@ -125,12 +125,10 @@ pub(super) async fn interactions(
                 .modal_submit(&submit, chrono::Utc::now())
                 .await
             {
-                Ok((reply, Handled::Refused)) if reply.text.starts_with("Give a reason") => {
-                    json_reply(
-                        Outcome("refused"),
-                        slack::render::view_errors("reason", &reply.text),
-                    )
-                }
+                Ok((reply, Handled::InvalidForm)) => json_reply(
+                    Outcome("refused"),
+                    slack::render::view_errors("reason", &reply.text),
+                ),
                 Ok((reply, handled)) => {
                     tracing::info!(request.id = %rid, "form submitted: {}", reply.text);
                     json_reply(outcome_of(handled), slack::render::close_view())
@@ -200,6 +198,7 @@ pub(super) async fn events(
                 input: ArgsInput::Text(String::new()),
                 replay_key: Some(format!("slack-event:{event_id}")),
                 reply: None,
+                thread: None,
             };
             match state.service.handle(&inv, chrono::Utc::now()).await {
                 Ok((reply, handled)) => {

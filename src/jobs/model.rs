@@ -121,9 +121,23 @@ pub struct Job {
     pub request_id: String,
     /// How to answer when the channel cannot be posted in (a credential: never shown).
     pub reply_to: Option<crate::chat::ReplyHandle>,
+    /// The card its story is told on when that is not its own message (`approval:7` for a
+    /// job an approval created, the first job's card for a retry); see [`Job::card_key`].
+    pub card: Option<String>,
+    /// The sealed values of its secret arguments (SPEC §16), until they are erased; opened
+    /// only by the runner that runs it.
+    pub secrets: Option<String>,
 }
 
 impl Job {
+    /// The outbox key of the message that shows this job: the inherited card, else its own
+    /// message `job:N`.
+    pub fn card_key(&self) -> String {
+        self.card
+            .clone()
+            .unwrap_or_else(|| crate::jobs::runner::job_key(self.id))
+    }
+
     /// The id as people see it.
     pub fn display_id(&self) -> String {
         display_id(self.id)
@@ -169,6 +183,11 @@ pub struct NewJob {
     pub channel: String,
     /// 1 + retries.
     pub max_attempts: u32,
+    /// The card it inherits (see [`Job::card`]); `None` gives it its own.
+    pub card: Option<String>,
+    /// The values of its secret arguments, in memory only: sealed into `jobs.secrets` when
+    /// the job is inserted (its `args` hold `[redacted]` in their place).
+    pub secrets: crate::secrets::SecretValues,
     /// The job this one retries.
     pub retry_of: Option<i64>,
     /// The request that created it.
@@ -204,6 +223,8 @@ impl NewJob {
             retry_of: self.retry_of,
             request_id: self.request_id.clone(),
             reply_to: self.reply_to.clone(),
+            card: self.card.clone(),
+            secrets: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::model::JobStatus;
 use super::runner::Runner;
+use super::thread::Moment;
 
 const LOST: &str = "its runner stopped (crash or kill) and its lease ran out";
 
@@ -39,13 +40,24 @@ pub async fn sweep(runner: &Runner) -> anyhow::Result<usize> {
             ),
             now,
         );
+        if status != JobStatus::Queued {
+            tx.erase_sealed(crate::storage::Sealed::JobSecrets, job.id)
+                .await?;
+        }
         job.status = status;
         job.error = Some(LOST.to_string());
         if status == JobStatus::Failed {
             job.finished_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         // The recovery, its audit event, the updated job message and the alert commit together.
-        runner.enqueue_show(&mut tx, &job, &tail, now).await?;
+        let moment = if status == JobStatus::Queued {
+            Moment::Requeued
+        } else {
+            Moment::Finished
+        };
+        runner
+            .enqueue_show(&mut tx, &job, &tail, moment, now)
+            .await?;
         if status == JobStatus::Failed {
             runner.enqueue_alert(&mut tx, &job, &tail, now).await?;
         }

@@ -27,6 +27,103 @@ fn seconds_between(start: Option<&str>, end: Option<&str>, now: DateTime<Utc>) -
     Some((end - start.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0)
 }
 
+/// How long the job ran (or has been running), e.g. `1.2 s`, once it started.
+pub fn duration_text(job: &Job, now: DateTime<Utc>) -> Option<String> {
+    seconds_between(job.started_at.as_deref(), job.finished_at.as_deref(), now)
+        .map(|secs| format!("{secs:.1} s"))
+}
+
+/// The reply in a job's thread when it reaches a final state: the outcome, how long it took
+/// and the last log lines; a failure or time-out carries **Retry**.
+pub fn outcome_reply(job: &Job, tail: &[StoredLogLine], now: DateTime<Utc>) -> Message {
+    let id = job.display_id();
+    let mut text = match job.status {
+        JobStatus::Succeeded if job.dry_run => format!("{id}: the dry run succeeded"),
+        JobStatus::Succeeded => format!("{id} succeeded"),
+        JobStatus::Failed => format!("{id} failed"),
+        JobStatus::TimedOut => format!("{id} timed out"),
+        JobStatus::Cancelled => format!("{id} was cancelled"),
+        JobStatus::Queued | JobStatus::Running => format!("{id} is {}", job.status),
+    };
+    if let Some(took) = duration_text(job, now) {
+        let word = if job.status == JobStatus::Succeeded {
+            " in "
+        } else {
+            " after "
+        };
+        text.push_str(word);
+        text.push_str(&took);
+    }
+    if let Some(error) = &job.error {
+        // A success's "error" is its summary (e.g. `HTTP 200 OK`).
+        if job.status != JobStatus::Cancelled {
+            text.push_str(&format!(": {error}"));
+        }
+    }
+    let mut lines = vec![text];
+    if !tail.is_empty() {
+        lines.push("Last log lines:".to_string());
+        push_tail(&mut lines, tail, TAIL_LINES * 2);
+    }
+    let buttons = match job.status {
+        JobStatus::Failed | JobStatus::TimedOut => vec![Button::new(ButtonKind::Retry, id)],
+        _ => Vec::new(),
+    };
+    Message {
+        text: lines.join("\n"),
+        buttons,
+    }
+}
+
+/// The reply in a job's thread when it starts.
+pub fn started_reply(job: &Job) -> Message {
+    let mut text = format!("{} started", job.display_id());
+    if job.max_attempts > 1 {
+        text.push_str(&format!(" (attempt {}/{})", job.attempt, job.max_attempts));
+    }
+    if let (Some(first), 1) = (job.retry_of, job.attempt) {
+        text.push_str(&format!(", retrying {}", super::display_id(first)));
+    }
+    Message {
+        text,
+        buttons: Vec::new(),
+    }
+}
+
+/// The reply in a job's thread when an attempt failed and another follows.
+pub fn requeued_reply(job: &Job) -> Message {
+    Message {
+        text: format!(
+            "{} attempt {}/{} failed: {}; it will be tried again.",
+            job.display_id(),
+            job.attempt,
+            job.max_attempts,
+            job.error.as_deref().unwrap_or("unknown error")
+        ),
+        buttons: Vec::new(),
+    }
+}
+
+/// A progress reply in a job's thread: the log lines since the last one (the newest
+/// `TAIL_LINES * 2` of them).
+pub fn progress_reply(job: &Job, lines: &[StoredLogLine]) -> Message {
+    let mut text = vec![format!("{} is running:", job.display_id())];
+    push_tail(&mut text, lines, TAIL_LINES * 2);
+    Message {
+        text: text.join("\n"),
+        buttons: Vec::new(),
+    }
+}
+
+fn push_tail(lines: &mut Vec<String>, tail: &[StoredLogLine], max: usize) {
+    lines.push("```".to_string());
+    for line in tail.iter().rev().take(max).rev() {
+        // A fence inside a line would close the block early and let the rest pose as text.
+        lines.push(line.text.replace("```", "'''"));
+    }
+    lines.push("```".to_string());
+}
+
 fn utc(at: &str) -> String {
     DateTime::parse_from_rfc3339(at)
         .map(|t| {
@@ -142,9 +239,6 @@ pub fn alert_message(
     lines.push(format!("Job page: {link}"));
     Message {
         text: lines.join("\n"),
-        buttons: vec![Button {
-            kind: ButtonKind::Retry,
-            value: job.display_id(),
-        }],
+        buttons: vec![Button::new(ButtonKind::Retry, job.display_id())],
     }
 }

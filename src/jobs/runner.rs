@@ -11,7 +11,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tracing::Instrument;
 
-use crate::actions::{self, ActionEnv, ActionOutcome, ActionRun, JobLog, LogLine, Stream};
+use crate::actions::{
+    self, ActionEnv, ActionOutcome, ActionRun, JobLog, LogLine, Scrubber, Stream,
+};
 use crate::audit::NewEvent;
 use crate::commands::args::{parse_args, RawArgs};
 use crate::commands::{ActionSpec, CommandSpec, Registry};
@@ -21,6 +23,7 @@ use crate::outbox::{Delivery, Outbound};
 use crate::storage::{Store, Tx};
 
 use super::model::{Job, JobStatus, StoredLogLine};
+use super::thread::Moment;
 use super::{builtin, render};
 
 /// Tunables of the runner.
@@ -71,6 +74,11 @@ impl std::fmt::Debug for LinkMaker {
 }
 
 impl LinkMaker {
+    /// The key job and dashboard links are signed with (tests mint links with it).
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
     /// The link to a job's page, valid for `links::LINK_TTL_SECS`.
     pub fn job(&self, tenant: &str, id: i64) -> String {
         crate::links::job_url(
@@ -96,6 +104,15 @@ pub struct Runner {
     owner: String,
     config: RunnerConfig,
     wake: Arc<Notify>,
+    /// The keys that open secret argument values at rest (SPEC §16).
+    pub(crate) keyring: Option<crate::secrets::Keyring>,
+}
+
+impl Runner {
+    /// What job and dashboard links are made with (the public URL and the signing key).
+    pub fn links(&self) -> &LinkMaker {
+        &self.links
+    }
 }
 
 impl Runner {
@@ -120,7 +137,43 @@ impl Runner {
             owner: format!("runner-{}", uuid::Uuid::new_v4()),
             config,
             wake: Arc::new(Notify::new()),
+            keyring: None,
         }
+    }
+
+    /// This runner, opening secret argument values with `keyring`.
+    pub fn with_keyring(mut self, keyring: Option<crate::secrets::Keyring>) -> Self {
+        self.keyring = keyring;
+        self
+    }
+
+    /// The secret argument values of `job`, opened. A job whose command has secret arguments
+    /// and whose values cannot be opened (no key, an unknown key, a tampered or moved row, or
+    /// erased) is refused with a clear reason: it never runs with garbage or with the
+    /// `[redacted]` placeholder, and there is no plaintext fallback.
+    pub(crate) fn open_secrets(&self, job: &Job) -> Result<crate::secrets::SecretValues, String> {
+        let spec = self.registry.get(&job.command);
+        let has_secrets = spec.is_some_and(|s| s.args.iter().any(|a| a.secret));
+        let Some(sealed) = &job.secrets else {
+            return if has_secrets {
+                Err("its secret argument values are no longer stored (they are erased when a job ends); run the command again".to_string())
+            } else {
+                Ok(crate::secrets::SecretValues::default())
+            };
+        };
+        let keyring = self.keyring.as_ref().ok_or_else(|| {
+            "its secret arguments cannot be opened: WARDEN_ENCRYPTION_KEYS is not set".to_string()
+        })?;
+        let place = crate::secrets::Place {
+            table: crate::storage::Sealed::JobSecrets.table(),
+            id: job.id,
+            column: crate::storage::Sealed::JobSecrets.column(),
+        };
+        let text = keyring
+            .open(place, sealed)
+            .map_err(|e| format!("its secret arguments cannot be opened: {e}"))?;
+        crate::secrets::SecretValues::from_json(&text)
+            .ok_or_else(|| "its secret arguments cannot be opened: they are damaged".to_string())
     }
 
     /// Wakes the runner: a job was just queued.
@@ -191,6 +244,12 @@ impl Runner {
 
     /// An audit event about a job, by warden itself.
     pub(crate) fn job_event(&self, job: &Job, kind: &str, details: serde_json::Value) -> NewEvent {
+        let mut details = details;
+        // The card the story is told on, so audit searches and the job page can link to its
+        // thread (SPEC §13).
+        if let (true, Some(map)) = (self.threaded(job), details.as_object_mut()) {
+            map.insert("card".into(), job.card_key().into());
+        }
         NewEvent {
             tenant: job.tenant.clone(),
             actor: "warden".to_string(),
@@ -219,20 +278,23 @@ impl Runner {
             .collect()
     }
 
-    /// Adds to `tx` the outbox rows that show a job's current state: an update of the job
-    /// message posted when the job was created (key `job:N`). Without a channel, the start and
-    /// the end of the job go through the request's reply handle instead, while it is valid.
+    /// Adds to `tx` the outbox rows that show a job's current state at `moment`: an update of
+    /// its card (its own message `job:N`, or the card it inherited) and, for a threaded job,
+    /// the moment's reply in the card's thread. Without a channel, the start and the end of
+    /// the job go through the request's reply handle instead, while it is valid.
     pub(crate) async fn enqueue_show(
         &self,
         tx: &mut Tx,
         job: &Job,
         tail: &[StoredLogLine],
+        moment: Moment,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        self.enqueue_moment(tx, job, tail, moment, now).await?;
         let link = self.links.job(&job.tenant, job.id);
         let message = render::job_message(job, &self.shown_args(job), tail, &link, now);
-        let key = job_key(job.id);
-        let milestone = job.status.is_final() || tail.is_empty();
+        let key = job.card_key();
+        let milestone = job.status.is_final() || moment != Moment::Progress;
         let channel = job.channel.parse::<ChannelRef>().ok();
         // With a channel, the dispatcher itself answers through the post's fallback handle
         // when the post could not be made; without one, the reply handle is the only way.
@@ -274,10 +336,17 @@ impl Runner {
         let link = self.links.job(&job.tenant, job.id);
         let message = render::job_message(job, &self.shown_args(job), &[], &link, now);
         let delivery = match job.channel.parse::<ChannelRef>() {
+            // A job told on an inherited card (its approval's, or its first run's) edits that
+            // card: one card for the whole story.
+            Ok(channel) if job.card.is_some() => Delivery::Update {
+                channel,
+                key: job.card_key(),
+            },
             Ok(channel) => Delivery::Post {
                 channel,
                 key: Some(job_key(job.id)),
                 fallback: job.reply_to.clone(),
+                thread: None,
             },
             Err(_) => Delivery::Reply {
                 handle: job.reply_to.clone()?,
@@ -297,7 +366,8 @@ impl Runner {
         let result = async {
             let now = Utc::now();
             let mut tx = self.store.begin().await?;
-            self.enqueue_show(&mut tx, job, tail, now).await?;
+            self.enqueue_show(&mut tx, job, tail, Moment::Progress, now)
+                .await?;
             tx.commit().await
         }
         .await;
@@ -314,23 +384,23 @@ impl Runner {
         tail: &[StoredLogLine],
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let channel = self
-            .registry
-            .get(&job.command)
-            .and_then(|spec| spec.alert_channel.clone())
-            .or_else(|| {
-                self.directory
-                    .tenants
-                    .get(&job.tenant)
-                    .and_then(|t| t.alert_channel.clone())
-            })
-            .or_else(|| self.fallback_alert_channel.clone());
+        let channel = self.alert_channel(job);
         let Some(channel) = channel else {
             tracing::warn!(job.id = %job.display_id(), "job failed but no alert channel is configured for it, its tenant, or WARDEN_ALERT_CHANNEL");
             return Ok(());
         };
         let link = self.links.job(&job.tenant, job.id);
         let message = render::alert_message(job, &self.shown_args(job), tail, &link);
+        if self.threaded(job) {
+            // In the card's own channel the outcome reply is broadcast and is the alert;
+            // elsewhere the alert links to the card's thread.
+            if self.alert_in_thread(job) {
+                return Ok(());
+            }
+            if let Some(out) = self.linked_alert(job, channel.clone(), message.clone()) {
+                return tx.enqueue(&out, now).await;
+            }
+        }
         tx.enqueue(
             &Outbound {
                 tenant: job.tenant.clone(),
@@ -338,6 +408,7 @@ impl Runner {
                     channel,
                     key: None,
                     fallback: None,
+                    thread: None,
                 },
                 message,
                 important: true,
@@ -370,7 +441,8 @@ impl Runner {
                 ),
                 now,
             );
-            self.enqueue_show(&mut tx, &job, &[], now).await?;
+            self.enqueue_show(&mut tx, &job, &[], Moment::Started, now)
+                .await?;
             tx.commit().await
         })
         .await;
@@ -381,7 +453,14 @@ impl Runner {
             return;
         }
 
-        let (log, lines) = JobLog::channel();
+        // Everything the action logs or reports is scrubbed of the job's secret values (its
+        // secret arguments, the signing secret, inherited tokens) before it is stored or shown.
+        // The secret arguments are stored sealed apart (SPEC §16): the scrubber needs their
+        // values, opened here as the action will open them.
+        let opened = self.open_secrets(&job).unwrap_or_default();
+        let full_args = crate::secrets::merge_secrets(&job.args, &opened);
+        let scrubber = Scrubber::for_job(self.registry.get(&job.command), &full_args, &self.env);
+        let (log, lines) = JobLog::scrubbing(scrubber.clone());
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let drain = tokio::spawn(self.clone().drain(job.clone(), lines));
         let abandoned = Arc::new(AtomicBool::new(false));
@@ -427,6 +506,7 @@ impl Runner {
                 }
             },
         };
+        let outcome = scrubber.outcome(outcome);
         drop(log);
         renew.abort();
         forward_shutdown.abort();
@@ -449,7 +529,11 @@ impl Runner {
     async fn drain(self: Arc<Self>, job: Job, mut lines: mpsc::UnboundedReceiver<LogLine>) {
         const BATCH: usize = 200;
         let refresh = Duration::from_secs(2);
+        // Thread replies are coalesced harder than card edits (SPEC §13): at most one per 10 s.
+        let reply_every = Duration::from_secs(10);
         let mut last_shown = tokio::time::Instant::now();
+        let mut last_reply = tokio::time::Instant::now();
+        let mut unreplied: Vec<StoredLogLine> = Vec::new();
         let mut tail: Vec<StoredLogLine> = Vec::new();
         let mut batch: Vec<LogLine> = Vec::with_capacity(BATCH);
         loop {
@@ -473,12 +557,20 @@ impl Runner {
                 if let Err(error) = self.store.append_job_log(job.id, &stored).await {
                     tracing::warn!(job.id = %job.display_id(), "writing job log lines failed: {error:#}");
                 }
+                unreplied.extend(stored.iter().cloned());
+                let keep = unreplied.len().saturating_sub(render::TAIL_LINES * 2);
+                unreplied.drain(..keep);
                 tail.extend(stored);
                 let keep = tail.len().saturating_sub(render::TAIL_LINES);
                 tail.drain(..keep);
                 if open && last_shown.elapsed() >= refresh {
                     self.show(&job, &tail).await;
                     last_shown = tokio::time::Instant::now();
+                }
+                if open && last_reply.elapsed() >= reply_every {
+                    self.progress_reply(&job, &unreplied).await;
+                    unreplied.clear();
+                    last_reply = tokio::time::Instant::now();
                 }
             }
             if !open {
@@ -495,9 +587,10 @@ impl Runner {
             .registry
             .get(&job.command)
             .ok_or_else(|| format!("the command `{}` is no longer defined", job.command))?;
+        let secrets = self.open_secrets(job)?;
         let raw = RawArgs {
             positional: Vec::new(),
-            named: job.args.clone(),
+            named: crate::secrets::merge_secrets(&job.args, &secrets),
             dry_run: job.dry_run,
             reason: job.reason.clone(),
         };
@@ -605,8 +698,18 @@ impl Runner {
                 .await?
         };
         if held {
+            if !retry {
+                // Final, with no retry left: nothing will need the secret values again.
+                tx.erase_sealed(crate::storage::Sealed::JobSecrets, job.id)
+                    .await?;
+            }
             tx.append_audit(event.clone(), now);
-            self.enqueue_show(&mut tx, shown, tail, now).await?;
+            let moment = if retry {
+                Moment::Requeued
+            } else {
+                Moment::Finished
+            };
+            self.enqueue_show(&mut tx, shown, tail, moment, now).await?;
             if matches!(shown.status, JobStatus::Failed | JobStatus::TimedOut) {
                 self.enqueue_alert(&mut tx, shown, tail, now).await?;
             }

@@ -29,7 +29,7 @@ use crate::chat::slack::SlackClient;
 use crate::chat::{Message, ReplyHandle};
 use crate::metrics::Metrics;
 use crate::model::ChannelRef;
-use crate::outbox::StoredMessage;
+use crate::outbox::{StoredMessage, CARD_LINK};
 use crate::storage::{OutboxRow, PaceRule, Store};
 
 use pacing::{retry_delay, unit_random, Pacing};
@@ -89,8 +89,9 @@ pub struct Dispatcher {
     finished: Notify,
 }
 
-/// What a successful attempt leaves to remember: (key, channel, message id) of a keyed post.
-type Remember = Option<(String, String, String)>;
+/// What a successful attempt leaves to remember: (key, channel, message id, thread) of a keyed
+/// post; the thread is set for a card posted in another card's thread.
+type Remember = Option<(String, String, String, Option<String>)>;
 
 impl Dispatcher {
     /// A dispatcher with a fresh lease owner id. A platform without a client fails its
@@ -225,10 +226,25 @@ impl Dispatcher {
             return Ok(None);
         }
         match row.kind.as_str() {
+            "post" if row.parent.is_some() && row.key.is_some() => {
+                self.post_in_thread(row, &stored, message).await
+            }
             "post" => {
                 let channel = parse_channel(row)?;
+                let mut message = message;
+                if let Some(card) = &row.parent {
+                    let link = self.link_text(card, &stored).await?;
+                    message.text = message.text.replace(CARD_LINK, &link);
+                }
                 let at = self.chat.post(&channel, &message).await.map_err(classify)?;
-                Ok(row.key.clone().map(|key| (key, channel.to_string(), at.id)))
+                Ok(row
+                    .key
+                    .clone()
+                    .map(|key| (key, channel.to_string(), at.id, None)))
+            }
+            "thread" => {
+                self.thread_reply(row, &stored, message).await?;
+                Ok(None)
             }
             "update" => {
                 let key = row
@@ -277,6 +293,161 @@ impl Dispatcher {
         }
     }
 
+    /// A reply under its card. A card whose post ended without a message (dead-lettered,
+    /// dropped) cannot hold it: the reply is posted top-level in the channel and says so, so
+    /// that it is neither lost nor queued forever.
+    async fn thread_reply(
+        &self,
+        row: &OutboxRow,
+        stored: &StoredMessage,
+        mut message: Message,
+    ) -> Result<(), DeliveryError> {
+        let key = row
+            .parent
+            .as_deref()
+            .ok_or_else(|| permanent("a thread reply without its card"))?;
+        let title = stored.card_title.as_deref().unwrap_or(key);
+        let Some(card) = self.card_in_thread(key, title).await? else {
+            let channel = parse_channel(row)?;
+            message.text = format!(
+                "(About {title}: its message could not be posted, so this reply is not in its thread.)\n{}",
+                message.text
+            );
+            self.chat.post(&channel, &message).await.map_err(classify)?;
+            return Ok(());
+        };
+        self.chat
+            .thread_reply(&card, &message, &stored.mentions, stored.broadcast)
+            .await?;
+        if card.link.is_none() {
+            // Best effort: the link serves the job page and later alerts.
+            let _ = self
+                .remember_link(key, &card.at, stored.guild.as_deref())
+                .await;
+        }
+        Ok(())
+    }
+
+    /// The message of card `key` with its thread started (Discord), or `None` when the card's
+    /// post ended without a message.
+    async fn card_in_thread(
+        &self,
+        key: &str,
+        title: &str,
+    ) -> Result<Option<crate::storage::CardMessage>, DeliveryError> {
+        let card = self
+            .store
+            .card_message(key)
+            .await
+            .map_err(|e| DeliveryError {
+                kind: DeliveryErrorKind::Retryable { retry_after: None },
+                message: format!("reading the card failed: {e:#}"),
+            })?;
+        let Some(mut card) = card else {
+            return Ok(None);
+        };
+        if let Some(thread) = self.chat.ensure_thread(&card, title).await? {
+            // Remembered before anything is posted in it: a message starts one thread only,
+            // so a retry of this row must find this one.
+            self.store
+                .set_card_thread(key, &thread)
+                .await
+                .map_err(|e| DeliveryError {
+                    kind: DeliveryErrorKind::Retryable { retry_after: None },
+                    message: format!("remembering the card's thread failed: {e:#}"),
+                })?;
+            card.thread_id = Some(thread);
+        }
+        Ok(Some(card))
+    }
+
+    /// A card posted in another card's thread (a job started from an alert's card), to be
+    /// remembered with that thread. A parent whose post ended without a message cannot hold
+    /// it: the card is posted top-level and says so.
+    async fn post_in_thread(
+        &self,
+        row: &OutboxRow,
+        stored: &StoredMessage,
+        mut message: Message,
+    ) -> Result<Remember, DeliveryError> {
+        let (Some(parent), Some(key)) = (row.parent.as_deref(), row.key.clone()) else {
+            return Err(permanent("a card in a thread without its parent or key"));
+        };
+        let title = stored.card_title.as_deref().unwrap_or(parent);
+        let Some(card) = self.card_in_thread(parent, title).await? else {
+            let channel = parse_channel(row)?;
+            message.text = format!(
+                "(About {title}: its message could not be posted, so this is not in its thread.)\n{}",
+                message.text
+            );
+            let at = self.chat.post(&channel, &message).await.map_err(classify)?;
+            return Ok(Some((key, channel.to_string(), at.id, None)));
+        };
+        let id = self.chat.thread_reply(&card, &message, &[], false).await?;
+        // Where the new message lives: on Slack, in the parent's channel under the parent's
+        // ts; on Discord, in the thread, which is a channel of its own.
+        let (channel, thread) = match card.at.channel.platform {
+            crate::model::Platform::Discord => {
+                let thread = card.thread_id.clone().unwrap_or(card.at.channel.id.clone());
+                (format!("discord:{thread}"), thread)
+            }
+            _ => (
+                card.at.channel.to_string(),
+                card.thread_id.clone().unwrap_or(card.at.id.clone()),
+            ),
+        };
+        Ok(Some((key, channel, id, Some(thread))))
+    }
+
+    /// The text that stands for the link to `key`'s card in a linked post: the link, or a
+    /// plain reference to the card when it has no message or no link can be had.
+    async fn link_text(&self, key: &str, stored: &StoredMessage) -> Result<String, DeliveryError> {
+        let title = stored.card_title.as_deref().unwrap_or(key);
+        let card = self
+            .store
+            .card_message(key)
+            .await
+            .map_err(|e| DeliveryError {
+                kind: DeliveryErrorKind::Retryable { retry_after: None },
+                message: format!("reading the card failed: {e:#}"),
+            })?;
+        let Some(card) = card else {
+            return Ok(format!("(the message of {title} could not be posted)"));
+        };
+        if let Some(link) = card.link {
+            return Ok(link);
+        }
+        match self
+            .remember_link(key, &card.at, stored.guild.as_deref())
+            .await
+        {
+            Some(link) => Ok(link),
+            None => Ok(format!("the thread of {title} in {}", card.at.channel)),
+        }
+    }
+
+    /// Asks for the card's link and remembers it; `None` (logged) when it cannot be had.
+    async fn remember_link(
+        &self,
+        key: &str,
+        at: &crate::chat::MessageRef,
+        guild: Option<&str>,
+    ) -> Option<String> {
+        match self.chat.card_link(at, guild).await {
+            Ok(Some(link)) => {
+                if let Err(error) = self.store.set_card_link(key, &link).await {
+                    tracing::warn!("remembering a card's link failed: {error:#}");
+                }
+                Some(link)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(error = %error, "the card's link could not be had");
+                None
+            }
+        }
+    }
+
     async fn reply(
         &self,
         row: &OutboxRow,
@@ -298,7 +469,7 @@ impl Dispatcher {
     ) -> anyhow::Result<()> {
         let remember = remember
             .as_ref()
-            .map(|(k, c, m)| (k.as_str(), c.as_str(), m.as_str()));
+            .map(|(k, c, m, t)| (k.as_str(), c.as_str(), m.as_str(), t.as_deref()));
         let held = persist(|| {
             self.store
                 .outbox_delivered(row.id, &self.owner, remember, now_ms)

@@ -9,10 +9,7 @@ use crate::chat::{Button, ButtonKind};
 fn message() -> Message {
     Message {
         text: "J-42 failed".into(),
-        buttons: vec![Button {
-            kind: ButtonKind::Retry,
-            value: "J-42".into(),
-        }],
+        buttons: vec![Button::new(ButtonKind::Retry, "J-42")],
     }
 }
 

@@ -1,10 +1,11 @@
-//! The read-only job page: header, arguments, timeline, full log and audit trail of one job.
+//! The job page: header, outcome, facts, timeline, arguments, full log and audit trail of one
+//! job, as a snapshot that the live stream then extends (`live.rs` renders the same parts).
 
-use std::fmt::Write as _;
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
 
-use chrono::{DateTime, TimeDelta, Utc};
-
-use super::{document, escape_html};
+use super::format::{self, human_duration, moment, parse_time, status_class, status_text};
+use super::{document, Depth, Shell};
 use crate::audit::AuditEvent;
 
 /// Everything the job page shows, gathered by the caller from storage. The page trusts none of
@@ -39,17 +40,25 @@ pub struct JobView {
     pub started_at: Option<String>,
     /// When it reached a final status, RFC 3339 UTC.
     pub finished_at: Option<String>,
-    /// Why it failed, timed out or was cancelled, if known.
+    /// What the last attempt ended with: the result of a success ("HTTP 200 OK (1.5 s)") or
+    /// why it failed, timed out or was cancelled.
     pub error: Option<String>,
     /// The job's log, oldest line first.
     pub log: Vec<LogLineView>,
     /// This job's audit trail, oldest first.
     pub audit: Vec<AuditEvent>,
+    /// A link to the chat thread where its story is told (SPEC §13), once known.
+    pub thread_link: Option<String>,
+    /// The command that hands out a fresh link, shown when this one expires
+    /// (`/ops jobs show J-42`, or `/ops dashboard` for a page opened from the dashboard).
+    pub fresh_link_hint: String,
 }
 
 /// One line of a job's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLineView {
+    /// Its position in the job's log (1, 2, …): the stream's cursor.
+    pub seq: i64,
     /// When the line was written, RFC 3339 UTC.
     pub at: String,
     /// `stdout`, `stderr` or `info` (warden's own notes, e.g. "attempt 2 started").
@@ -58,235 +67,210 @@ pub struct LogLineView {
     pub text: String,
 }
 
-/// A complete, self-contained HTML5 document for one job: a header with `J-{id}`, the command,
-/// a status badge, requester and environment; the arguments; a timeline (created, started,
-/// finished, with durations); the full log in a `<pre>` with per-line timestamps and stderr
-/// lines marked; and the audit trail (E-n, time, actor, kind, details). Everything interpolated
-/// is HTML-escaped. Times are shown in UTC.
-pub fn render_job_page(job: &JobView) -> String {
-    let mut body = String::with_capacity(4096 + job.log.len() * 96 + job.audit.len() * 256);
-    header(&mut body, job);
-    arguments(&mut body, job);
-    timeline(&mut body, job);
-    log(&mut body, &job.log);
-    audit(&mut body, &job.audit);
-    document(&format!("J-{} {}", job.id, job.command), &body)
+impl JobView {
+    /// Whether the job reached a final status (nothing more will happen to it).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "succeeded" | "failed" | "timed_out" | "cancelled"
+        )
+    }
 }
 
-// Writing into a `String` cannot fail, so the `fmt::Result`s of `write!` below are ignored.
+/// A complete HTML5 document for one job. A job that can still change also names its stream
+/// (`{id}/events`) and where the stream should start (`{last log seq}.{last audit id}`), so the
+/// page's script follows it; a finished job's page is a plain snapshot.
+pub fn render_job_page(job: &JobView, now: DateTime<Utc>) -> String {
+    let live = !job.is_final();
+    let cursor = super::JobCursor {
+        log: job.log.last().map_or(0, |l| l.seq),
+        audit: job.audit.last().map_or(0, |e| e.id),
+    };
+    let body = html! {
+        div.top {
+            span.muted { "warden · job page · read-only" } " "
+            @if live {
+                span #live-state .live { "snapshot" }
+            } @else {
+                span #live-state .live { "finished" }
+            }
+        }
+        div #notice .notice {}
+        (summary(job, now))
+        h2 { "Arguments" }
+        (arguments(&job.args))
+        h2 { "Log " (log_count(job.log.len())) }
+        pre #log .log { @for line in &job.log { (log_line(line)) } }
+        p.log-empty.empty { "No log lines yet." }
+        h2 { "Audit trail" }
+        ol #audit .events { @for event in &job.audit { (audit_event(event, now)) } }
+        @if job.audit.is_empty() { p.empty { "No audit events." } }
+    };
+    document(
+        Shell {
+            title: &format!("J-{} {}", job.id, job.command),
+            depth: Depth::Nested,
+            stream: live.then(|| format!("{}/events", job.id)),
+            cursor: live.then(|| cursor.to_string()),
+        },
+        body,
+    )
+}
 
-fn header(out: &mut String, job: &JobView) {
-    let e = escape_html;
-    let _ = write!(
-        out,
-        "<header>\n<h1>J-{} <code>{}</code> <span class=\"badge {}\">{}</span>",
-        job.id,
-        e(&job.command),
-        status_class(&job.status),
-        e(&job.status)
-    );
-    if job.dry_run {
-        out.push_str(" <span class=\"badge dry\">dry run</span>");
-    }
-    out.push_str("</h1>\n");
-    let _ = writeln!(
-        out,
-        "<p class=\"muted\">Requested by <strong>{}</strong> in tenant <strong>{}</strong>, \
-         environment <strong>{}</strong>.</p>\n</header>",
-        e(&job.requester),
-        e(&job.tenant),
-        e(job.environment.as_deref().unwrap_or("none"))
-    );
+/// The part of the page that changes with the job's status: title and badge, facts, outcome
+/// and timeline. The stream replaces it whole when the status changes.
+pub(super) fn summary(job: &JobView, now: DateTime<Utc>) -> Markup {
     let approvers = if job.approvers.is_empty() {
         "none".to_owned()
     } else {
         job.approvers.join(", ")
     };
-    out.push_str("<dl>\n");
-    let rows = [
-        ("Tenant", job.tenant.as_str()),
-        ("Requester", job.requester.as_str()),
-        ("Environment", job.environment.as_deref().unwrap_or("none")),
-        ("Approvers", approvers.as_str()),
-        ("Reason", job.reason.as_deref().unwrap_or("none given")),
-        ("Dry run", if job.dry_run { "yes" } else { "no" }),
-    ];
-    for (name, value) in rows {
-        let _ = writeln!(out, "<dt>{name}</dt><dd>{}</dd>", e(value));
-    }
-    let _ = writeln!(out, "<dt>Attempt</dt><dd>{}</dd>\n</dl>", job.attempt);
-    if let Some(error) = &job.error {
-        let _ = writeln!(
-            out,
-            "<h2>Error</h2>\n<div class=\"error\">{}</div>",
-            e(error)
-        );
+    html! {
+        section #summary {
+            h1 {
+                span { "J-" (job.id) } " " code { (job.command) } " "
+                span class=(status_class(&job.status)) { (status_text(&job.status)) }
+                @if job.dry_run { " " span.badge.dry { "dry run" } }
+            }
+            p.muted {
+                "Requested by " strong { (job.requester) } " in tenant " strong { (job.tenant) }
+                ", environment " strong { (job.environment.as_deref().unwrap_or("none")) } "."
+            }
+            (outcome(job))
+            dl.facts {
+                dt { "Tenant" } dd { (job.tenant) }
+                dt { "Requester" } dd { (job.requester) }
+                dt { "Environment" } dd { (job.environment.as_deref().unwrap_or("none")) }
+                dt { "Approvers" } dd { (approvers) }
+                dt { "Reason" } dd { (job.reason.as_deref().unwrap_or("none given")) }
+                dt { "Dry run" } dd { (if job.dry_run { "yes" } else { "no" }) }
+                dt { "Attempt" } dd { (job.attempt) }
+                // Only a web link is made clickable: anything else in the column is not a link
+                // warden made.
+                @if let Some(link) = job.thread_link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) {
+                    dt { "Thread" } dd { a href=(link) { "the conversation in chat" } }
+                }
+            }
+            h2 { "Timeline" }
+            (timeline(job, now))
+        }
     }
 }
 
-fn arguments(out: &mut String, job: &JobView) {
-    out.push_str("<h2>Arguments</h2>\n");
-    if job.args.is_empty() {
-        out.push_str("<p class=\"muted\">No arguments.</p>\n");
-        return;
+/// The outcome in its own colour: a success is green and titled "Succeeded", never "Error".
+fn outcome(job: &JobView) -> Markup {
+    let Some(text) = job.error.as_deref() else {
+        return html! {};
+    };
+    let (class, title) = match job.status.as_str() {
+        "succeeded" => ("outcome ok", "Succeeded"),
+        "failed" => ("outcome bad", "Failed"),
+        "timed_out" => ("outcome bad", "Timed out"),
+        "cancelled" => ("outcome warn", "Cancelled"),
+        // Queued or running again after a failed attempt: the text is that attempt's end.
+        _ => ("outcome warn", "Previous attempt"),
+    };
+    html! {
+        div class=(class) { h2 { (title) } p { (text) } }
     }
-    out.push_str("<table class=\"args\">\n<tr><th>Name</th><th>Value</th></tr>\n");
-    for (name, value) in &job.args {
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            escape_html(name),
-            escape_html(value)
-        );
-    }
-    out.push_str("</table>\n");
 }
 
-fn timeline(out: &mut String, job: &JobView) {
+fn arguments(args: &[(String, String)]) -> Markup {
+    html! {
+        @if args.is_empty() {
+            p.empty { "No arguments." }
+        } @else {
+            table.args {
+                thead { tr { th { "Name" } th { "Value" } } }
+                tbody {
+                    @for (name, value) in args {
+                        tr { td { code { (name) } } td { code { (value) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeline(job: &JobView, now: DateTime<Utc>) -> Markup {
     let created = parse_time(&job.created_at);
     let started = job.started_at.as_deref().and_then(parse_time);
     let finished = job.finished_at.as_deref().and_then(parse_time);
-    let still = if job.finished_at.is_some() {
-        "never"
-    } else {
-        "not yet"
-    };
-
-    out.push_str("<h2>Timeline</h2>\n<table class=\"timeline\">\n");
-    out.push_str("<tr><th>Step</th><th>Time (UTC)</th><th>Duration</th></tr>\n");
-    timeline_row(out, "Created", Some(&job.created_at), String::new());
     let queued = match (created, started) {
         (Some(c), Some(s)) => format!("{} in queue", human_duration(s - c)),
         _ => String::new(),
     };
-    timeline_row(
-        out,
-        "Started",
-        job.started_at.as_deref().or(Some(still)),
-        queued,
-    );
     // A job cancelled while queued never started, so its run is measured from creation.
-    let ran = match (started.or(created), finished) {
-        (Some(from), Some(to)) if started.is_some() => format!("ran {}", human_duration(to - from)),
-        (Some(from), Some(to)) => format!("{} after creation", human_duration(to - from)),
+    let ran = match (started, created, finished) {
+        (Some(from), _, Some(to)) => format!("ran {}", human_duration(to - from)),
+        (None, Some(from), Some(to)) => format!("{} after creation", human_duration(to - from)),
+        (Some(from), _, None) => format!("running for {}", human_duration(now - from)),
         _ => String::new(),
     };
-    let finished_text = job.finished_at.as_deref().unwrap_or("not yet");
-    timeline_row(out, "Finished", Some(finished_text), ran);
-    if let (Some(c), Some(f)) = (created, finished) {
-        let total = human_duration(f - c);
-        let _ = writeln!(out, "<tr><td>Total</td><td></td><td>{total}</td></tr>");
+    let not_started = if job.finished_at.is_some() {
+        "never"
+    } else {
+        "not yet"
+    };
+    html! {
+        table.timeline {
+            thead { tr { th { "Step" } th { "Time" } th { "Duration" } } }
+            tbody {
+                tr { td { "Created" } td { (moment(&job.created_at, now)) } td {} }
+                tr {
+                    td { "Started" }
+                    td { @match &job.started_at { Some(t) => (moment(t, now)), None => (not_started) } }
+                    td { (queued) }
+                }
+                tr {
+                    td { "Finished" }
+                    td { @match &job.finished_at { Some(t) => (moment(t, now)), None => "not yet" } }
+                    td { (ran) }
+                }
+                @if let (Some(c), Some(f)) = (created, finished) {
+                    tr { td { "Total" } td {} td { (human_duration(f - c)) } }
+                }
+            }
+        }
     }
-    out.push_str("</table>\n");
 }
 
-fn timeline_row(out: &mut String, step: &str, time: Option<&str>, duration: String) {
-    let time = time.map(display_time).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "<tr><td>{step}</td><td>{}</td><td>{}</td></tr>",
-        escape_html(&time),
-        escape_html(&duration)
-    );
-}
-
-fn log(out: &mut String, lines: &[LogLineView]) {
-    let count = match lines.len() {
+/// `(3 lines)`, in a span the stream replaces as lines arrive.
+pub(super) fn log_count(lines: usize) -> Markup {
+    let text = match lines {
         1 => "1 line".to_owned(),
         n => format!("{n} lines"),
     };
-    let _ = writeln!(out, "<h2>Log <span class=\"muted\">({count})</span></h2>");
-    if lines.is_empty() {
-        out.push_str("<p class=\"muted\">No log lines yet.</p>\n");
-        return;
-    }
-    out.push_str("<pre class=\"log\">");
-    for line in lines {
-        // Each line carries a visible stream tag as well as a class, so stderr stays marked when
-        // the log is copied as plain text or read without styles.
-        let (class, tag) = match line.stream.as_str() {
-            "stdout" => ("stdout", "out"),
-            "stderr" => ("stderr", "err"),
-            _ => ("info", "inf"),
-        };
-        let short = parse_time(&line.at)
-            .map(|t| t.format("%H:%M:%S%.3f").to_string())
-            .unwrap_or_else(|| line.at.clone());
-        let _ = writeln!(
-            out,
-            "<span class=\"ln {class}\" title=\"{}\"><span class=\"ts\">{}</span> {tag} {}</span>",
-            escape_html(&display_time(&line.at)),
-            escape_html(&short),
-            escape_html(line.text.trim_end_matches(['\n', '\r']))
-        );
-    }
-    out.push_str("</pre>\n");
+    html! { span #log-count .muted data-lines=(lines) { "(" (text) ")" } }
 }
 
-fn audit(out: &mut String, events: &[AuditEvent]) {
-    out.push_str("<h2>Audit trail</h2>\n");
-    if events.is_empty() {
-        out.push_str("<p class=\"muted\">No audit events.</p>\n");
-        return;
-    }
-    out.push_str("<table class=\"audit\">\n<tr><th>Event</th><th>Time (UTC)</th><th>Actor</th>");
-    out.push_str("<th>Kind</th><th>Details</th></tr>\n");
-    for event in events {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            escape_html(&event.display_id()),
-            escape_html(&display_time(&event.at)),
-            escape_html(&event.actor),
-            escape_html(&event.kind),
-            escape_html(&event.details)
-        );
-    }
-    out.push_str("</table>\n");
-}
-
-/// The badge class for a status. Only known statuses get their colour; the status text itself
-/// never lands in an attribute.
-fn status_class(status: &str) -> &'static str {
-    match status {
-        "queued" => "s-queued",
-        "running" => "s-running",
-        "succeeded" => "s-succeeded",
-        "failed" => "s-failed",
-        "timed_out" => "s-timed_out",
-        "cancelled" => "s-cancelled",
-        _ => "s-unknown",
+/// One log line. Each carries a visible stream tag as well as a class, so stderr stays marked
+/// when the log is copied as plain text or read without styles.
+pub(super) fn log_line(line: &LogLineView) -> Markup {
+    let (class, tag) = match line.stream.as_str() {
+        "stdout" => ("ln stdout", "out"),
+        "stderr" => ("ln stderr", "err"),
+        _ => ("ln info", "inf"),
+    };
+    let short = parse_time(&line.at)
+        .map(|t| t.format("%H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| line.at.clone());
+    html! {
+        span class=(class) title=(format::absolute(&line.at)) {
+            span.ts { (short) } " " (tag) " " (line.text.trim_end_matches(['\n', '\r']))
+        }
     }
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// A stored time as people read it, in UTC. Text that is not RFC 3339 is shown as it is rather
-/// than hidden, so a storage bug stays visible.
-fn display_time(text: &str) -> String {
-    match parse_time(text) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        None => text.to_owned(),
-    }
-}
-
-/// A duration as people read it: `350 ms`, `12s`, `4m 05s`, `2h 03m 00s`, `1d 2h 03m`.
-pub(super) fn human_duration(d: TimeDelta) -> String {
-    // Clock skew between replicas can make a later step look earlier; show zero, not nonsense.
-    let ms = d.num_milliseconds().max(0);
-    if ms < 1000 {
-        return format!("{ms} ms");
-    }
-    let s = ms / 1000;
-    let (days, hours, mins, secs) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    match (days, hours, mins) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, _) => format!("{mins}m {secs:02}s"),
-        (0, _, _) => format!("{hours}h {mins:02}m {secs:02}s"),
-        _ => format!("{days}d {hours}h {mins:02}m"),
+/// One audit event: id, kind, actor and time, then its details as key/value pairs that wrap.
+pub(super) fn audit_event(event: &AuditEvent, now: DateTime<Utc>) -> Markup {
+    html! {
+        li {
+            div.when { strong { (event.display_id()) } br; (moment(&event.at, now)) }
+            div {
+                div.what { code { (event.kind) } span { "by " strong { (event.actor) } } span.muted { "on " (event.target) } }
+                (format::details(&event.details))
+            }
+        }
     }
 }

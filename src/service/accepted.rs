@@ -17,23 +17,32 @@ impl Service {
         &self,
         inv: &Invocation,
         accepted: &Accepted<'_>,
-        retry_of: Option<i64>,
+        retry_of: Option<&crate::jobs::Job>,
     ) -> NewJob {
+        // A retry keeps the story in its first job's thread (SPEC §13): same card, same
+        // channel, wherever the Retry was clicked.
+        let inherited = retry_of.filter(|_| accepted.spec.thread);
+        let (args, secrets) = split_args(accepted);
         NewJob {
+            secrets,
             tenant: accepted.tenant.clone(),
             command: accepted.spec.name.clone(),
-            args: accepted.args.as_strings(),
+            args,
             environment: accepted.environment.clone(),
             requester: guard::actor_name(&accepted.principal),
             requester_user: inv.user.to_string(),
             approvers: Vec::new(),
             dry_run: accepted.args.dry_run,
             reason: accepted.args.reason.clone(),
-            channel: inv.channel.clone().unwrap_or_default(),
+            channel: match inherited {
+                Some(first) if !first.channel.is_empty() => first.channel.clone(),
+                _ => inv.channel.clone().unwrap_or_default(),
+            },
             max_attempts: 1 + accepted.spec.retries,
-            retry_of,
+            retry_of: retry_of.map(|job| job.id),
             request_id: inv.request_id.clone(),
             reply_to: inv.reply.clone(),
+            card: inherited.map(|first| first.card_key()),
         }
     }
 
@@ -45,10 +54,12 @@ impl Service {
     ) -> anyhow::Result<NewConfirmation> {
         let plan = crate::actions::plan(accepted.spec, &accepted.args, false)
             .map_err(|problem| anyhow::anyhow!("cannot describe the plan: {problem}"))?;
+        let (args, secrets) = split_args(accepted);
         Ok(NewConfirmation {
+            secrets,
             tenant: accepted.tenant.clone(),
             command: accepted.spec.name.clone(),
-            args: accepted.args.as_strings(),
+            args,
             reason: accepted.args.reason.clone(),
             requester: guard::actor_name(&accepted.principal),
             requester_user: inv.user.to_string(),
@@ -92,20 +103,16 @@ impl Service {
                     CONFIRM_WINDOW_SECS / 60
                 ));
                 reply.buttons = vec![
-                    Button {
-                        kind: ButtonKind::Confirm,
-                        value: format!("C-{id}"),
-                    },
-                    Button {
-                        kind: ButtonKind::Cancel,
-                        value: format!("C-{id}"),
-                    },
+                    Button::new(ButtonKind::Confirm, format!("C-{id}")),
+                    Button::new(ButtonKind::Cancel, format!("C-{id}")),
                 ];
                 reply
             }
             (Next::NeedsApproval, Some(id)) => {
                 let rule = accepted.spec.approval.as_ref();
-                let policy = rule.map(crate::approvals::Policy::from_spec);
+                let spec = accepted.spec;
+                let policy =
+                    rule.map(|r| crate::approvals::Policy::from_spec(r, spec.thread, spec.remind));
                 let expires = rule
                     .map(|r| {
                         (Utc::now() + chrono::Duration::from_std(r.expires_in).unwrap_or_default())
@@ -122,4 +129,15 @@ impl Service {
             _ => Reply::ephemeral(guard::approval_pending_reply(accepted, &self.root)),
         }
     }
+}
+
+/// The accepted arguments as stored: secret values replaced by `[redacted]`, and the secret
+/// values apart, to be sealed (SPEC §16).
+pub(super) fn split_args(
+    accepted: &Accepted<'_>,
+) -> (Vec<(String, String)>, crate::secrets::SecretValues) {
+    let spec = accepted.spec;
+    crate::secrets::split_secrets(&accepted.args.as_strings(), |name| {
+        spec.arg(name).is_some_and(|a| a.secret)
+    })
 }

@@ -103,8 +103,11 @@ impl Service {
                     approvers: Vec::new(),
                     approver_role: Some(Role::Admin.to_string()),
                     allow_self: false,
+                    thread: true,
+                    remind: true,
                 };
                 let approval = NewApproval {
+                    secrets: Default::default(),
                     tenant: tenant.clone(),
                     kind: "access".into(),
                     command: "access".into(),
@@ -121,6 +124,9 @@ impl Service {
                     request_id: inv.request_id.clone(),
                 };
                 let mut tx = self.store.begin().await?;
+                if !self.claim_replay_key(&mut tx, inv, now).await? {
+                    return Ok(super::replay(inv));
+                }
                 let id = tx.insert_approval(&approval, now).await?;
                 if let Some(out) = self.approval_post(id, &approval, now) {
                     tx.enqueue(&out, now).await?;
@@ -159,7 +165,9 @@ impl Service {
                         message: "you are not listed for break-glass in this tenant (warden.toml `breakglass`).".into(),
                         details: json!({ "step": "authorize", "action": "breakglass", "role": role.as_str() }),
                     };
-                    self.record_refusal(inv, &refusal, now).await?;
+                    if !self.record_refusal_once(inv, &refusal, now).await? {
+                        return Ok(super::replay(inv));
+                    }
                     return Ok(self.refused(inv, &refusal));
                 }
                 let binding = RuntimeBinding {
@@ -174,6 +182,9 @@ impl Service {
                     reason: reason.clone(),
                 };
                 let mut tx = self.store.begin().await?;
+                if !self.claim_replay_key(&mut tx, inv, now).await? {
+                    return Ok(super::replay(inv));
+                }
                 let id = tx.insert_binding(&binding, now).await?;
                 tx.append_audit(
                     event("access.breakglass", format!("B-{id}"), json!({ "subject": subject, "role": role.as_str(), "for": format_duration(duration), "reason": reason })),
@@ -207,6 +218,7 @@ impl Service {
                                     channel,
                                     key: None,
                                     fallback: None,
+                                    thread: None,
                                 },
                                 message: alert,
                                 important: true,
@@ -238,6 +250,14 @@ impl Service {
                     .find(|b| b.id == id && b.tenant == tenant)
                     .map(|b| b.subject);
                 let Some(owner) = owner else {
+                    // Nothing changes, but the key is still claimed so that the same bytes
+                    // sent again are answered as what they are: a replay.
+                    let mut tx = self.store.begin().await?;
+                    let fresh = self.claim_replay_key(&mut tx, inv, now).await?;
+                    tx.commit().await?;
+                    if !fresh {
+                        return Ok(super::replay(inv));
+                    }
                     return Ok((
                         Reply::ephemeral(format!(
                             "There is no time-boxed role B-{id} in force in this tenant."
@@ -256,10 +276,15 @@ impl Service {
                         ),
                         details: json!({ "step": "authorize", "action": "revoke", "binding": format!("B-{id}") }),
                     };
-                    self.record_refusal(inv, &refusal, now).await?;
+                    if !self.record_refusal_once(inv, &refusal, now).await? {
+                        return Ok(super::replay(inv));
+                    }
                     return Ok(self.refused(inv, &refusal));
                 }
                 let mut tx = self.store.begin().await?;
+                if !self.claim_replay_key(&mut tx, inv, now).await? {
+                    return Ok(super::replay(inv));
+                }
                 let revoked = tx.revoke_binding(&tenant, id, &actor, now).await?;
                 if let Some(b) = &revoked {
                     tx.append_audit(

@@ -9,11 +9,18 @@ use crate::audit::NewEvent;
 use crate::chat::{Click, Invocation, Message, Reply};
 use crate::guard::{self, Accepted};
 use crate::model::ChannelRef;
-use crate::outbox::{Delivery, Outbound};
+use crate::outbox::{Card, Delivery, Outbound};
 use crate::policy;
 use crate::storage::{ApprovalRecord, NewApproval, Tx};
+use crate::threads;
 
 use super::Service;
+
+/// The environments a decider by role must hold the role in (see
+/// [`approvals::covered_environments`]).
+pub(super) fn scope_of(record: &ApprovalRecord) -> Vec<String> {
+    approvals::covered_environments(&record.kind, record.environment.as_deref(), &record.args)
+}
 
 pub(super) fn status_of(record: &ApprovalRecord) -> Status {
     Status::parse(&record.status).unwrap_or(Status::Pending)
@@ -48,12 +55,15 @@ impl Service {
             .approval
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("{} has no approval rule", spec.name))?;
-        let args = accepted.args.as_strings();
+        // The hash covers the arguments as stored, secret values redacted: approvers never
+        // see those values, and a hash of them must not be stored either.
+        let (args, secrets) = super::accepted::split_args(accepted);
         let plan = crate::actions::plan(spec, &accepted.args, false)
             .map_err(|problem| anyhow::anyhow!("cannot describe the plan: {problem}"))?;
         let plan_hash =
             approvals::plan_hash(&spec.name, &args, accepted.environment.as_deref(), &plan);
         Ok(NewApproval {
+            secrets,
             tenant: accepted.tenant.clone(),
             kind: "command".into(),
             command: spec.name.clone(),
@@ -65,7 +75,7 @@ impl Service {
             channel: inv.channel.clone().unwrap_or_default(),
             plan,
             plan_hash,
-            policy: serde_json::to_string(&Policy::from_spec(rule))?,
+            policy: serde_json::to_string(&Policy::from_spec(rule, spec.thread, spec.remind))?,
             expires_ms: now.timestamp_millis() + rule.expires_in.as_millis() as i64,
             request_id: inv.request_id.clone(),
         })
@@ -78,6 +88,8 @@ impl Service {
             approvers: Vec::new(),
             approver_role: None,
             allow_self: false,
+            thread: true,
+            remind: false,
         });
         let shown = self.shown(&record.command, &record.args);
         let votes = votes_of(record);
@@ -165,20 +177,23 @@ impl Service {
                 channel,
                 key: Some(approval_key(id)),
                 fallback: None,
+                thread: None,
             },
             message: self.approval_message(&record),
             important: true,
         })
     }
 
-    /// Adds to `tx` the update of the request message as it now stands (read inside `tx`, so
-    /// it shows this transaction's vote or decision) and, once decided, a note to the
-    /// requester in the channel where they asked.
+    /// Adds to `tx` the update of the request's card as it now stands (read inside `tx`, so
+    /// it shows this transaction's vote or decision) and what is `said` about it: in the
+    /// card's thread, mentioning the requester when `said.tell_requester` (SPEC §13); or, for
+    /// a command with `thread = false`, a top-level note to the requester when they are to be
+    /// told, and nothing for a mere vote.
     pub(super) async fn enqueue_approval_update(
         &self,
         tx: &mut Tx,
         id: i64,
-        tell_requester: Option<String>,
+        said: Option<Said>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let Some(record) = tx.approval(id).await? else {
@@ -200,7 +215,31 @@ impl Service {
             now,
         )
         .await?;
-        if let Some(text) = tell_requester {
+        let Some(said) = said else {
+            return Ok(());
+        };
+        if rule_threads(&record) {
+            let mut mentions = Vec::new();
+            let mut text = said.text;
+            if said.tell_requester {
+                match threads::mention(&record.requester_user, &channel) {
+                    Some(user) => mentions.push(user),
+                    None => text = format!("{}: {text}", record.requester),
+                }
+            }
+            let out = threads::reply(
+                &record.tenant,
+                &channel,
+                self.approval_card(&record, &channel),
+                Message {
+                    text,
+                    buttons: Vec::new(),
+                },
+                mentions,
+                false,
+            );
+            tx.enqueue(&out, now).await?;
+        } else if said.tell_requester {
             tx.enqueue(
                 &Outbound {
                     tenant: record.tenant.clone(),
@@ -208,9 +247,10 @@ impl Service {
                         channel,
                         key: None,
                         fallback: None,
+                        thread: None,
                     },
                     message: Message {
-                        text: format!("{}: {text}", record.requester),
+                        text: format!("{}: {}", record.requester, said.text),
                         buttons: Vec::new(),
                     },
                     important: true,
@@ -220,6 +260,25 @@ impl Service {
             .await?;
         }
         Ok(())
+    }
+
+    /// The card of an approval request (`approval:N`), titled like `A-7 deploy web`.
+    pub(super) fn approval_card(&self, record: &ApprovalRecord, channel: &ChannelRef) -> Card {
+        let shown = self.shown(&record.command, &record.args);
+        threads::card(
+            approval_key(record.id),
+            threads::title(&approvals::display_id(record.id), &record.command, &shown),
+            channel,
+            self.guild_of(&record.tenant),
+        )
+    }
+
+    /// The tenant's Discord guild, for message links.
+    pub(super) fn guild_of(&self, tenant: &str) -> Option<&str> {
+        self.directory
+            .tenants
+            .get(tenant)
+            .and_then(|t| t.discord_guild.as_deref())
     }
 
     /// Marks every pending request whose time ran out as expired, updates its message and
@@ -237,6 +296,8 @@ impl Service {
             {
                 continue;
             }
+            tx.erase_sealed(crate::storage::Sealed::ApprovalSecrets, id)
+                .await?;
             tx.append_audit(
                 NewEvent {
                     tenant: record.tenant.clone(),
@@ -250,7 +311,9 @@ impl Service {
                 now,
             );
             let a_id = approvals::display_id(id);
-            let note = format!("{a_id} expired before it was approved; nothing was run.");
+            let note = Said::telling(format!(
+                "{a_id} expired before it was approved; nothing was run."
+            ));
             self.enqueue_approval_update(&mut tx, id, Some(note), now)
                 .await?;
             tx.commit().await?;
@@ -284,8 +347,7 @@ impl Service {
                 expires_ms: record.expires_ms,
                 votes: &votes,
             };
-            let may =
-                approvals::may_decide(&rule, principal, grants, record.environment.as_deref());
+            let may = approvals::may_decide(&rule, principal, grants, &scope_of(&record));
             // Asking `decide` with a hypothetical Approve tells whether a click would count.
             if let Outcome::Refused(_) = approvals::decide(
                 &request,
@@ -373,7 +435,7 @@ impl Service {
             expires_ms: record.expires_ms,
             votes: &votes,
         };
-        let may = approvals::may_decide(&rule, &principal, &grants, record.environment.as_deref());
+        let may = approvals::may_decide(&rule, &principal, &grants, &scope_of(&record));
         Ok(
             match approvals::decide(
                 &request,
@@ -416,5 +478,37 @@ fn message_link(at: &crate::chat::MessageRef, record: &ApprovalRecord) -> Option
             ))
         }
         crate::model::Platform::Console => None,
+    }
+}
+
+/// Whether a request's story is told in a thread (frozen with its rule; see `Policy::thread`).
+pub(super) fn rule_threads(record: &ApprovalRecord) -> bool {
+    serde_json::from_str::<Policy>(&record.policy).is_ok_and(|p| p.thread)
+}
+
+/// What is said about a request in its thread (or, flat, to its requester).
+#[derive(Debug, Clone)]
+pub(super) struct Said {
+    /// The words.
+    pub text: String,
+    /// Mention (or name) the requester: the request was decided or expired.
+    pub tell_requester: bool,
+}
+
+impl Said {
+    /// Said to the requester.
+    pub fn telling(text: String) -> Said {
+        Said {
+            text,
+            tell_requester: true,
+        }
+    }
+
+    /// Said in the thread only (a vote).
+    pub fn noting(text: String) -> Said {
+        Said {
+            text,
+            tell_requester: false,
+        }
     }
 }

@@ -65,7 +65,7 @@ impl BindingsCache {
 
 /// A stored binding as the guard sees it. A row that no longer parses (a hand-edited table)
 /// is skipped and logged rather than granting anything.
-fn to_binding(row: &RuntimeBinding) -> Option<Binding> {
+pub(super) fn to_binding(row: &RuntimeBinding) -> Option<Binding> {
     let parsed = (|| {
         Some(Binding {
             subject: row.subject.parse().ok()?,

@@ -13,7 +13,7 @@ use crate::commands::args::RawArgs;
 use crate::guard::{self, Context, Next, Prepared};
 use crate::jobs::{display_id, parse_id};
 use crate::policy;
-use crate::storage::Tx;
+use crate::storage::{Sealed, Tx};
 
 use super::{Handled, Service, REPLAY_KEY_TTL_SECS};
 
@@ -32,6 +32,9 @@ pub enum ClickAnswer {
 impl Service {
     /// Handles one verified click and returns what to do.
     pub async fn click(&self, click: &Click, now: DateTime<Utc>) -> anyhow::Result<ClickAnswer> {
+        if let Some(field) = click.nul_field() {
+            return Ok(ClickAnswer::Reply(nul_refused(&field), Handled::Refused));
+        }
         if click.kind == ButtonKind::Deny {
             return self.deny_form(click, now).await;
         }
@@ -92,6 +95,11 @@ impl Service {
                 Handled::Refused,
             ));
         }
+        // A NUL cannot be stored (PostgreSQL refuses it), so a reason holding one is refused
+        // here, like a reason that is too short, before anything is written.
+        if let Some(field) = submit.nul_field() {
+            return Ok((nul_refused(&field), Handled::InvalidForm));
+        }
         let reason = submit
             .values
             .get("reason")
@@ -100,7 +108,7 @@ impl Service {
         if reason.chars().count() < 3 {
             return Ok((
                 Reply::ephemeral("Give a reason of at least 3 characters; nothing was done."),
-                Handled::Refused,
+                Handled::InvalidForm,
             ));
         }
         let click = Click {
@@ -166,6 +174,9 @@ impl Service {
                         Handled::Refused,
                     ));
                 };
+                if let Some(refusal) = self.secrets_gone(&job) {
+                    return Ok(refusal);
+                }
                 let retry =
                     super::jobs_builtin::retry_invocation(&inv, &job, click.replay_key.clone());
                 self.handle_retry(&retry, now, Some(job.id)).await
@@ -178,6 +189,11 @@ impl Service {
                 self.vote(click, &inv, &tenant, Decision::Deny, None, now)
                     .await
             }
+            ButtonKind::AlertAction | ButtonKind::Silence => {
+                self.alert_click(click, &inv, &tenant, now).await
+            }
+            // A link opens in the browser; the platforms send nothing back for it.
+            ButtonKind::Link => Ok((Reply::ephemeral("Nothing to do."), Handled::Ok)),
         }
     }
 
@@ -189,18 +205,8 @@ impl Service {
         now: DateTime<Utc>,
     ) -> anyhow::Result<(Reply, Handled)> {
         let mut tx = self.store.begin().await?;
-        if let Some(key) = &click.replay_key {
-            if !tx
-                .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
-                .await?
-            {
-                return Ok((
-                    Reply::ephemeral(
-                        "This click was already received; warden does not act on it twice.",
-                    ),
-                    Handled::Replay,
-                ));
-            }
+        if let Some(answer) = claim_click(&mut tx, click, now).await? {
+            return Ok(answer);
         }
         let confirmation = match click.value.strip_prefix("C-").and_then(|d| d.parse().ok()) {
             Some(id) => tx.confirmation(id).await?.filter(|c| c.tenant == tenant),
@@ -282,19 +288,52 @@ impl Service {
         if let Some((status, kind, target, details, text, handled)) = ending {
             tx.settle_confirmation(confirmation.id, status, None)
                 .await?;
+            tx.erase_sealed(Sealed::ConfirmationSecrets, confirmation.id)
+                .await?;
             audit(&mut tx, inv, tenant, &actor, kind, &target, details, now);
             tx.commit().await?;
             return Ok((Reply::ephemeral(text), handled));
         }
 
         // Confirm: the whole guard runs again as of now (a role may have expired, the
-        // definition may have changed), then the job is created in this same transaction.
+        // definition may have changed), then the job is created in this same transaction. The
+        // secret values come out of their seal for it, and go into the job's.
+        let secrets = match self
+            .open_sealed(&mut tx, Sealed::ConfirmationSecrets, confirmation.id)
+            .await
+        {
+            Ok(secrets) => secrets,
+            Err(why) => {
+                tx.settle_confirmation(confirmation.id, "cancelled", None)
+                    .await?;
+                tx.erase_sealed(Sealed::ConfirmationSecrets, confirmation.id)
+                    .await?;
+                audit(
+                    &mut tx,
+                    inv,
+                    tenant,
+                    &actor,
+                    "command.refused",
+                    &confirmation.command,
+                    json!({ "step": "confirm", "confirmation": click.value, "reason": why }),
+                    now,
+                );
+                tx.commit().await?;
+                return Ok((
+                    Reply::ephemeral(format!(
+                        "{} cannot run: {why}. Nothing was run; type the command again.",
+                        click.value
+                    )),
+                    Handled::Refused,
+                ));
+            }
+        };
         let again = Invocation {
             channel: Some(confirmation.channel.clone()).filter(|c| !c.is_empty()),
             command: confirmation.command.clone(),
             input: ArgsInput::Structured(RawArgs {
                 positional: Vec::new(),
-                named: confirmation.args.clone(),
+                named: crate::secrets::merge_secrets(&confirmation.args, &secrets),
                 dry_run: false,
                 reason: confirmation.reason.clone(),
             }),
@@ -307,11 +346,14 @@ impl Service {
             registry: &self.registry,
             root: &self.root,
             runtime_bindings: &runtime,
+            can_seal: self.runner.keyring.is_some(),
         };
         let accepted = match guard::prepare(&ctx, &again, now) {
             Prepared::Accepted(accepted) => accepted,
             Prepared::Refused(refusal) => {
                 tx.settle_confirmation(confirmation.id, "cancelled", None)
+                    .await?;
+                tx.erase_sealed(Sealed::ConfirmationSecrets, confirmation.id)
                     .await?;
                 audit(
                     &mut tx,
@@ -350,6 +392,8 @@ impl Service {
             }
             Next::Confirm => (None, None),
         };
+        tx.erase_sealed(Sealed::ConfirmationSecrets, confirmation.id)
+            .await?;
         tx.settle_confirmation(confirmation.id, "confirmed", job_id)
             .await?;
         audit(
@@ -420,6 +464,29 @@ fn audit(
     );
 }
 
+/// Claims the click's replay key in `tx`; the answer to give instead when the click was
+/// received before (a platform retry, a double click), so that it is acted on once.
+pub(super) async fn claim_click(
+    tx: &mut Tx,
+    click: &Click,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(Reply, Handled)>> {
+    if let Some(key) = &click.replay_key {
+        if !tx
+            .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
+            .await?
+        {
+            return Ok(Some((
+                Reply::ephemeral(
+                    "This click was already received; warden does not act on it twice.",
+                ),
+                Handled::Replay,
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// The neutral invocation a click stands for (its identity, channel and request id), used for
 /// refusals and audit events.
 fn click_invocation(click: &Click) -> Invocation {
@@ -434,5 +501,13 @@ fn click_invocation(click: &Click) -> Invocation {
         input: ArgsInput::Text(String::new()),
         replay_key: click.replay_key.clone(),
         reply: None,
+        thread: None,
     }
+}
+
+/// The answer to a click or form holding a NUL character: nothing is done or recorded.
+fn nul_refused(field: &str) -> Reply {
+    Reply::ephemeral(format!(
+        "This request is refused: {field} contains a NUL character (\\0), which warden does not accept. Nothing was done."
+    ))
 }

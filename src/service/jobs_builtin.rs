@@ -9,6 +9,7 @@ use crate::commands::args::RawArgs;
 use crate::guard::{self, JobsAction, JobsRequest};
 use crate::jobs::{display_id, render, Job, JobStatus};
 use crate::model::Role;
+use crate::storage::Tx;
 
 use super::{Handled, Service};
 
@@ -54,6 +55,9 @@ impl Service {
                 let Some(job) = self.tenant_job(tenant, id).await? else {
                     return Ok(not_found(id));
                 };
+                if let Some(refusal) = self.secrets_gone(&job) {
+                    return Ok(refusal);
+                }
                 let retry = retry_invocation(inv, &job, None);
                 // `handle_retry` reaches this function again for a `jobs` invocation, so the
                 // recursive call is boxed.
@@ -132,11 +136,21 @@ impl Service {
         if before == Some(JobStatus::Queued) {
             // A queued job never reaches a runner, so its message is updated here, with the
             // cancellation.
+            tx.erase_sealed(crate::storage::Sealed::JobSecrets, job.id)
+                .await?;
             let mut job = job;
             job.status = JobStatus::Cancelled;
             job.error = Some("cancelled before it ran".into());
             job.finished_at = Some(now.to_rfc3339());
-            self.runner.enqueue_show(&mut tx, &job, &[], now).await?;
+            self.runner
+                .enqueue_show(
+                    &mut tx,
+                    &job,
+                    &[],
+                    crate::jobs::thread::Moment::Finished,
+                    now,
+                )
+                .await?;
         }
         tx.commit().await?;
         Ok((Reply::ephemeral(text), Handled::Ok))
@@ -150,6 +164,28 @@ impl Service {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let mut tx = self.store.begin().await?;
+        Self::append_refusal(&mut tx, inv, refusal, now);
+        tx.commit().await
+    }
+
+    /// [`Service::record_refusal`] for a request whose replay key nothing has claimed yet: the
+    /// key is claimed in the same transaction. Returns false, recording nothing, for a replay.
+    pub(super) async fn record_refusal_once(
+        &self,
+        inv: &Invocation,
+        refusal: &guard::Refusal,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        if !self.claim_replay_key(&mut tx, inv, now).await? {
+            return Ok(false);
+        }
+        Self::append_refusal(&mut tx, inv, refusal, now);
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    fn append_refusal(tx: &mut Tx, inv: &Invocation, refusal: &guard::Refusal, now: DateTime<Utc>) {
         let mut details = refusal.details.clone();
         details["platform"] = inv.platform.as_str().into();
         tx.append_audit(
@@ -164,7 +200,6 @@ impl Service {
             },
             now,
         );
-        tx.commit().await
     }
 }
 
@@ -195,6 +230,7 @@ pub(super) fn retry_invocation(
         }),
         replay_key,
         reply: by.reply.clone(),
+        thread: None,
     }
 }
 

@@ -12,10 +12,11 @@ use crate::commands::args::{parse_args, RawArgs};
 use crate::guard;
 use crate::jobs::{display_id as job_display_id, NewJob};
 use crate::policy;
-use crate::storage::{ApprovalRecord, RuntimeBinding, Tx};
+use crate::storage::{ApprovalRecord, RuntimeBinding, Sealed, Tx};
 
-use super::approvals::{status_of, votes_of};
-use super::{Handled, Service, REPLAY_KEY_TTL_SECS};
+use super::approvals::{rule_threads, scope_of, status_of, votes_of, Said};
+use super::clicks::claim_click;
+use super::{Handled, Service};
 
 impl Service {
     /// An Approve click, or a Deny submitted with its reason.
@@ -33,18 +34,8 @@ impl Service {
         };
         let runtime = self.bindings.get(now).await;
         let mut tx = self.store.begin().await?;
-        if let Some(key) = &click.replay_key {
-            if !tx
-                .claim_replay_key(key, now.timestamp() + REPLAY_KEY_TTL_SECS)
-                .await?
-            {
-                return Ok((
-                    Reply::ephemeral(
-                        "This click was already received; warden does not act on it twice.",
-                    ),
-                    Handled::Replay,
-                ));
-            }
+        if let Some(answer) = claim_click(&mut tx, click, now).await? {
+            return Ok(answer);
         }
         let Some(record) = tx.approval(id).await? else {
             tx.commit().await?;
@@ -58,7 +49,7 @@ impl Service {
             now,
         );
         let rule: Policy = serde_json::from_str(&record.policy)?;
-        let may = approvals::may_decide(&rule, &principal, &grants, record.environment.as_deref());
+        let may = approvals::may_decide(&rule, &principal, &grants, &scope_of(&record));
         let votes = votes_of(&record);
         let request = approvals::Request {
             tenant: &record.tenant,
@@ -85,14 +76,22 @@ impl Service {
         } else {
             tenant.to_string()
         };
-        let event = |kind: &str, details: serde_json::Value| NewEvent {
-            tenant: audit_tenant.clone(),
-            actor: voter.clone(),
-            kind: kind.to_string(),
-            target: a_id.clone(),
-            channel: inv.channel.clone().unwrap_or_default(),
-            request_id: inv.request_id.clone(),
-            details,
+        // The card the request is told on, so audit searches can link to its thread.
+        let card = (record.tenant == tenant && rule_threads(&record))
+            .then(|| super::approvals::approval_key(id));
+        let event = |kind: &str, mut details: serde_json::Value| {
+            if let (Some(card), Some(map)) = (&card, details.as_object_mut()) {
+                map.insert("card".into(), card.clone().into());
+            }
+            NewEvent {
+                tenant: audit_tenant.clone(),
+                actor: voter.clone(),
+                kind: kind.to_string(),
+                target: a_id.clone(),
+                channel: inv.channel.clone().unwrap_or_default(),
+                request_id: inv.request_id.clone(),
+                details,
+            }
         };
         let decision_name = match decision {
             Decision::Approve => "approve",
@@ -119,7 +118,9 @@ impl Service {
             Outcome::Counted { approvals, needed } => {
                 tx.add_vote(id, &voter, decision_name, now).await?;
                 tx.append_audit(event("approval.voted", json!({ "decision": decision_name, "approvals": approvals, "needed": needed })), now);
-                self.enqueue_approval_update(&mut tx, id, None, now).await?;
+                let said = Said::noting(format!("{voter} approved ({approvals} of {needed})"));
+                self.enqueue_approval_update(&mut tx, id, Some(said), now)
+                    .await?;
                 tx.commit().await?;
                 Ok((
                     Reply::ephemeral(format!(
@@ -132,12 +133,15 @@ impl Service {
                 tx.add_vote(id, &voter, decision_name, now).await?;
                 tx.settle_approval(id, "denied", None, None, deny_reason, now)
                     .await?;
+                tx.erase_sealed(Sealed::ApprovalSecrets, id).await?;
                 tx.append_audit(
                     event("approval.denied", json!({ "reason": deny_reason })),
                     now,
                 );
                 let why = deny_reason.unwrap_or("no reason given");
-                let note = format!("{a_id} was denied by {voter}: {why}. Nothing was run.");
+                let note = Said::telling(format!(
+                    "{a_id} was denied by {voter}: {why}. Nothing was run."
+                ));
                 self.enqueue_approval_update(&mut tx, id, Some(note), now)
                     .await?;
                 tx.commit().await?;
@@ -150,11 +154,13 @@ impl Service {
                     now,
                 );
                 let done = self.complete(&mut tx, &record, &approvers, now).await?;
+                let needed = approvers.len();
+                let last = format!("{voter} approved ({needed} of {needed}). ");
                 let (text, note) = match &done {
                     Completed::Job(job) => (
                         format!("{a_id} is approved; {} queued.", job_display_id(*job)),
                         format!(
-                            "{a_id} was approved by {}; {} queued.",
+                            "{last}{a_id} was approved by {}; {} queued.",
                             approvers.join(", "),
                             job_display_id(*job)
                         ),
@@ -162,7 +168,7 @@ impl Service {
                     Completed::Binding(b) => (
                         format!("{a_id} is approved; binding B-{b} granted."),
                         format!(
-                            "{a_id} was approved by {}; access granted (B-{b}).",
+                            "{last}{a_id} was approved by {}; access granted (B-{b}).",
                             approvers.join(", ")
                         ),
                     ),
@@ -182,7 +188,7 @@ impl Service {
                     ),
                     now,
                 );
-                self.enqueue_approval_update(&mut tx, id, Some(note), now)
+                self.enqueue_approval_update(&mut tx, id, Some(Said::telling(note)), now)
                     .await?;
                 tx.commit().await?;
                 match done {
@@ -228,13 +234,27 @@ impl Service {
             return Ok(Completed::Binding(id));
         }
         let stale = |why: String| why;
+        // The secret values travel sealed from the request to the job; a request whose values
+        // do not open ends stale, with the reason, and nothing runs.
+        let secrets = match self
+            .open_sealed(tx, Sealed::ApprovalSecrets, record.id)
+            .await
+        {
+            Ok(secrets) => secrets,
+            Err(why) => {
+                tx.settle_approval(record.id, "stale", None, None, None, now)
+                    .await?;
+                tx.erase_sealed(Sealed::ApprovalSecrets, record.id).await?;
+                return Ok(Completed::Stale(why));
+            }
+        };
         let checked = (|| {
             let spec = self.registry.get(&record.command).ok_or_else(|| {
                 stale(format!("the command `{}` no longer exists", record.command))
             })?;
             let raw = RawArgs {
                 positional: Vec::new(),
-                named: record.args.clone(),
+                named: crate::secrets::merge_secrets(&record.args, &secrets),
                 dry_run: false,
                 reason: record.reason.clone(),
             };
@@ -259,10 +279,14 @@ impl Service {
             Err(why) => {
                 tx.settle_approval(record.id, "stale", None, None, None, now)
                     .await?;
+                tx.erase_sealed(Sealed::ApprovalSecrets, record.id).await?;
                 return Ok(Completed::Stale(why));
             }
         };
+        // The values move into the job's seal; the request's copy goes.
+        tx.erase_sealed(Sealed::ApprovalSecrets, record.id).await?;
         let job = NewJob {
+            secrets,
             tenant: record.tenant.clone(),
             command: record.command.clone(),
             args: record.args.clone(),
@@ -278,6 +302,8 @@ impl Service {
             request_id: record.request_id.clone(),
             // The approvers' clicks come long after the request: its reply handle has expired.
             reply_to: None,
+            // One card for the whole story: the job is told on the approval's card.
+            card: rule_threads(record).then(|| super::approvals::approval_key(record.id)),
         };
         let job_id = tx.insert_job(&job, now).await?;
         if let Some(out) = self

@@ -6,8 +6,16 @@
 //! `MAX_BATCH`), claims all their replay keys with one INSERT, applies each unit in order, and
 //! commits once; the audit events of the whole batch are written by one multi-row INSERT at
 //! commit. Each unit still sees the effects of the units before it (a duplicate key later in
-//! the same batch is a replay; rate-limit counts include earlier uses), and a failed batch
-//! fails every unit in it, so "all or nothing" holds per request.
+//! the same batch is a replay; rate-limit counts include earlier uses).
+//!
+//! One bad unit cannot fail the others: when the database refuses a batch because of the data
+//! one unit holds (a value it cannot store, a constraint), the batch was rolled back whole and
+//! each of its units is written again alone, in order, so only the bad one fails. "All or
+//! nothing" holds per request either way. A batch that failed for any other reason (the
+//! database is unreachable, a lock wait ran out) fails every unit at once, so that during an
+//! outage nobody waits for a queue of doomed retries.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -25,10 +33,14 @@ use super::REPLAY_KEY_TTL_SECS;
 /// The most units committed together.
 const MAX_BATCH: usize = 256;
 
-/// What one request wants written.
+/// What one request wants written. It is cloned for each attempt, because a batch that the
+/// database refused is written again unit by unit.
+#[derive(Clone)]
 pub(super) enum Unit {
     /// Write these events and nothing else (refusals, built-in answers).
     Record(NewEvent),
+    /// Write this event and post this message (a scheduled run's refusal and its alert).
+    RecordAndPost(NewEvent, Box<Outbound>),
     /// An accepted command: check its rate limit, if any, then record its event and create
     /// what comes next (a job or a confirmation).
     Accepted {
@@ -41,11 +53,13 @@ pub(super) enum Unit {
     },
 }
 
-/// Renders the message announcing what was created, once its id is known.
-pub(super) type Announce = Box<dyn FnOnce(i64) -> Option<Outbound> + Send>;
+/// Renders the message announcing what was created, once its id is known. It may be called
+/// once per attempt.
+pub(super) type Announce = Arc<dyn Fn(i64) -> Option<Outbound> + Send + Sync>;
 
 /// What an accepted command creates, in the same transaction as its audit event and the
 /// message that announces it.
+#[derive(Clone)]
 pub(super) enum Then {
     /// A queued job, and its job message.
     Job(Box<NewJob>, Announce),
@@ -53,9 +67,12 @@ pub(super) enum Then {
     Confirm(Box<NewConfirmation>),
     /// A pending approval request, and its request message.
     Approval(Box<NewApproval>, Announce),
+    /// Nothing beyond the event: a rate-limited built-in that only answers (`dashboard`).
+    Nothing,
 }
 
 /// The rate-limit step, decided inside the transaction so that concurrent uses are counted.
+#[derive(Clone)]
 pub(super) struct RatePlan {
     pub tenant: String,
     pub actor: String,
@@ -63,6 +80,15 @@ pub(super) struct RatePlan {
     pub limit: RateLimit,
     /// The `command.refused` event written if the limit is reached.
     pub refused: NewEvent,
+    /// The message posted if the limit is reached (a scheduled run's alert).
+    pub alert: Option<Outbound>,
+}
+
+/// A schedule's slot, claimed in the transaction that records its run (SPEC §17).
+pub(super) struct SlotClaim {
+    pub tenant: String,
+    pub name: String,
+    pub slot_ms: i64,
 }
 
 /// How a unit ended.
@@ -73,14 +99,21 @@ pub(super) enum Outcome {
     Replay,
     /// Refused by the rate limit; the refusal was recorded.
     RateLimited(RateLimited),
+    /// A scheduled run whose schedule is paused: nothing written.
+    Paused,
 }
 
 pub(super) struct Submission {
     pub replay_key: Option<String>,
     pub now: DateTime<Utc>,
     pub unit: Unit,
+    pub slot: Option<SlotClaim>,
     pub done: oneshot::Sender<Result<Outcome, String>>,
 }
+
+/// One unit as the writer holds it: its replay key, its time, what to write, and the
+/// schedule slot it claims.
+type Pending = (Option<String>, DateTime<Utc>, Unit, Option<SlotClaim>);
 
 /// Starts the writer task; it ends when every sender is dropped.
 pub(super) fn spawn(store: Store) -> mpsc::Sender<Submission> {
@@ -88,36 +121,54 @@ pub(super) fn spawn(store: Store) -> mpsc::Sender<Submission> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let (units, senders): (Vec<_>, Vec<_>) = batch
+            let (units, senders): (Vec<Pending>, Vec<_>) = batch
                 .drain(..)
-                .map(|s| ((s.replay_key, s.now, s.unit), s.done))
+                .map(|s| ((s.replay_key, s.now, s.unit, s.slot), s.done))
                 .unzip();
-            match write_batch(&store, units).await {
-                Ok(outcomes) => {
-                    for (done, outcome) in senders.into_iter().zip(outcomes) {
-                        let _ = done.send(Ok(outcome));
-                    }
-                }
-                Err(error) => {
-                    let message = format!("{error:#}");
-                    for done in senders {
-                        let _ = done.send(Err(message.clone()));
-                    }
-                }
+            for (done, result) in senders.into_iter().zip(write(&store, &units).await) {
+                let _ = done.send(result.map_err(|error| format!("{error:#}")));
             }
         }
     });
     sender
 }
 
-async fn write_batch(
-    store: &Store,
-    units: Vec<(Option<String>, DateTime<Utc>, Unit)>,
-) -> anyhow::Result<Vec<Outcome>> {
+/// Writes a batch, and when the database refused it for the data of some unit, each unit
+/// alone. Returns one result per unit, in order.
+async fn write(store: &Store, units: &[Pending]) -> Vec<anyhow::Result<Outcome>> {
+    let error = match write_batch(store, units).await {
+        Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+        Err(error) => error,
+    };
+    if units.len() == 1 || !crate::storage::is_data_rejection(&error) {
+        let message = format!("{error:#}");
+        return units
+            .iter()
+            .map(|_| Err(anyhow::anyhow!(message.clone())))
+            .collect();
+    }
+    tracing::warn!(
+        batch.units = units.len(),
+        "the database refused a batch; writing its units one by one: {error:#}"
+    );
+    let mut results = Vec::with_capacity(units.len());
+    for unit in units {
+        let result = write_batch(store, std::slice::from_ref(unit))
+            .await
+            .map(|mut outcomes| outcomes.remove(0));
+        if let Err(error) = &result {
+            tracing::warn!("a unit the database refused failed alone: {error:#}");
+        }
+        results.push(result);
+    }
+    results
+}
+
+async fn write_batch(store: &Store, units: &[Pending]) -> anyhow::Result<Vec<Outcome>> {
     let mut tx = store.begin().await?;
     let keys: Vec<(String, i64)> = units
         .iter()
-        .filter_map(|(key, now, _)| {
+        .filter_map(|(key, now, _, _)| {
             key.clone()
                 .map(|k| (k, now.timestamp() + REPLAY_KEY_TTL_SECS))
         })
@@ -128,15 +179,30 @@ async fn write_batch(
         tx.claim_replay_keys(&keys).await?
     };
     let mut outcomes = Vec::with_capacity(units.len());
-    for (key, now, unit) in units {
+    for (key, now, unit, slot) in units {
         if let Some(key) = key {
             // The first unit with a key takes it; any later one is a replay.
-            if !fresh.remove(&key) {
+            if !fresh.remove(key) {
                 outcomes.push(Outcome::Replay);
                 continue;
             }
         }
-        outcomes.push(apply(&mut tx, unit, now).await?);
+        if let Some(slot) = slot {
+            // Read under the write lock, so a pause committed before this transaction counts
+            // on every replica.
+            if tx.schedule_paused(&slot.tenant, &slot.name).await? {
+                outcomes.push(Outcome::Paused);
+                continue;
+            }
+            if !tx
+                .claim_schedule_slot(&slot.tenant, &slot.name, slot.slot_ms, *now)
+                .await?
+            {
+                outcomes.push(Outcome::Replay);
+                continue;
+            }
+        }
+        outcomes.push(apply(&mut tx, unit.clone(), *now).await?);
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -146,6 +212,11 @@ async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Ou
     match unit {
         Unit::Record(event) => {
             tx.append_audit(event, now);
+            Ok(Outcome::Done(None))
+        }
+        Unit::RecordAndPost(event, out) => {
+            tx.append_audit(event, now);
+            tx.enqueue(&out, now).await?;
             Ok(Outcome::Done(None))
         }
         Unit::Accepted {
@@ -183,9 +254,14 @@ async fn apply(tx: &mut Tx, unit: Unit, now: DateTime<Utc>) -> anyhow::Result<Ou
                     create(tx, then, &event, now).await.map(Outcome::Done)
                 }
                 Err(limited) => {
-                    let RatePlan { mut refused, .. } = *plan;
+                    let RatePlan {
+                        mut refused, alert, ..
+                    } = *plan;
                     refused.details["uses"] = uses.count.into();
                     tx.append_audit(refused, now);
+                    if let Some(alert) = alert {
+                        tx.enqueue(&alert, now).await?;
+                    }
                     Ok(Outcome::RateLimited(limited))
                 }
             }
@@ -201,6 +277,7 @@ async fn create(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<i64>> {
     let (kind, target, id) = match then {
+        Then::Nothing => return Ok(None),
         Then::Job(job, announce) => {
             let id = tx.insert_job(&job, now).await?;
             if let Some(out) = announce(id) {
@@ -220,11 +297,16 @@ async fn create(
             ("approval.requested", crate::approvals::display_id(id), id)
         }
     };
+    let mut details = serde_json::json!({ "command": invoked.target });
+    if kind == "approval.requested" {
+        // The card it is told on (SPEC §13), for links from audit searches.
+        details["card"] = format!("approval:{id}").into();
+    }
     tx.append_audit(
         NewEvent {
             kind: kind.to_string(),
             target,
-            details: serde_json::json!({ "command": invoked.target }),
+            details,
             ..invoked.clone()
         },
         now,

@@ -92,6 +92,9 @@ pub struct NewApproval {
     pub expires_ms: i64,
     /// The request that created it.
     pub request_id: String,
+    /// The values of its secret arguments, in memory only: sealed into `secrets` when the
+    /// request is inserted (its `args` hold `[redacted]` in their place).
+    pub secrets: crate::secrets::SecretValues,
 }
 
 fn from_row(row: &AnyRow) -> anyhow::Result<ApprovalRecord> {
@@ -141,13 +144,28 @@ async fn votes<'e>(
 }
 
 impl Tx {
+    /// Marks a pending request as reminded, once: false when it was reminded already or is
+    /// no longer pending (so one replica posts the reminder).
+    pub async fn mark_reminded(&mut self, id: i64, now_ms: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE approvals SET reminded_ms = $1
+             WHERE id = $2 AND status = 'pending' AND reminded_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *self.inner)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
     /// Creates a pending approval request; returns its id.
     pub async fn insert_approval(
         &mut self,
         a: &NewApproval,
         now: DateTime<Utc>,
     ) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO approvals (tenant, kind, command, args, environment, reason, requester, requester_user, channel, plan, plan_hash, policy, status, created_at, expires_ms, request_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15) RETURNING id",
         )
@@ -167,7 +185,10 @@ impl Tx {
         .bind(a.expires_ms)
         .bind(&a.request_id)
         .fetch_one(&mut *self.inner)
-        .await?)
+        .await?;
+        self.seal_after_insert(super::Sealed::ApprovalSecrets, id, &a.secrets)
+            .await?;
+        Ok(id)
     }
 
     /// Reads an approval request and its votes inside the transaction.
@@ -275,6 +296,17 @@ impl Store {
             out.push(record);
         }
         Ok(out)
+    }
+
+    /// Pending requests not reminded yet: (id, created_at as RFC 3339, expires_ms). The
+    /// caller decides which are due (half of their life has passed).
+    pub async fn unreminded_approvals(&self) -> anyhow::Result<Vec<(i64, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, created_at, expires_ms FROM approvals
+             WHERE status = 'pending' AND reminded_ms IS NULL ORDER BY id LIMIT 500",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Ids of pending requests that expired before `now`.

@@ -12,10 +12,10 @@ use crate::audit::chain::{event_hash, ChainedFields, GENESIS};
 use crate::audit::search::SearchFilter;
 use crate::audit::{AuditEvent, ChainHead, NewEvent};
 
-const EVENT_COLUMNS: &str =
+pub(super) const EVENT_COLUMNS: &str =
     "id, tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash";
 
-fn event_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
+pub(super) fn event_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {
         id: row.try_get("id")?,
         tenant: row.try_get("tenant")?,

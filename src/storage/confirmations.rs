@@ -54,6 +54,9 @@ pub struct NewConfirmation {
     pub plan: String,
     /// When it stops being confirmable (Unix ms).
     pub expires_ms: i64,
+    /// The values of its secret arguments, in memory only: sealed into `secrets` when it is
+    /// inserted.
+    pub secrets: crate::secrets::SecretValues,
 }
 
 impl Tx {
@@ -63,7 +66,7 @@ impl Tx {
         c: &NewConfirmation,
         now: DateTime<Utc>,
     ) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO confirmations (tenant, command, args, reason, requester, requester_user, channel, plan, status, created_at, expires_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING id",
         )
@@ -78,7 +81,10 @@ impl Tx {
         .bind(ts(now))
         .bind(c.expires_ms)
         .fetch_one(&mut *self.inner)
-        .await?)
+        .await?;
+        self.seal_after_insert(super::Sealed::ConfirmationSecrets, id, &c.secrets)
+            .await?;
+        Ok(id)
     }
 
     /// Reads a confirmation.

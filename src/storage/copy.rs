@@ -146,6 +146,7 @@ impl Store {
             .await
             .with_context(|| format!("cannot open the source database `{path}`"))?;
         Ok(Store {
+            keyring: None,
             pool,
             backend: Backend::Sqlite,
             writer: Arc::new(Mutex::new(())),

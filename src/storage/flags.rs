@@ -87,19 +87,70 @@ impl Store {
 
     /// The server key called `name`, created from `fresh` the first time. Every replica
     /// sharing the database reads the same key.
+    ///
+    /// It grants access (the job-link key signs page links), so with `WARDEN_ENCRYPTION_KEYS`
+    /// it is stored sealed like every capability (SPEC §16); one stored in plaintext is sealed
+    /// when read with a key. A sealed key that no configured key opens (the key was lost) is
+    /// replaced by `fresh`: links signed with the old one stop working, which is all a lost
+    /// key may cost here.
     pub async fn server_key(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let keyring = self.keyring.clone();
+        let place = crate::secrets::Place {
+            table: "server_keys",
+            id: 0,
+            column: name,
+        };
+        let stored_form = |key: &[u8]| -> Vec<u8> {
+            match &keyring {
+                Some(keys) => keys.seal(place, &b64.encode(key)).into_bytes(),
+                None => key.to_vec(),
+            }
+        };
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(fresh)
+        .bind(stored_form(fresh))
         .execute(&mut *tx.inner)
         .await?;
-        let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
             .bind(name)
             .fetch_one(&mut *tx.inner)
             .await?;
+        let sealed = std::str::from_utf8(&stored)
+            .ok()
+            .filter(|s| crate::secrets::is_sealed(s));
+        let (key, rewrite) = match (sealed, &keyring) {
+            (Some(text), Some(keys)) => match keys
+                .open(place, text)
+                .ok()
+                .and_then(|plain| b64.decode(plain).ok())
+            {
+                Some(key) => (key, false),
+                None => {
+                    tracing::warn!(server_key = name, "the stored server key does not open with the configured keys; a new one replaces it");
+                    (fresh.to_vec(), true)
+                }
+            },
+            (Some(_), None) => {
+                // Left as it is: a tool run without the key must not replace the servers' key.
+                tracing::warn!(server_key = name, "the stored server key is sealed but WARDEN_ENCRYPTION_KEYS is not set; links made here will not verify elsewhere");
+                (fresh.to_vec(), false)
+            }
+            // Plaintext from before a key was configured: sealed now when there is a key.
+            (None, Some(_)) => (stored, true),
+            (None, None) => (stored, false),
+        };
+        if rewrite {
+            sqlx::query("UPDATE server_keys SET value = $1 WHERE name = $2")
+                .bind(stored_form(&key))
+                .bind(name)
+                .execute(&mut *tx.inner)
+                .await?;
+        }
         tx.commit().await?;
         Ok(key)
     }

@@ -9,14 +9,18 @@ use super::{Store, Tx};
 use crate::chat::MessageRef;
 use crate::jobs::model::{Job, JobStatus, NewJob, StoredLogLine};
 
-const JOB_COLUMNS: &str = "id, tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, attempt, max_attempts, created_at, started_at, finished_at, cancel_requested, error, message_channel, message_id, retry_of, request_id, reply_to";
+pub(super) const JOB_COLUMNS: &str = "id, tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, attempt, max_attempts, created_at, started_at, finished_at, cancel_requested, error, message_channel, message_id, retry_of, request_id, reply_to, card, secrets";
 
 /// RFC 3339 with milliseconds, UTC: the one time format of every table.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
+pub(super) fn job_from_row(
+    row: &AnyRow,
+    keyring: Option<&crate::secrets::Keyring>,
+) -> anyhow::Result<Job> {
+    let id: i64 = row.try_get("id")?;
     let args: String = row.try_get("args")?;
     let approvers: String = row.try_get("approvers")?;
     let status: String = row.try_get("status")?;
@@ -52,10 +56,17 @@ fn job_from_row(row: &AnyRow) -> anyhow::Result<Job> {
         error: row.try_get("error")?,
         message,
         retry_of: row.try_get("retry_of")?,
+        card: row.try_get("card")?,
+        secrets: row.try_get("secrets")?,
         request_id: row.try_get("request_id")?,
-        reply_to: row
-            .try_get::<Option<String>, _>("reply_to")?
-            .map(crate::chat::ReplyHandle::from_stored),
+        reply_to: super::sealed::open_capability(
+            keyring,
+            "jobs",
+            id,
+            "reply_to",
+            row.try_get("reply_to")?,
+        )
+        .map(crate::chat::ReplyHandle::from_stored),
     })
 }
 
@@ -63,8 +74,8 @@ impl Tx {
     /// Creates a queued job; returns its id.
     pub async fn insert_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, max_attempts, created_at, retry_of, request_id, reply_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15) RETURNING id",
+            "INSERT INTO jobs (tenant, command, args, environment, requester, requester_user, approvers, dry_run, reason, channel, status, max_attempts, created_at, retry_of, request_id, reply_to, card)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(&job.tenant)
         .bind(&job.command)
@@ -80,9 +91,27 @@ impl Tx {
         .bind(ts(now))
         .bind(job.retry_of)
         .bind(&job.request_id)
-        .bind(job.reply_to.as_ref().map(|r| r.stored().to_string()))
+        // The reply handle is written sealed once the row id is known (below).
+        .bind(None::<String>)
+        .bind(&job.card)
         .fetch_one(&mut *self.inner)
         .await?;
+        self.seal_after_insert(super::Sealed::JobSecrets, id, &job.secrets)
+            .await?;
+        if let Some(handle) = &job.reply_to {
+            let sealed = super::sealed::seal_capability(
+                self.keyring.as_deref(),
+                "jobs",
+                id,
+                "reply_to",
+                handle.stored(),
+            );
+            sqlx::query("UPDATE jobs SET reply_to = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         Ok(id)
     }
 
@@ -98,7 +127,9 @@ impl Tx {
             .bind(id)
             .fetch_optional(&mut *self.inner)
             .await?;
-        row.as_ref().map(job_from_row).transpose()
+        row.as_ref()
+            .map(|r| job_from_row(r, self.keyring.as_deref()))
+            .transpose()
     }
 
     /// Ends a job held by `owner`. Returns false when this runner no longer holds it (its
@@ -249,7 +280,9 @@ impl Store {
                     .await?
             }
         };
-        row.as_ref().map(job_from_row).transpose()
+        row.as_ref()
+            .map(|r| job_from_row(r, self.keyring.as_deref()))
+            .transpose()
     }
 
     /// Extends the lease of a job this runner holds. Returns `None` when the runner lost it,
@@ -333,7 +366,9 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(job_from_row).transpose()
+        row.as_ref()
+            .map(|r| job_from_row(r, self.keyring.as_deref()))
+            .transpose()
     }
 
     /// The newest jobs of a tenant, newest first.
@@ -345,7 +380,9 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(job_from_row).collect()
+        rows.iter()
+            .map(|r| job_from_row(r, self.keyring.as_deref()))
+            .collect()
     }
 
     /// A job's log, oldest line first; `last` keeps only the newest lines.
@@ -373,7 +410,9 @@ impl Store {
             .bind(now.timestamp_millis())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(job_from_row).collect()
+        rows.iter()
+            .map(|r| job_from_row(r, self.keyring.as_deref()))
+            .collect()
     }
 
     /// Counts jobs by status, for metrics and the operators' view.

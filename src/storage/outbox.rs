@@ -11,13 +11,39 @@ impl Tx {
     /// order per lane. An update of a keyed message replaces an older update of the same key
     /// that has not been attempted yet, so a fast-moving job does not queue stale progress.
     pub async fn enqueue(&mut self, out: &Outbound, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let message = serde_json::to_string(&StoredMessage::from(&out.message))?;
+        let mut stored = StoredMessage::from(&out.message);
+        let mut parent: Option<String> = None;
+        match &out.delivery {
+            Delivery::Thread {
+                card,
+                broadcast,
+                mentions,
+                ..
+            } => {
+                stored.broadcast = *broadcast;
+                stored.mentions = mentions.clone();
+                stored.card_title = Some(card.title.clone());
+                stored.guild = card.guild.clone();
+                parent = Some(card.key.clone());
+            }
+            Delivery::Post {
+                thread: Some(card), ..
+            }
+            | Delivery::Linked { card, .. } => {
+                stored.card_title = Some(card.title.clone());
+                stored.guild = card.guild.clone();
+                parent = Some(card.key.clone());
+            }
+            _ => {}
+        }
+        let message = serde_json::to_string(&stored)?;
         let now_ms = now.timestamp_millis();
         let (kind, lane, channel, key, reply_to, fallback) = match &out.delivery {
             Delivery::Post {
                 channel,
                 key,
                 fallback,
+                ..
             } => (
                 "post",
                 channel.to_string(),
@@ -48,6 +74,22 @@ impl Tx {
                     None,
                 )
             }
+            Delivery::Thread { channel, .. } => (
+                "thread",
+                channel.to_string(),
+                Some(channel.to_string()),
+                None,
+                None,
+                None,
+            ),
+            Delivery::Linked { channel, .. } => (
+                "post",
+                channel.to_string(),
+                Some(channel.to_string()),
+                None,
+                None,
+                None,
+            ),
             Delivery::Reply { handle } => (
                 "reply",
                 // Replies to one request keep their order; they need no channel pacing.
@@ -58,22 +100,46 @@ impl Tx {
                 None,
             ),
         };
-        sqlx::query(
-            "INSERT INTO outbox (tenant, kind, lane, channel, key, reply_to, fallback, message, important, next_attempt_ms, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        // Reply handles are capabilities: written sealed once the row id is known (below).
+        let handles = (reply_to, fallback);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (tenant, kind, lane, channel, key, reply_to, fallback, message, important, next_attempt_ms, created_ms, parent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
         )
         .bind(&out.tenant)
         .bind(kind)
         .bind(lane)
         .bind(channel)
         .bind(key)
-        .bind(reply_to)
-        .bind(fallback)
+        .bind(None::<String>)
+        .bind(None::<String>)
         .bind(&message)
         .bind(out.important as i64)
         .bind(now_ms)
-        .execute(&mut *self.inner)
+        .bind(parent)
+        .fetch_one(&mut *self.inner)
         .await?;
+        if let (None, None) = handles {
+        } else {
+            let seal = |h: Option<String>| {
+                h.map(|h| {
+                    super::sealed::seal_capability(
+                        self.keyring.as_deref(),
+                        "outbox",
+                        id,
+                        super::sealed::OUTBOX_HANDLE,
+                        &h,
+                    )
+                })
+            };
+            let (reply_to, fallback) = (seal(handles.0), seal(handles.1));
+            sqlx::query("UPDATE outbox SET reply_to = $1, fallback = $2 WHERE id = $3")
+                .bind(reply_to)
+                .bind(fallback)
+                .bind(id)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         self.enqueued = true;
         Ok(())
     }

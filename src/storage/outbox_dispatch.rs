@@ -16,7 +16,7 @@ use super::{Store, Tx};
 use crate::chat::MessageRef;
 use crate::outbox::Outbound;
 
-const COLUMNS: &str = "id, tenant, kind, lane, channel, key, reply_to, fallback, message, important, status, attempts, next_attempt_ms, last_error, created_ms, delivered_ms";
+const COLUMNS: &str = "id, tenant, kind, lane, channel, key, reply_to, fallback, message, important, status, attempts, next_attempt_ms, last_error, created_ms, delivered_ms, parent";
 
 /// One outbox row as the dispatcher and operators see it.
 #[derive(Clone)]
@@ -54,6 +54,8 @@ pub struct OutboxRow {
     pub created_ms: i64,
     /// When it was delivered (Unix milliseconds).
     pub delivered_ms: Option<i64>,
+    /// The card key a thread reply goes under, or a linked post links to.
+    pub parent: Option<String>,
 }
 
 impl std::fmt::Debug for OutboxRow {
@@ -71,6 +73,17 @@ impl std::fmt::Debug for OutboxRow {
             .field("attempts", &self.attempts)
             .finish_non_exhaustive()
     }
+}
+
+/// A card as delivered: where it is, its Discord thread, and its link once known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardMessage {
+    /// The card's message.
+    pub at: MessageRef,
+    /// The Discord thread started from it.
+    pub thread_id: Option<String>,
+    /// A link to it (Slack permalink, Discord message link).
+    pub link: Option<String>,
 }
 
 /// The backlog, for metrics and health.
@@ -102,18 +115,32 @@ fn row_from(row: &AnyRow) -> anyhow::Result<OutboxRow> {
         last_error: row.try_get("last_error")?,
         created_ms: row.try_get("created_ms")?,
         delivered_ms: row.try_get("delivered_ms")?,
+        parent: row.try_get("parent")?,
     })
 }
 
-/// SQL: the update row `r` waits for its post (it has no message to edit yet, and its post
-/// is still to come or still on its way).
+/// How long a linked post (a failure alert) waits for its card's message id before it goes
+/// with a plain reference instead of a link: an alert must not wait on a card held up by a
+/// chat outage or by a crashed dispatcher's lease.
+pub const LINK_WAIT_MS: i64 = 5_000;
+
+/// SQL: the row `r` waits for a post: an update for the post it edits, a thread reply or a
+/// linked post for its card (`parent`). It waits while that message is not known yet and its
+/// post is still to come or still on its way; a linked post waits at most [`LINK_WAIT_MS`].
+/// `$3` is the claim's time (Unix ms).
 fn waiting(r: &str) -> String {
     format!(
-        "({r}.kind = 'update'
-          AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.key = {r}.key)
-          AND (NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.key)
-               OR EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.key
-                          AND p.status IN ('pending', 'sending'))))"
+        "(({r}.kind = 'update'
+           AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.key = {r}.key)
+           AND (NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.key)
+                OR EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.key
+                           AND p.status IN ('pending', 'sending'))))
+         OR ({r}.parent IS NOT NULL
+           AND NOT ({r}.kind = 'post' AND {r}.key IS NULL AND {r}.created_ms <= $3 - {LINK_WAIT_MS})
+           AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.key = {r}.parent)
+           AND (NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.parent)
+                OR EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'post' AND p.key = {r}.parent
+                           AND p.status IN ('pending', 'sending')))))"
     )
 }
 
@@ -238,6 +265,9 @@ impl Store {
             .map(row_from)
             .collect::<anyhow::Result<Vec<_>>>()?;
         rows.sort_by_key(|r| r.id);
+        for row in &mut rows {
+            self.open_handles(row);
+        }
         if let Some(pace) = pace {
             let mut paced = Vec::with_capacity(rows.len());
             for row in rows {
@@ -258,7 +288,7 @@ impl Store {
         &self,
         id: i64,
         owner: &str,
-        key_and_message: Option<(&str, &str, &str)>,
+        key_and_message: Option<(&str, &str, &str, Option<&str>)>,
         now_ms: i64,
     ) -> anyhow::Result<bool> {
         let mut tx = self.begin().await?;
@@ -274,14 +304,18 @@ impl Store {
         .rows_affected()
             > 0;
         // The message exists whoever holds the row now, so it is remembered either way.
-        if let Some((key, channel, message_id)) = key_and_message {
+        // A card posted in another card's thread is remembered with that thread, so that its
+        // own replies go there too (a thread holds no thread).
+        if let Some((key, channel, message_id, thread)) = key_and_message {
             sqlx::query(
-                "INSERT INTO chat_messages (key, channel, message_id) VALUES ($1, $2, $3)
-                 ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, message_id = excluded.message_id",
+                "INSERT INTO chat_messages (key, channel, message_id, created_ms, thread_id) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (key) DO UPDATE SET channel = excluded.channel, message_id = excluded.message_id, created_ms = excluded.created_ms, thread_id = excluded.thread_id",
             )
             .bind(key)
             .bind(channel)
             .bind(message_id)
+            .bind(now_ms)
+            .bind(thread)
             .execute(&mut *tx.inner)
             .await?;
         }
@@ -384,6 +418,47 @@ impl Store {
         .transpose()
     }
 
+    /// The card posted under `key`, with its Discord thread and link once known.
+    pub async fn card_message(&self, key: &str) -> anyhow::Result<Option<CardMessage>> {
+        let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT channel, message_id, thread_id, link FROM chat_messages WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(channel, id, thread_id, link)| {
+            let channel = channel
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("chat_messages `{key}`: {e}"))?;
+            Ok(CardMessage {
+                at: MessageRef { channel, id },
+                thread_id,
+                link,
+            })
+        })
+        .transpose()
+    }
+
+    /// Remembers the Discord thread started from the card posted under `key`.
+    pub async fn set_card_thread(&self, key: &str, thread_id: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE chat_messages SET thread_id = $1 WHERE key = $2")
+            .bind(thread_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remembers the link to the card posted under `key`.
+    pub async fn set_card_link(&self, key: &str, link: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE chat_messages SET link = $1 WHERE key = $2")
+            .bind(link)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Rows for operators: with `status`, the oldest `limit` pending ones (the heads of the
     /// queues) or the newest `limit` of another status; without, the newest `limit` rows.
     /// Always in id order.
@@ -475,13 +550,39 @@ impl Store {
     /// The reply handle a keyed post was answered through (its fallback), and when the post
     /// was queued, if it went that way.
     pub async fn post_fallback(&self, key: &str) -> anyhow::Result<Option<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT reply_to, created_ms FROM outbox
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, reply_to, created_ms FROM outbox
              WHERE kind = 'post' AND key = $1 AND status = 'done' AND reply_to IS NOT NULL
              ORDER BY id DESC LIMIT 1",
         )
         .bind(key)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.and_then(|(id, handle, created_ms)| {
+            super::sealed::open_capability(
+                self.keyring.as_deref(),
+                "outbox",
+                id,
+                super::sealed::OUTBOX_HANDLE,
+                Some(handle),
+            )
+            .map(|handle| (handle, created_ms))
+        }))
+    }
+
+    /// Opens a claimed row's reply handles, for the dispatcher (which alone uses them).
+    fn open_handles(&self, row: &mut OutboxRow) {
+        let keyring = self.keyring.as_deref();
+        let open = |h: Option<String>| {
+            super::sealed::open_capability(
+                keyring,
+                "outbox",
+                row.id,
+                super::sealed::OUTBOX_HANDLE,
+                h,
+            )
+        };
+        row.reply_to = open(row.reply_to.take());
+        row.fallback = open(row.fallback.take());
     }
 }

@@ -42,6 +42,24 @@ pub fn drop_trigger(name: &str) -> String {
     }
 }
 
+/// SQL that installs a trigger refusing every audit event whose target contains `poison`,
+/// with PostgreSQL's error for a NUL byte in text (`22021`) or SQLite's trigger abort: a row
+/// the database cannot store, for tests that one such request fails alone.
+pub fn poison_trigger_sql() -> &'static str {
+    if on_postgres() {
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.target LIKE '%poison%' THEN \
+         RAISE EXCEPTION 'invalid byte sequence (test poison)' USING ERRCODE = '22021'; \
+         END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_events \
+         FOR EACH ROW EXECUTE FUNCTION refuse_poison();"
+    } else {
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_events \
+         WHEN NEW.target LIKE '%poison%' \
+         BEGIN SELECT RAISE(ABORT, 'test poison'); END;"
+    }
+}
+
 /// Creates (once) the database for `path` and returns its URL.
 fn postgres_database(admin: &str, path: &Path) -> String {
     // A per-process salt, so that a temporary path reused by a later run of the suite on the

@@ -17,6 +17,11 @@ use warden::chat::verify::slack_signature;
 use warden::config::Settings;
 use warden::storage::AuditQuery;
 
+/// The id of the test app's encryption key.
+pub const TEST_KEY_ID: &str = "test1";
+/// The test app's encryption key (32 bytes, base64); a secret: it must never appear in logs.
+pub const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
 /// The current Slack signing secret of the test app.
 pub const SLACK_SECRET: &str = "test-signing-secret-new-5c1e";
 /// The previous secret, still accepted during a rotation.
@@ -56,6 +61,10 @@ discord = "900000000000000001/100000000000000004"
 [people.erin]
 slack = "T0ACME/U0ERIN"
 
+# An admin of staging alone: must not be able to decide on anything wider.
+[people.frank]
+slack = "T0ACME/U0FRANK"
+
 [groups]
 sre = ["alice"]
 leads = ["carol", "dave", "erin"]
@@ -83,6 +92,12 @@ subject = "carol"
 tenant = "acme"
 role = "admin"
 expires = "2020-01-01T00:00:00Z"
+
+[[bindings]]
+subject = "frank"
+tenant = "acme"
+role = "admin"
+environments = ["staging"]
 "#;
 
 /// A test command with a secret argument and a tight rate limit, beside the shipped ones.
@@ -121,7 +136,8 @@ pub struct TestApp {
     pub base: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
-    env: HashMap<String, String>,
+    /// The environment it was started with; a test may change it before `restart`.
+    pub env: HashMap<String, String>,
 }
 
 /// Options for spawning.
@@ -139,6 +155,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> TestApp {
+        Self::spawn_with_directory(options, DIRECTORY).await
+    }
+
+    /// `spawn_with`, with `directory` as the text of `warden.toml`.
+    pub async fn spawn_with_directory(options: Options, directory: &str) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let commands = dir.path().join("commands");
         std::fs::create_dir(&commands).unwrap();
@@ -153,7 +174,7 @@ impl TestApp {
             std::fs::write(commands.join(name), text).unwrap();
         }
         let config = dir.path().join("warden.toml");
-        std::fs::write(&config, DIRECTORY).unwrap();
+        std::fs::write(&config, directory).unwrap();
         let env = settings_env(dir.path(), &config, &commands, &options.env);
         let settings = Settings::from_env(&env).expect("test settings are valid");
         let server = start(settings).await.expect("the app starts");
@@ -169,6 +190,12 @@ impl TestApp {
 
     /// Stops the app and starts it again on the same database and files.
     pub async fn restart(self) -> TestApp {
+        self.restart_after(|_| {}).await
+    }
+
+    /// Stops the app, runs `between` with its environment (e.g. a CLI command against its
+    /// database while no server runs), and starts it again.
+    pub async fn restart_after(self, between: impl FnOnce(&HashMap<String, String>)) -> TestApp {
         let TestApp {
             server,
             dir,
@@ -177,6 +204,12 @@ impl TestApp {
             ..
         } = self;
         server.shutdown().await.unwrap();
+        // `between` blocks this runtime's thread (a CLI run is a blocking child process). The
+        // stopped server's background loops end, and their connections are returned, only when
+        // the runtime polls them, so give them a moment first: otherwise a loop cut off in the
+        // middle of a transaction keeps the SQLite file locked while the CLI waits for it.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        between(&env);
         let settings = Settings::from_env(&env).expect("test settings are valid");
         let server = start(settings).await.expect("the app starts again");
         let base = format!("http://{}", server.addr);
@@ -305,12 +338,24 @@ pub fn settings_env(
         ("DISCORD_API_URL", "http://127.0.0.1:9/discord".to_string()),
         // Pacing is tested by the outbox's own tests; here it would only slow every test.
         ("WARDEN_CHANNEL_RATE", "1000".to_string()),
+        // Secret arguments are sealed at rest (SPEC §16); without a key they are refused.
+        (
+            "WARDEN_ENCRYPTION_KEYS",
+            format!("{TEST_KEY_ID}:{TEST_KEY}"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     for (k, v) in extra {
         env.insert(k.clone(), v.clone());
+    }
+    // An empty key list means "no key": the variable is left unset.
+    if env
+        .get("WARDEN_ENCRYPTION_KEYS")
+        .is_some_and(|v| v.is_empty())
+    {
+        env.remove("WARDEN_ENCRYPTION_KEYS");
     }
     env
 }
@@ -510,6 +555,8 @@ pub struct FakeSlack {
     pub calls: Arc<Mutex<Vec<SlackCall>>>,
     /// Methods that answer `{"ok":false,"error":CODE}`.
     pub failing: Arc<Mutex<HashMap<String, String>>>,
+    /// When set, thread replies (`chat.postMessage` with `thread_ts`) answer this error code.
+    pub failing_replies: Arc<Mutex<Option<String>>>,
 }
 
 impl FakeSlack {
@@ -517,25 +564,41 @@ impl FakeSlack {
     pub async fn start(&self) -> String {
         let calls = self.calls.clone();
         let failing = self.failing.clone();
+        let failing_replies = self.failing_replies.clone();
         let app = Router::new().route(
             "/api/{method}",
             post(
                 move |axum::extract::Path(method): axum::extract::Path<String>,
                       headers: axum::http::HeaderMap,
-                      Json(body): Json<serde_json::Value>| {
+                      raw: axum::body::Bytes| {
                     let calls = calls.clone();
                     let failing = failing.clone();
+                    let failing_replies = failing_replies.clone();
                     async move {
+                        let body = warden::demo::fakes::web_api_body(&raw);
                         let auth = headers
                             .get("authorization")
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
                         let mut calls = calls.lock().unwrap();
+                        let reply_code = body["thread_ts"]
+                            .is_string()
+                            .then(|| failing_replies.lock().unwrap().clone())
+                            .flatten();
+                        if let Some(code) = reply_code {
+                            calls.push((method, body.clone(), auth));
+                            return Json(serde_json::json!({ "ok": false, "error": code }));
+                        }
                         if let Some(code) = failing.lock().unwrap().get(&method).cloned() {
                             calls.push((method, body.clone(), auth));
                             return Json(serde_json::json!({ "ok": false, "error": code }));
                         }
+                        let permalink = method == "chat.getPermalink";
                         calls.push((method, body.clone(), auth));
+                        if permalink {
+                            let link = warden::demo::fakes::permalink(&body);
+                            return Json(serde_json::json!({ "ok": true, "permalink": link }));
+                        }
                         // Every message gets its own ts, as Slack's do.
                         let ts = format!("1700000000.{:06}", calls.len());
                         Json(
@@ -642,6 +705,22 @@ impl TestApp {
         value: &str,
         response_url: &str,
     ) -> reqwest::Response {
+        let body = click_body(team, user, action_id, value, response_url);
+        self.post_slack("/slack/interactions", &body, SLACK_SECRET, now())
+            .await
+    }
+}
+
+/// A Slack button click (block_actions) body as `user`, with the action and value; each call
+/// makes a new click (its own trigger id), as Slack does.
+pub fn click_body(
+    team: &str,
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+) -> String {
+    {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let payload = serde_json::json!({
@@ -663,8 +742,6 @@ impl TestApp {
                 "action_ts": format!("1700000001.{n:06}")
             }]
         });
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
-        self.post_slack("/slack/interactions", &body, SLACK_SECRET, now())
-            .await
+        serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
     }
 }

@@ -28,6 +28,7 @@ async fn operators_list_retry_and_drop_without_seeing_reply_handles() {
         channel: "slack:C1".parse().unwrap(),
         key: None,
         fallback: Some(handle),
+        thread: None,
     };
     env.enqueue(delivery, &long, true).await;
     env.enqueue(post("slack:C2"), "waiting", false).await;

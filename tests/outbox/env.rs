@@ -43,6 +43,7 @@ pub fn post(channel: &str) -> Delivery {
         channel: channel.parse().unwrap(),
         key: None,
         fallback: None,
+        thread: None,
     }
 }
 

@@ -2,8 +2,9 @@
 //! 127.0.0.1. Every call is recorded with its arrival time and body; each route answers from
 //! its queue of scripted answers, then with success.
 //!
-//! Routes: `chat.postMessage:CHANNEL`, `chat.update:CHANNEL`, `respond` (Slack);
-//! `create:CHANNEL`, `edit:CHANNEL`, `followup` (Discord).
+//! Routes: `chat.postMessage:CHANNEL`, `chat.update:CHANNEL`, `respond`, `permalink`
+//! (Slack); `create:CHANNEL`, `edit:CHANNEL`, `followup`, `thread:CHANNEL` (a thread started
+//! from a message), `unarchive:THREAD` (Discord).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,6 +163,16 @@ impl Fake {
                 (format!("chat.update:{channel}"), r#"{"ok":true}"#.into())
             }
             ("POST", ["respond", ..]) => ("respond".to_string(), "ok".to_string()),
+            ("POST", ["api", "chat.getPermalink"]) => (
+                "permalink".to_string(),
+                json!({"ok": true, "permalink": format!("https://slack.test/archives/p{id}")})
+                    .to_string(),
+            ),
+            ("POST", ["discord", "channels", ch, "messages", _, "threads"]) => (
+                format!("thread:{ch}"),
+                json!({"id": id.to_string()}).to_string(),
+            ),
+            ("PATCH", ["discord", "channels", ch]) => (format!("unarchive:{ch}"), "{}".to_string()),
             ("POST", ["discord", "channels", ch, "messages"]) => (
                 format!("create:{ch}"),
                 json!({"id": id.to_string()}).to_string(),

@@ -49,3 +49,40 @@ fn a_closed_receiver_is_harmless() {
     log.info("nobody listens");
     assert_eq!(log.dropped(), 0);
 }
+
+/// Lines are scrubbed of the job's secrets before they are capped, and a cap that falls in the
+/// middle of a secret does not leave its first half behind.
+#[test]
+fn lines_are_scrubbed_before_they_are_cut() {
+    use crate::actions::Scrubber;
+    let secret = "tok_s3cr3t42";
+    let (log, mut rx) = JobLog::scrubbing(Scrubber::new([secret.to_string()]));
+    log.stdout(format!("token={secret} and again {secret}"));
+    let line = rx.try_recv().unwrap();
+    assert_eq!(line.text, "token=[redacted] and again [redacted]");
+    // A line whose secret is whole is scrubbed, and the cut then falls in the placeholder.
+    let pad = "x".repeat(LOG_LINE_CAP - 6);
+    log.stdout(format!("{pad}{secret}"));
+    let cut = rx.try_recv().unwrap();
+    assert!(
+        !cut.text.contains("tok_s3"),
+        "{}",
+        &cut.text[cut.text.len() - 20..]
+    );
+    // A reader already cut this line in the middle of the secret, and the cap falls after
+    // its first four characters: those are redacted too.
+    let pad = "x".repeat(LOG_LINE_CAP - 4);
+    log.stdout(format!("{pad}{}", &secret[..8]));
+    let cut = rx.try_recv().unwrap();
+    let end = &cut.text[cut.text.len() - 20..];
+    assert!(!cut.text.contains("tok_"), "{end}");
+    assert!(cut.text.ends_with("x[redacted]…"), "{end}");
+}
+
+/// No database text column may hold a NUL, so a program printing one logs U+FFFD instead.
+#[test]
+fn nul_characters_are_replaced() {
+    let (log, mut rx) = JobLog::channel();
+    log.stdout("before\0after\0");
+    assert_eq!(rx.try_recv().unwrap().text, "before\u{fffd}after\u{fffd}");
+}

@@ -83,6 +83,36 @@ fn http_plan_refuses_what_run_would_refuse() {
     assert!(err.contains("{{"), "{err}");
 }
 
+/// Arguments that bypassed the argument check (made by hand here) cannot put a dot segment in
+/// the URL path either: the plan and the run refuse them, so no request reaches another path
+/// than its plan shows.
+#[test]
+fn http_plan_and_run_refuse_dot_segments() {
+    let spec = spec(DEPLOY);
+    for service in ["..", ".", ""] {
+        let args = crate::commands::ParsedArgs {
+            values: vec![
+                (
+                    "service".into(),
+                    crate::commands::ArgValue::Str(service.into()),
+                ),
+                ("replicas".into(), crate::commands::ArgValue::Int(2)),
+                ("token".into(), crate::commands::ArgValue::Str("t".into())),
+            ],
+            ..Default::default()
+        };
+        let err = plan(&spec, &args, false).unwrap_err();
+        assert!(err.contains("argument `service`"), "{err}");
+        let err = crate::actions::render::url(
+            "https://deployer.internal/deploys/{{service}}",
+            &args,
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("path segment"), "{err}");
+    }
+}
+
 #[test]
 fn exec_plan_shows_argv_elements_and_env_names() {
     let spec = spec(

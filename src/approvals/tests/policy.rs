@@ -19,7 +19,7 @@ fn from_spec_freezes_the_rule_as_json() {
         allow_self: false,
         expires_in: Duration::from_secs(1800),
     };
-    let policy = Policy::from_spec(&spec);
+    let policy = Policy::from_spec(&spec, true, true);
     assert_eq!(
         policy,
         rule(
@@ -32,9 +32,12 @@ fn from_spec_freezes_the_rule_as_json() {
     let json = serde_json::to_string(&policy).unwrap();
     assert_eq!(
         json,
-        r#"{"needed":2,"approvers":["group:sre-leads","slack:T01/U9"],"approver_role":"admin","allow_self":false}"#
+        r#"{"needed":2,"approvers":["group:sre-leads","slack:T01/U9"],"approver_role":"admin","allow_self":false,"thread":true,"remind":true}"#
     );
     assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), policy);
+    // A rule frozen before threads existed reads as threaded, with a reminder.
+    let old = r#"{"needed":2,"approvers":["group:sre-leads","slack:T01/U9"],"approver_role":"admin","allow_self":false}"#;
+    assert_eq!(serde_json::from_str::<Policy>(old).unwrap(), policy);
 }
 
 #[test]
@@ -105,7 +108,14 @@ fn who_may_decide() {
         (&by_user, &raw, &[], None, Ok(())),
         (&by_role, &carol, &admin_prod, Some("prod"), Ok(())),
         (&by_role, &carol, &admin_all, Some("prod"), Ok(())),
-        (&by_role, &carol, &admin_prod, None, Ok(())),
+        (
+            &by_role,
+            &carol,
+            &admin_prod,
+            None,
+            Err("you may not decide on this request: this request covers every environment, so you need the `admin` role in `*`, and no grant of yours covers `*`"),
+        ),
+        (&by_role, &carol, &admin_all, None, Ok(())),
         (
             &by_role,
             &carol,
@@ -146,9 +156,93 @@ fn who_may_decide() {
         ),
     ];
     for (i, (policy, who, grants, env, want)) in cases.iter().enumerate() {
-        let got = may_decide(policy, who, grants, *env);
+        let scope = covered_environments("command", *env, &[]);
+        let got = may_decide(policy, who, grants, &scope);
         assert_eq!(got, want.map_err(str::to_string), "case {i}");
     }
+}
+
+fn access_args(environments: &str) -> Vec<(String, String)> {
+    vec![
+        ("subject".to_string(), "eve".to_string()),
+        ("role".to_string(), "admin".to_string()),
+        ("environments".to_string(), environments.to_string()),
+        ("seconds".to_string(), "3600".to_string()),
+    ]
+}
+
+#[test]
+fn covered_environments_never_come_out_empty() {
+    let envs = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // (kind, environment, arguments, covered)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<(String, String)>, Vec<String>);
+    let cases: &[Case] = &[
+        ("command", Some("prod"), vec![], envs(&["prod"])),
+        ("command", None, vec![], envs(&["*"])),
+        ("access", None, access_args("*"), envs(&["*"])),
+        (
+            "access",
+            None,
+            access_args("staging,prod"),
+            envs(&["staging", "prod"]),
+        ),
+        (
+            "access",
+            Some("staging"),
+            access_args("staging"),
+            envs(&["staging"]),
+        ),
+        // A damaged access row without its list covers everything, never nothing.
+        ("access", None, vec![], envs(&["*"])),
+        ("access", None, access_args(""), envs(&["*"])),
+    ];
+    for (kind, env, args, want) in cases {
+        assert_eq!(
+            &covered_environments(kind, *env, args),
+            want,
+            "{kind} {env:?} {args:?}"
+        );
+    }
+}
+
+/// The escalation this guards against: an admin bound only in `staging` approving an admin
+/// grant in every environment (and the new admin returning the favour).
+#[test]
+fn deciding_by_role_needs_the_role_in_every_covered_environment() {
+    let by_role = rule(1, &[], Some("admin"), false);
+    let carol = principal("U2", Some("carol"), &[]);
+    let admin_staging = [grant(Role::Admin, &["staging"])];
+    let admin_both = [
+        grant(Role::Admin, &["staging"]),
+        grant(Role::Admin, &["prod"]),
+    ];
+    let admin_all = [grant(Role::Admin, &["*"])];
+    let operator_all_admin_staging = [
+        grant(Role::Operator, &["*"]),
+        grant(Role::Admin, &["staging"]),
+    ];
+    let wide = covered_environments("access", None, &access_args("*"));
+    let two = covered_environments("access", None, &access_args("staging,prod"));
+    let no_env_command = covered_environments("command", None, &[]);
+    type Case<'a> = (&'a [Grant], &'a [String], Result<(), &'a str>);
+    let cases: &[Case] = &[
+        (&admin_staging, &wide, Err("you may not decide on this request: this request covers every environment, so you need the `admin` role in `*`, and no grant of yours covers `*`")),
+        (&operator_all_admin_staging, &wide, Err("you may not decide on this request: this request covers every environment, so you need the `admin` role in `*`; you have `operator` there")),
+        (&admin_both, &wide, Err("you may not decide on this request: this request covers every environment, so you need the `admin` role in `*`, and no grant of yours covers `*`")),
+        (&admin_all, &wide, Ok(())),
+        (&admin_staging, &two, Err("you may not decide on this request: you need the `admin` role in `prod`; you have no role there")),
+        (&admin_both, &two, Ok(())),
+        (&admin_all, &two, Ok(())),
+        (&admin_staging, &no_env_command, Err("you may not decide on this request: this request covers every environment, so you need the `admin` role in `*`, and no grant of yours covers `*`")),
+        (&admin_all, &no_env_command, Ok(())),
+    ];
+    for (i, (grants, scope, want)) in cases.iter().enumerate() {
+        let got = may_decide(&by_role, &carol, grants, scope);
+        assert_eq!(got, want.map_err(str::to_string), "case {i}");
+    }
+    // A named approver decides whatever the scope: the command file chose them by name.
+    let by_person = rule(1, &["carol"], None, false);
+    assert_eq!(may_decide(&by_person, &carol, &[], &wide), Ok(()));
 }
 
 #[test]

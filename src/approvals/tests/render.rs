@@ -88,14 +88,8 @@ fn every_state() {
         assert_eq!(message.text, want, "{:?}", v.status);
         let buttons = if v.status == Status::Pending {
             vec![
-                Button {
-                    kind: ButtonKind::Approve,
-                    value: "A-17".into(),
-                },
-                Button {
-                    kind: ButtonKind::Deny,
-                    value: "A-17".into(),
-                },
+                Button::new(ButtonKind::Approve, "A-17"),
+                Button::new(ButtonKind::Deny, "A-17"),
             ]
         } else {
             Vec::new()

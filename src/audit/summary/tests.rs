@@ -192,3 +192,63 @@ fn long_lists_are_capped() {
     assert!(!text.contains("• J-11 "));
     assert!(text.contains("… and 15 more"));
 }
+
+#[test]
+fn alerts_are_counted_by_name_with_their_time_to_resolve() {
+    let at = "2026-12-02T00:10:00.000Z";
+    let event = |id: i64, kind: &str, details: serde_json::Value| AuditEvent {
+        id,
+        tenant: "acme".into(),
+        seq: id,
+        at: at.into(),
+        actor: "alerts:prom".into(),
+        kind: kind.into(),
+        target: format!("AL-{id}"),
+        channel: "slack:C0ALERTS".into(),
+        request_id: String::new(),
+        details: details.to_string(),
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    let events = vec![
+        event(
+            1,
+            "alert.received",
+            serde_json::json!({ "name": "HighErrorRate" }),
+        ),
+        event(
+            2,
+            "alert.received",
+            serde_json::json!({ "name": "HighErrorRate" }),
+        ),
+        event(
+            3,
+            "alert.resolved",
+            serde_json::json!({ "name": "HighErrorRate", "duration_s": 600 }),
+        ),
+        event(
+            4,
+            "alert.resolved",
+            serde_json::json!({ "name": "HighErrorRate", "duration_s": 120 }),
+        ),
+        event(
+            5,
+            "alert.received",
+            serde_json::json!({ "name": "DiskFull" }),
+        ),
+    ];
+    let from = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let to = from + chrono::Duration::hours(1);
+    let summary = summarize(&events, "acme", from, to, Ok(5), &|n| format!("J-{n}"));
+    let high = &summary.alerts["HighErrorRate"];
+    assert_eq!((high.fired, high.resolved), (2, 2));
+    assert_eq!(high.mean_resolve_seconds(), Some(360));
+    let text = summary.text();
+    assert!(
+        text.contains("`HighErrorRate`: fired 2, resolved 2, 6m to resolve on average"),
+        "{text}"
+    );
+    assert!(text.contains("`DiskFull`: fired 1, resolved 0"), "{text}");
+}

@@ -79,6 +79,22 @@ impl Summary {
             }
             more(&mut lines, self.breakglass.len());
         }
+        if !self.alerts.is_empty() {
+            lines.push(format!("Alerts ({} names):", self.alerts.len()));
+            let mut by_count: Vec<_> = self.alerts.iter().collect();
+            by_count.sort_by_key(|(name, a)| (std::cmp::Reverse(a.fired), name.as_str()));
+            for (name, a) in by_count.iter().take(MAX_LIST) {
+                let mut line = format!("• `{name}`: fired {}, resolved {}", a.fired, a.resolved);
+                if let Some(mean) = a.mean_resolve_seconds() {
+                    line.push_str(&format!(
+                        ", {} to resolve on average",
+                        crate::alerts::card::human_duration(mean as i64)
+                    ));
+                }
+                lines.push(line);
+            }
+            more(&mut lines, self.alerts.len());
+        }
         lines.push(match &self.chain {
             Ok(n) => format!("Audit chain: verified ({n} events)"),
             Err(at) => format!("Audit chain: BROKEN at {at}"),

@@ -35,13 +35,26 @@ pub struct DiscordError {
     pub kind: ErrorKind,
     /// What failed, e.g. "create_message: HTTP 404 (Discord code 10003)".
     pub message: String,
+    /// Discord's numeric error code, when it sent one.
+    pub code: Option<u64>,
 }
 
 impl DiscordError {
     fn new(kind: ErrorKind, message: String) -> Self {
-        DiscordError { kind, message }
+        DiscordError {
+            kind,
+            message,
+            code: None,
+        }
     }
 }
+
+/// Discord's error code for a message sent to an archived thread.
+pub const THREAD_ARCHIVED: u64 = 50083;
+
+/// Discord's error code for an action the channel's type does not allow (e.g. starting a
+/// thread from a message that is itself in a thread).
+pub const NOT_IN_THIS_CHANNEL_TYPE: u64 = 50024;
 
 /// Calls Discord's REST API at a configurable base URL (a fake one in tests).
 #[derive(Clone)]
@@ -93,6 +106,63 @@ impl DiscordClient {
         let url = format!("{}/channels/{channel_id}/messages", self.api_url);
         let request = self.bot(self.http.post(url)).json(&render_message(message));
         message_id("create_message", send("create_message", request).await?)
+    }
+
+    /// `POST /channels/{id}/messages` into a thread, mentioning `mentions` (user ids) at the
+    /// start; only those users are notified (`allowed_mentions`). Returns the message id.
+    pub async fn create_thread_message(
+        &self,
+        thread_id: &str,
+        message: &Message,
+        mentions: &[String],
+    ) -> Result<String, DiscordError> {
+        let url = format!("{}/channels/{thread_id}/messages", self.api_url);
+        let users: Vec<&String> = mentions
+            .iter()
+            .filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        let mut body = render_message(message);
+        if !users.is_empty() {
+            let prefix: Vec<String> = users.iter().map(|u| format!("<@{u}>")).collect();
+            let content = body["content"].as_str().unwrap_or_default();
+            body["content"] = format!("{} {content}", prefix.join(" ")).into();
+            body["allowed_mentions"] = serde_json::json!({ "parse": [], "users": users });
+        }
+        let request = self.bot(self.http.post(url)).json(&body);
+        message_id(
+            "create_thread_message",
+            send("create_thread_message", request).await?,
+        )
+    }
+
+    /// `POST /channels/{id}/messages/{message_id}/threads`: starts a thread from a message
+    /// (named `name`, cut to Discord's 100 characters) and returns the thread's channel id.
+    pub async fn start_thread(
+        &self,
+        channel_id: &str,
+        message_id_: &str,
+        name: &str,
+    ) -> Result<String, DiscordError> {
+        let url = format!(
+            "{}/channels/{channel_id}/messages/{message_id_}/threads",
+            self.api_url
+        );
+        let name: String = name.chars().take(100).collect();
+        let request = self
+            .bot(self.http.post(url))
+            .json(&serde_json::json!({ "name": name, "auto_archive_duration": 10080 }));
+        message_id("start_thread", send("start_thread", request).await?)
+    }
+
+    /// `PATCH /channels/{thread_id}` with `archived: false`: reopens an archived thread so
+    /// that it can be posted in.
+    pub async fn unarchive_thread(&self, thread_id: &str) -> Result<(), DiscordError> {
+        let url = format!("{}/channels/{thread_id}", self.api_url);
+        let request = self
+            .bot(self.http.patch(url))
+            .json(&serde_json::json!({ "archived": false }));
+        send("unarchive_thread", request).await?;
+        Ok(())
     }
 
     /// `PATCH /channels/{id}/messages/{message_id}`: replaces the text and buttons.
@@ -182,9 +252,8 @@ async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Value, Dis
     if status.is_success() {
         return Ok(body);
     }
-    let code = body
-        .get("code")
-        .and_then(Value::as_u64)
+    let code_number = body.get("code").and_then(Value::as_u64);
+    let code = code_number
         .map(|c| format!(" (Discord code {c})"))
         .unwrap_or_default();
     let message = format!("{what}: HTTP {}{code}", status.as_u16());
@@ -203,7 +272,11 @@ async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Value, Dis
     } else {
         ErrorKind::Permanent
     };
-    Err(DiscordError::new(kind, message))
+    Err(DiscordError {
+        kind,
+        message,
+        code: code_number,
+    })
 }
 
 fn seconds(secs: f64) -> Option<Duration> {

@@ -35,6 +35,11 @@ pub fn application_commands(registry: &Registry) -> Value {
                 "options": [option(STRING, "command", "A command to describe", false)] }),
         json!({ "name": "whoami", "type": 1, "description": "Who warden thinks you are, and your roles" }),
         json!({ "name": "approvals", "type": 1, "description": "Pending approval requests you can decide" }),
+        json!({ "name": "schedules", "type": 1, "description": "This server's scheduled commands: when, as whom, paused or not" }),
+        json!({ "name": "dashboard", "type": 1, "description": "A private link to this server's live dashboard (read-only)" }),
+        json!({ "name": "why", "type": 1, "description": "Why a command would or would not run for you, and what to do",
+                "options": [option(STRING, "command", "The command to explain", true),
+                            option(STRING, "args", "Its arguments, as typed in Slack (e.g. api v1.2.3 env=prod)", false)] }),
     ];
     for spec in registry.iter() {
         let mut options: Vec<Value> = Vec::new();

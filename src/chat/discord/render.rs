@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::chat::message::{Button, ButtonStyle, Message, Modal};
+use crate::chat::message::{Button, ButtonKind, ButtonStyle, Message, Modal};
 use crate::chat::Reply;
 
 /// Discord's message flag for "only the invoking user sees this".
@@ -37,13 +37,22 @@ fn content(text: &str) -> String {
     truncated(text, MAX_CONTENT)
 }
 
+/// Discord refuses a button label over 80 characters.
+const MAX_BUTTON_LABEL: usize = 80;
+
+/// A button component; a link is style 5 with its `url` and no `custom_id` (Discord sends
+/// nothing back when it is clicked).
 fn button(b: &Button) -> Value {
+    let label: String = b.text().chars().take(MAX_BUTTON_LABEL).collect();
+    if b.kind == ButtonKind::Link {
+        return json!({ "type": 2, "style": 5, "label": label, "url": b.value });
+    }
     let style = match b.kind.style() {
         ButtonStyle::Primary => 1,
         ButtonStyle::Secondary => 2,
         ButtonStyle::Danger => 4,
     };
-    json!({ "type": 2, "style": style, "label": b.kind.label(), "custom_id": custom_id(b) })
+    json!({ "type": 2, "style": style, "label": label, "custom_id": custom_id(b) })
 }
 
 /// Action rows (type 1) of at most five buttons each. Buttons past Discord's 25 are dropped
@@ -123,10 +132,25 @@ mod tests {
     use crate::chat::message::ButtonKind;
 
     fn b(kind: ButtonKind, value: &str) -> Button {
-        Button {
-            kind,
-            value: value.into(),
-        }
+        Button::new(kind, value)
+    }
+
+    #[test]
+    fn alert_buttons_carry_their_labels_and_links_are_style_5_without_custom_id() {
+        let message = Message {
+            text: "x".into(),
+            buttons: vec![
+                Button::labelled(ButtonKind::AlertAction, "AL-1:0", "Restart"),
+                Button::labelled(ButtonKind::Link, "https://runbooks.example/a", "Runbook"),
+            ],
+        };
+        let body = render_message(&message);
+        let row = &body["components"][0]["components"];
+        assert_eq!(row[0]["label"], "Restart");
+        assert_eq!(row[0]["custom_id"], "warden.alert:AL-1:0");
+        assert_eq!(row[1]["style"], 5);
+        assert_eq!(row[1]["url"], "https://runbooks.example/a");
+        assert!(row[1]["custom_id"].is_null());
     }
 
     #[test]

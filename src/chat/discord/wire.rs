@@ -193,6 +193,7 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction,
                     (Some(app), Some(token)) => Some(crate::chat::ReplyHandle::discord(app, token)),
                     _ => None,
                 },
+                thread: None,
             })))
         }
         3 | 5 => Ok(component(raw, request_id)),

@@ -109,6 +109,53 @@ impl SlackClient {
         }
     }
 
+    /// `chat.postMessage` with `thread_ts`: a reply under the message `thread_ts`, mentioning
+    /// `mentions` (user ids) at its start, and also shown in the channel when `broadcast`
+    /// (`reply_broadcast`). Returns the reply's `ts`.
+    pub async fn post_thread_reply(
+        &self,
+        channel_id: &str,
+        thread_ts: &str,
+        message: &Message,
+        mentions: &[String],
+        broadcast: bool,
+    ) -> Result<String, SlackError> {
+        let mut body = render::mentioning(message, mentions);
+        body.insert("channel".into(), channel_id.into());
+        body.insert("thread_ts".into(), thread_ts.into());
+        if broadcast {
+            body.insert("reply_broadcast".into(), true.into());
+        }
+        let answer = self.api("chat.postMessage", Value::Object(body)).await?;
+        match answer["ts"].as_str() {
+            Some(ts) => Ok(ts.to_string()),
+            None => Err(SlackError::permanent(
+                "chat.postMessage: the answer has no `ts`".into(),
+            )),
+        }
+    }
+
+    /// `chat.getPermalink`: the link to the message `ts` in `channel_id`. Sent form-encoded,
+    /// the only body this read method takes.
+    pub async fn permalink(&self, channel_id: &str, ts: &str) -> Result<String, SlackError> {
+        let method = "chat.getPermalink";
+        let request = self
+            .http
+            .post(format!("{}{method}", self.api_url))
+            .bearer_auth(self.token.expose_secret())
+            .form(&[("channel", channel_id), ("message_ts", ts)]);
+        let (status, headers, bytes) = send(method, request).await?;
+        let answer = classify(method, status, &headers, &bytes, true)?;
+        match answer["permalink"].as_str() {
+            Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
+                Ok(link.to_string())
+            }
+            _ => Err(SlackError::permanent(format!(
+                "{method}: the answer has no permalink"
+            ))),
+        }
+    }
+
     /// `chat.update`: replaces the text and buttons of the message `ts` in `channel_id`.
     pub async fn update_message(
         &self,

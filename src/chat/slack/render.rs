@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::chat::message::{Button, ButtonStyle, Message, Modal};
+use crate::chat::message::{Button, ButtonKind, ButtonStyle, Message, Modal};
 use crate::chat::Reply;
 
 /// Slack refuses a `section` whose text is longer than this (characters).
@@ -57,13 +57,32 @@ pub fn escape_truncated(text: &str, max: usize) -> String {
     out
 }
 
-fn button(b: &Button) -> Value {
+/// Slack refuses a button label over 75 characters, and an action id over 255.
+const MAX_BUTTON_LABEL: usize = 75;
+const MAX_ACTION_ID: usize = 255;
+
+/// A button element. Kinds that may appear several times in one block carry a suffix in their
+/// action id (Slack refuses duplicates in a block): the value for alert actions, the position
+/// for links, whose value is their URL.
+fn button(index: usize, b: &Button) -> Value {
+    let label: String = b.text().chars().take(MAX_BUTTON_LABEL).collect();
+    let action_id = match b.kind {
+        ButtonKind::AlertAction | ButtonKind::Silence => {
+            format!("{}:{}", b.kind.action_id(), b.value)
+        }
+        ButtonKind::Link => format!("{}:{index}", b.kind.action_id()),
+        _ => b.kind.action_id().to_string(),
+    };
     let mut v = json!({
         "type": "button",
-        "text": { "type": "plain_text", "text": b.kind.label() },
-        "action_id": b.kind.action_id(),
-        "value": b.value,
+        "text": { "type": "plain_text", "text": label },
+        "action_id": action_id.chars().take(MAX_ACTION_ID).collect::<String>(),
     });
+    if b.kind == ButtonKind::Link {
+        v["url"] = b.value.clone().into();
+    } else {
+        v["value"] = b.value.clone().into();
+    }
     match b.kind.style() {
         ButtonStyle::Primary => v["style"] = "primary".into(),
         ButtonStyle::Danger => v["style"] = "danger".into(),
@@ -88,7 +107,7 @@ pub fn blocks(message: &Message) -> Value {
     for chunk in message.buttons.chunks(MAX_ACTIONS) {
         blocks.push(json!({
             "type": "actions",
-            "elements": chunk.iter().map(button).collect::<Vec<_>>(),
+            "elements": chunk.iter().enumerate().map(|(i, b)| button(i, b)).collect::<Vec<_>>(),
         }));
     }
     Value::Array(blocks)
@@ -103,6 +122,38 @@ pub fn message_fields(message: &Message) -> Map<String, Value> {
         escape_truncated(&message.text, MAX_SECTION_TEXT).into(),
     );
     map.insert("blocks".into(), blocks(message));
+    map
+}
+
+/// The fields of a thread reply that mentions `users` (Slack user ids) at its start. The
+/// mentions are added after escaping, so only ids of the form `U…`/`W…` become `<@…>`: text
+/// written by people can never produce one.
+pub fn mentioning(message: &Message, users: &[String]) -> Map<String, Value> {
+    let mut map = message_fields(message);
+    let prefix: Vec<String> = users
+        .iter()
+        .filter(|u| !u.is_empty() && u.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|u| format!("<@{u}>"))
+        .collect();
+    if prefix.is_empty() {
+        return map;
+    }
+    let prefix = prefix.join(" ");
+    if let Some(Value::String(text)) = map.get_mut("text") {
+        *text = format!("{prefix} {text}");
+    }
+    if let Some(Value::Array(blocks)) = map.get_mut("blocks") {
+        match blocks.first_mut() {
+            Some(first) if first["type"] == "section" => {
+                let text = first["text"]["text"].as_str().unwrap_or_default();
+                first["text"]["text"] = format!("{prefix} {text}").into();
+            }
+            _ => blocks.insert(
+                0,
+                json!({ "type": "section", "text": { "type": "mrkdwn", "text": prefix } }),
+            ),
+        }
+    }
     map
 }
 
@@ -198,7 +249,49 @@ pub fn view_errors(input_id: &str, message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::message::ButtonKind;
+
+    #[test]
+    fn alert_buttons_have_unique_action_ids_own_labels_and_links() {
+        let message = Message {
+            text: "x".into(),
+            buttons: vec![
+                Button::labelled(ButtonKind::AlertAction, "AL-1:0", "Restart"),
+                Button::labelled(ButtonKind::AlertAction, "AL-1:1", "Scale up"),
+                Button::labelled(ButtonKind::Silence, "AL-1:2", "Silence 1h"),
+                Button::labelled(ButtonKind::Link, "https://runbooks.example/a", "Runbook"),
+                Button::labelled(ButtonKind::Link, "https://prom.example/g", "Source"),
+            ],
+        };
+        let blocks = blocks(&message);
+        let elements = blocks[1]["elements"].as_array().unwrap();
+        let ids: Vec<&str> = elements
+            .iter()
+            .map(|e| e["action_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "warden.alert:AL-1:0",
+                "warden.alert:AL-1:1",
+                "warden.silence:AL-1:2",
+                "warden.link:3",
+                "warden.link:4"
+            ]
+        );
+        assert_eq!(elements[0]["text"]["text"], "Restart");
+        assert_eq!(elements[3]["url"], "https://runbooks.example/a");
+        assert!(elements[3]["value"].is_null());
+        // The clicked action id comes back to its kind, the suffix set aside.
+        assert_eq!(
+            ButtonKind::from_action_id(ids[1]),
+            Some(ButtonKind::AlertAction)
+        );
+        assert_eq!(
+            ButtonKind::from_action_id(ids[3]),
+            None,
+            "links send nothing to act on"
+        );
+    }
 
     #[test]
     fn deny_view() {
@@ -268,14 +361,8 @@ mod tests {
             ephemeral: true,
             text: "Run `deploy api` in prod?".into(),
             buttons: vec![
-                Button {
-                    kind: ButtonKind::Confirm,
-                    value: "C-12".into(),
-                },
-                Button {
-                    kind: ButtonKind::Cancel,
-                    value: "C-12".into(),
-                },
+                Button::new(ButtonKind::Confirm, "C-12"),
+                Button::new(ButtonKind::Cancel, "C-12"),
             ],
         }
     }
@@ -304,10 +391,7 @@ mod tests {
     fn deny_is_danger_and_no_buttons_means_no_actions_block() {
         let m = Message {
             text: "x".into(),
-            buttons: vec![Button {
-                kind: ButtonKind::Deny,
-                value: "A-1".into(),
-            }],
+            buttons: vec![Button::new(ButtonKind::Deny, "A-1")],
         };
         assert_eq!(blocks(&m)[1]["elements"][0]["style"], "danger");
         let plain = render_reply(&Reply::ephemeral("hi"));

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 /// A slash command, as Slack posts it (form-encoded).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SlashCommand {
     /// The workspace (team) id.
     pub team_id: String,
@@ -24,6 +24,25 @@ pub struct SlashCommand {
     /// Where delayed answers go (valid 30 minutes, 5 uses).
     #[serde(default)]
     pub response_url: Option<String>,
+}
+
+// By hand, so that `response_url` (a credential, valid 30 minutes) never reaches a log through
+// `{:?}`, as for interactions.
+impl std::fmt::Debug for SlashCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlashCommand")
+            .field("team_id", &self.team_id)
+            .field("user_id", &self.user_id)
+            .field("user_name", &self.user_name)
+            .field("channel_id", &self.channel_id)
+            .field("command", &self.command)
+            .field("text", &self.text)
+            .field(
+                "response_url",
+                &self.response_url.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 /// An Events API callback.
@@ -106,6 +125,22 @@ pub fn parse_event(body: &[u8]) -> Result<EventRequest, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `response_url` of a slash command is a credential: `Debug` output, which logs may
+    /// carry, never shows it.
+    #[test]
+    fn slash_command_debug_hides_the_response_url() {
+        let cmd: SlashCommand = serde_urlencoded::from_str(
+            "team_id=T01&user_id=U01&command=%2Fops&text=help&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT01%2F1%2Fsecret",
+        )
+        .unwrap();
+        let shown = format!("{cmd:?}");
+        assert!(!shown.contains("hooks.slack.com"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("T01"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn events_parse() {

@@ -82,12 +82,19 @@ pub enum ArgError {
     OutOfRange {
         /// The argument.
         name: String,
-        /// The value.
-        value: i64,
+        /// The value, or `[redacted]` for a `secret = true` argument.
+        value: String,
         /// The smallest allowed value.
         min: Option<i64>,
         /// The largest allowed value.
         max: Option<i64>,
+    },
+    /// A value that would make a URL path segment of the command's http action empty, `.` or
+    /// `..`, so that the request would reach another path than the plan shows.
+    #[error("argument `{name}`: a value placed in the URL path cannot be empty, `.` or `..`")]
+    DotSegment {
+        /// The argument.
+        name: String,
     },
     /// `--dry-run` on a command without `dry_run = true`.
     #[error("`{command}` does not support --dry-run")]
@@ -118,7 +125,8 @@ impl ArgError {
             | ArgError::NotADuration { name, .. }
             | ArgError::NotAChoice { name, .. }
             | ArgError::NoMatch { name, .. }
-            | ArgError::OutOfRange { name, .. } => Some(name),
+            | ArgError::OutOfRange { name, .. }
+            | ArgError::DotSegment { name } => Some(name),
             ArgError::TooManyValues { .. } | ArgError::DryRunUnsupported { .. } => None,
         }
     }

@@ -343,6 +343,30 @@ fn errors_never_repeat_secrets_or_novels() {
     assert!(err.len() < 200 && err.contains('…'), "{err}");
 }
 
+/// A secret `int` outside its range is refused without its number: the range error used to
+/// repeat it (an invariant of the `typed_args` fuzz target).
+#[test]
+fn out_of_range_secret_numbers_are_not_repeated() {
+    let mut spec = deploy();
+    spec.args[3].secret = true;
+    let raw = RawArgs {
+        positional: toks(&["api", "v1.0.0"]),
+        named: vec![("replicas".into(), "424242".into())],
+        ..RawArgs::default()
+    };
+    let err = parse_args(&spec, &raw).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "argument `replicas`: [redacted] is out of range: use 1 to 20"
+    );
+    spec.args[3].secret = false;
+    let err = parse_args(&spec, &raw).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "argument `replicas`: 424242 is out of range: use 1 to 20"
+    );
+}
+
 #[test]
 fn patterns_match_whole_values() {
     let mut spec = deploy();
@@ -412,4 +436,70 @@ fn usage_and_describe() {
     ] {
         assert!(help.contains(needle), "{needle}\n---\n{help}");
     }
+}
+
+/// A free string placed in the path of an http action's URL cannot be empty, `.` or `..`
+/// (the request would reach another path than the plan shows); the same value elsewhere in
+/// the URL, or a value merely containing dots, is fine.
+#[test]
+fn url_path_values_cannot_be_dot_segments() {
+    let spec = crate::commands::load::load_str(
+        Path::new("fetch.toml"),
+        r#"
+name = "fetch"
+summary = "Fetch a report"
+role = "viewer"
+[[args]]
+name = "team"
+type = "string"
+[[args]]
+name = "report"
+type = "string"
+default = "latest"
+[[args]]
+name = "note"
+type = "string"
+default = "none"
+[action]
+type = "http"
+method = "GET"
+url = "https://reports.internal/teams/{{team}}/reports/{{report}}?note={{note}}"
+"#,
+    )
+    .unwrap();
+    let parse = |named: &[(&str, &str)]| {
+        parse_args(
+            &spec,
+            &RawArgs {
+                named: named
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                ..RawArgs::default()
+            },
+        )
+    };
+    let refused = |name: &str| {
+        Err(ArgError::DotSegment {
+            name: name.to_string(),
+        })
+    };
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Result<(), ArgError>);
+    let cases: Vec<Case<'_>> = vec![
+        (vec![("team", "web"), ("note", "..")], Ok(())),
+        (vec![("team", "web.eu"), ("report", "...")], Ok(())),
+        (vec![("team", "../admin")], Ok(())),
+        (vec![("team", "..")], refused("team")),
+        (vec![("team", ".")], refused("team")),
+        (vec![("team", "")], refused("team")),
+        (vec![("team", "web"), ("report", "..")], refused("report")),
+        (vec![("team", "web"), ("report", "")], refused("report")),
+    ];
+    for (named, want) in cases {
+        assert_eq!(parse(&named).map(|_| ()), want, "{named:?}");
+    }
+    assert_eq!(
+        refused("team").unwrap_err().to_string(),
+        "argument `team`: a value placed in the URL path cannot be empty, `.` or `..`"
+    );
 }

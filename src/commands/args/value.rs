@@ -50,7 +50,12 @@ impl ArgSpec {
                 if too_small || too_large {
                     return Err(ArgError::OutOfRange {
                         name: self.name.clone(),
-                        value: n,
+                        // The number itself, not only the text, is the secret.
+                        value: if self.secret {
+                            REDACTED.to_string()
+                        } else {
+                            n.to_string()
+                        },
                         min: self.min,
                         max: self.max,
                     });

@@ -133,6 +133,8 @@ pub(super) fn build(ctx: &mut Ctx<'_>, raw: RawCommand) -> Option<CommandSpec> {
         alert_channel,
         args,
         approval,
+        thread: raw.thread.unwrap_or(true),
+        remind: raw.remind.unwrap_or(true),
         action: action?,
         file: ctx.file.to_path_buf(),
         line,

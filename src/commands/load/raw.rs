@@ -23,6 +23,8 @@ pub(super) struct RawCommand {
     pub(super) timeout: Option<S<String>>,
     pub(super) retries: Option<S<u32>>,
     pub(super) alert_channel: Option<S<String>>,
+    pub(super) thread: Option<bool>,
+    pub(super) remind: Option<bool>,
     #[serde(default)]
     pub(super) args: Vec<S<RawArg>>,
     pub(super) approval: Option<S<RawApproval>>,

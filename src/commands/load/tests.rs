@@ -268,3 +268,16 @@ fn truncated_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn thread_and_remind_keys() {
+    let spec = load(BASE).unwrap();
+    assert!(spec.thread && spec.remind, "both default to on");
+    let flat = load(&BASE.replace("role = ", "thread = false\nremind = false\nrole = ")).unwrap();
+    assert!(!flat.thread && !flat.remind);
+    let wrong = problems(&BASE.replace("role = ", "thread = \"no\"\nrole = "));
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert_eq!(wrong[0].0, 3, "{wrong:?}");
+    let unknown = problems(&BASE.replace("role = ", "threads = false\nrole = "));
+    assert!(unknown[0].1.contains("threads"), "{unknown:?}");
+}

@@ -9,8 +9,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use toml::Spanned;
 
-use super::raw::{OneOrMany, RawBinding, RawDigest, RawPerson, RawTenant};
-use super::{Binding, Digest, Person, Schedule, Tenant};
+use super::raw::{OneOrMany, RawBinding, RawDigest, RawPerson, RawSchedule, RawTenant};
+use super::{Binding, Digest, Person, Schedule, ScheduledCommand, Tenant};
 use crate::model::{is_name, line_of, ChannelRef, Platform, PlatformUser, Problem, Role, Subject};
 
 /// Collects problems with their lines while the raw file is turned into a
@@ -22,11 +22,11 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
+    pub(super) fn line(&self, span: Range<usize>) -> usize {
         line_of(self.text, span.start)
     }
 
-    fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
         let line = self.line(span);
         self.problems.push(Problem::at(self.path, line, message));
     }
@@ -181,7 +181,7 @@ fn check_subject(
     }
 }
 
-fn check_channel(
+pub(super) fn check_channel(
     cx: &mut Checker<'_>,
     field: &str,
     written: Option<Spanned<String>>,
@@ -382,12 +382,20 @@ pub(super) fn check_digests(
                 None => None,
             },
         };
-        let schedule = d
-            .schedule
-            .get_ref()
-            .parse::<Schedule>()
-            .map_err(|e| cx.problem(d.schedule.span(), e))
-            .ok();
+        let schedule = match d.schedule.get_ref().parse::<Schedule>() {
+            Ok(Schedule::Every(_)) => {
+                cx.problem(
+                    d.schedule.span(),
+                    "a digest is posted hourly, daily HH:MM or weekly mon HH:MM; `every` is for [[schedules]]",
+                );
+                None
+            }
+            Ok(schedule) => Some(schedule),
+            Err(e) => {
+                cx.problem(d.schedule.span(), e);
+                None
+            }
+        };
         if let (Some(channel), Some(schedule)) = (channel, schedule) {
             digests.push(Digest {
                 tenant: d.tenant.into_inner(),
@@ -397,4 +405,85 @@ pub(super) fn check_digests(
         }
     }
     digests
+}
+
+pub(super) fn check_schedules(
+    cx: &mut Checker<'_>,
+    raw: Vec<Spanned<RawSchedule>>,
+    tenants: &BTreeMap<String, Tenant>,
+    people: &BTreeMap<String, Person>,
+) -> Vec<ScheduledCommand> {
+    let mut schedules: Vec<ScheduledCommand> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for spanned in raw {
+        let line = cx.line(spanned.span());
+        let s = spanned.into_inner();
+        let mut ok = true;
+        let name = s.name.get_ref().clone();
+        if !is_name(&name) {
+            cx.problem(
+                s.name.span(),
+                format!("schedule name `{name}` must be lowercase letters, digits, `_` or `-`"),
+            );
+            ok = false;
+        } else if let Some(first) = seen.get(&name) {
+            cx.problem(
+                s.name.span(),
+                format!("schedule `{name}` is already declared (line {first})"),
+            );
+            ok = false;
+        }
+        seen.entry(name.clone()).or_insert(line);
+        if !tenants.contains_key(s.tenant.get_ref()) {
+            cx.problem(
+                s.tenant.span(),
+                format!("unknown tenant `{}`", s.tenant.get_ref()),
+            );
+            ok = false;
+        }
+        let run_as = match s.run_as.get_ref().parse::<Subject>() {
+            Ok(Subject::Person(p)) if !people.contains_key(&p) => {
+                cx.problem(s.run_as.span(), format!("unknown person `{p}`"));
+                None
+            }
+            Ok(Subject::Group(_)) => {
+                cx.problem(
+                    s.run_as.span(),
+                    "a schedule runs as one principal: a person or slack:TEAM/USER, not a group",
+                );
+                None
+            }
+            Ok(subject) => Some(subject),
+            Err(e) => {
+                cx.problem(s.run_as.span(), e);
+                None
+            }
+        };
+        if s.command.get_ref().trim().is_empty() {
+            cx.problem(s.command.span(), "the command is empty");
+            ok = false;
+        }
+        let schedule = match s.schedule.get_ref().parse::<Schedule>() {
+            Ok(schedule) => Some(schedule),
+            Err(e) => {
+                cx.problem(s.schedule.span(), e);
+                None
+            }
+        };
+        let channel = check_channel(cx, "channel", Some(s.channel));
+        if let (true, Some(run_as), Some(schedule), Some(channel)) = (ok, run_as, schedule, channel)
+        {
+            schedules.push(ScheduledCommand {
+                name,
+                tenant: s.tenant.into_inner(),
+                run_as,
+                command: s.command.into_inner().trim().to_string(),
+                schedule,
+                channel,
+                file: cx.path.to_path_buf(),
+                line,
+            });
+        }
+    }
+    schedules
 }

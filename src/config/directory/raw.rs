@@ -22,6 +22,55 @@ pub(super) struct RawDirectory {
     pub(super) bindings: Vec<Spanned<RawBinding>>,
     #[serde(default)]
     pub(super) digests: Vec<Spanned<RawDigest>>,
+    #[serde(default)]
+    pub(super) schedules: Vec<Spanned<RawSchedule>>,
+    #[serde(default)]
+    pub(super) alert_sources: BTreeMap<Spanned<String>, Spanned<RawAlertSource>>,
+    #[serde(default)]
+    pub(super) alert_routes: Vec<Spanned<RawAlertRoute>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertSource {
+    pub(super) kind: Spanned<String>,
+    pub(super) token_env: Option<Spanned<String>>,
+    pub(super) hmac_secret_env: Option<Spanned<String>>,
+    pub(super) silence_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertRoute {
+    pub(super) source: Spanned<String>,
+    pub(super) tenant: Spanned<String>,
+    pub(super) channel: Option<Spanned<String>>,
+    #[serde(rename = "match", default)]
+    pub(super) matches: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(super) match_re: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(super) actions: Vec<Spanned<RawAlertAction>>,
+    pub(super) storm: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertAction {
+    pub(super) label: Spanned<String>,
+    pub(super) command: Option<Spanned<String>>,
+    pub(super) silence: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub(super) name: Spanned<String>,
+    pub(super) tenant: Spanned<String>,
+    pub(super) run_as: Spanned<String>,
+    pub(super) command: Spanned<String>,
+    pub(super) schedule: Spanned<String>,
+    pub(super) channel: Spanned<String>,
 }
 
 #[derive(Deserialize)]

@@ -308,3 +308,85 @@ fn example_file_parses() {
     let before_2026_end = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
     assert!(dir.warnings(before_2026_end).is_empty());
 }
+
+#[test]
+fn alert_sources_and_routes_report_every_problem_with_its_line() {
+    let text = r#"[tenants.acme]
+slack_team = "T1"
+
+[tenants.quiet]
+slack_team = "T2"
+
+[alert_sources.prom]
+kind = "alertmanager"
+token_env = "PROM_ALERT_TOKEN"
+silence_url = "not a url"
+
+[alert_sources.open]
+kind = "grafana"
+
+[alert_sources.odd]
+kind = "nagios"
+token_env = "lowercase"
+
+[[alert_routes]]
+source = "prom"
+tenant = "acme"
+channel = "slack:C1"
+match_re = { alertname = "(" }
+actions = [
+  { label = "Restart", command = "restart {{labels.service}}" },
+  { label = "Both", command = "restart", silence = "1h" },
+]
+
+[[alert_routes]]
+source = "nowhere"
+tenant = "quiet"
+storm = 0
+"#;
+    let found = problems(text);
+    let lines: Vec<usize> = found.iter().filter_map(|(l, _)| *l).collect();
+    let text_of = |line: usize| {
+        found
+            .iter()
+            .filter(|(l, _)| *l == Some(line))
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(text_of(10).contains("silence_url `not a url`"), "{found:?}");
+    assert!(text_of(12).contains("needs token_env"), "{found:?}");
+    assert!(text_of(16).contains("`nagios`"), "{found:?}");
+    assert!(
+        text_of(17).contains("not an environment variable name"),
+        "{found:?}"
+    );
+    assert!(
+        text_of(23).contains("not a regular expression"),
+        "{found:?}"
+    );
+    assert!(text_of(25).contains("names every argument"), "{found:?}");
+    assert!(
+        text_of(26).contains("a command or a silence, not both"),
+        "{found:?}"
+    );
+    assert!(
+        text_of(30).contains("unknown alert source `nowhere`"),
+        "{found:?}"
+    );
+    assert!(text_of(29).contains("no alert_channel"), "{found:?}");
+    assert!(text_of(32).contains("storm"), "{found:?}");
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by line: {found:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_of_alert_tables_are_refused() {
+    let text = "[tenants.acme]\nslack_team = \"T1\"\n\n[alert_sources.prom]\nkind = \"alertmanager\"\ntoken_env = \"T\"\ncolour = \"red\"\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Some(7), "{found:?}");
+    assert!(found[0].1.contains("colour"), "{found:?}");
+}

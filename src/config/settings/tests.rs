@@ -115,6 +115,16 @@ fn settings_errors_name_the_variable() {
             "WARDEN_DATABASE_URL: expected",
         ),
         (
+            "WARDEN_DATABASE_URL",
+            "postgres://warden:12/hunter2@db/warden",
+            "WARDEN_DATABASE_URL: is not a URL that reads one way only",
+        ),
+        (
+            "WARDEN_DATABASE_URL",
+            "postgres://warden:hunter2#?@db/warden",
+            "WARDEN_DATABASE_URL: is not a URL that reads one way only",
+        ),
+        (
             "WARDEN_PUBLIC_URL",
             "warden.example.com",
             "WARDEN_PUBLIC_URL: `warden.example.com` must start with http:// or https://",
@@ -211,26 +221,5 @@ fn secrets_never_in_debug() {
         }
         assert!(text.contains("[redacted]"));
         assert!(text.contains("postgres://warden:[redacted]@db/warden?[redacted]"));
-    }
-}
-
-#[test]
-fn url_redaction() {
-    let cases = [
-        ("sqlite://warden.db", "sqlite://warden.db"),
-        ("sqlite::memory:", "sqlite::memory:"),
-        ("postgres://db/warden", "postgres://db/warden"),
-        ("postgres://user@db/warden", "postgres://user@db/warden"),
-        (
-            "postgres://user:p@ss@db/warden",
-            "postgres://user:[redacted]@db/warden",
-        ),
-        (
-            "postgres://db/w?sslmode=require",
-            "postgres://db/w?sslmode=require",
-        ),
-    ];
-    for (url, want) in cases {
-        assert_eq!(redact_url(url), want);
     }
 }

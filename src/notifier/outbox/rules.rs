@@ -45,6 +45,7 @@ pub(super) fn alert(
             channel: channel.clone(),
             key: None,
             fallback: None,
+            thread: None,
         },
         message: Message {
             text,
@@ -144,10 +145,10 @@ mod tests {
 
     #[test]
     fn previews_are_one_short_line() {
-        let long = serde_json::to_string(&StoredMessage {
+        let long = serde_json::to_string(&StoredMessage::from(&crate::chat::Message {
             text: format!("line one\nline two {}", "x".repeat(200)),
             buttons: Vec::new(),
-        })
+        }))
         .unwrap();
         let p = preview(&long);
         assert!(p.starts_with("line one line two x"), "{p}");

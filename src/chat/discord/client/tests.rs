@@ -89,14 +89,8 @@ fn approval() -> Message {
     Message {
         text: "Approve `deploy api`?".into(),
         buttons: vec![
-            Button {
-                kind: ButtonKind::Approve,
-                value: "A-17".into(),
-            },
-            Button {
-                kind: ButtonKind::Deny,
-                value: "A-17".into(),
-            },
+            Button::new(ButtonKind::Approve, "A-17"),
+            Button::new(ButtonKind::Deny, "A-17"),
         ],
     }
 }
