@@ -404,6 +404,34 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
     }
 }
 
+/// Without `WARDEN_PUBLIC_URL` the Slack manifest points at loopback, which Slack cannot call:
+/// the manifest is still written (it is useful to read), with a warning naming the variable.
+#[test]
+fn a_slack_manifest_without_a_public_url_warns() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env = [(
+        "WARDEN_COMMANDS_DIR",
+        root.join("commands").display().to_string(),
+    )];
+    let (code, out, err) = warden(&env, &["manifest", "slack"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("WARDEN_PUBLIC_URL") && err.contains("127.0.0.1"),
+        "{err}"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(manifest["settings"]["interactivity"]["request_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1"));
+    let env = [
+        env[0].clone(),
+        ("WARDEN_PUBLIC_URL", "http://localhost:8080".to_string()),
+    ];
+    let (_, _, err) = warden(&env, &["manifest", "slack"]);
+    assert!(err.contains("warning"), "localhost is loopback too: {err}");
+}
+
 /// The checked-in manifests are what `warden manifest` generates from the shipped commands:
 /// this fails when a command changes and the manifests were not regenerated.
 #[test]
@@ -451,7 +479,8 @@ fn checked_in_manifests_match_the_commands() {
             "{name}: required options must come first"
         );
     }
-    let (_, out, _) = warden(&env, &["manifest", "slack"]);
+    let (_, out, err) = warden(&env, &["manifest", "slack"]);
+    assert!(!err.contains("warning"), "a public URL is set: {err}");
     let slack: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         slack["settings"]["interactivity"]["request_url"],

@@ -32,11 +32,19 @@ pub(super) fn run(cmd: ManifestCommand, settings: &Settings) -> ExitCode {
         }
     };
     let json = match cmd {
-        ManifestCommand::Slack => crate::chat::slack::manifest::app_manifest(
-            &registry,
-            &settings.public_url,
-            &settings.slack_command,
-        ),
+        ManifestCommand::Slack => {
+            if crate::chat::slack::manifest::is_loopback(&settings.public_url) {
+                eprintln!(
+                    "warning: the manifest's URLs point at {}, which Slack cannot reach; set WARDEN_PUBLIC_URL to the address Slack should call (e.g. https://warden.example.com)",
+                    settings.public_url
+                );
+            }
+            crate::chat::slack::manifest::app_manifest(
+                &registry,
+                &settings.public_url,
+                &settings.slack_command,
+            )
+        }
         ManifestCommand::Discord => crate::chat::discord::commands::application_commands(&registry),
     };
     println!(

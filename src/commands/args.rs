@@ -36,7 +36,7 @@ mod value;
 pub use error::ArgError;
 pub(crate) use grammar::is_arg_name;
 pub use grammar::{parse_raw, quote_token, split_command_text, GrammarError};
-pub use usage::{describe, usage};
+pub use usage::{arguments_usage, describe, usage};
 
 use error::shown;
 

@@ -23,8 +23,12 @@ mod approval;
 mod arg;
 mod command;
 mod ctx;
+mod limits;
 mod raw;
 mod syntax;
+
+pub use limits::slash_command_problem;
+pub use syntax::is_slash_command;
 
 use command::build;
 use ctx::Ctx;

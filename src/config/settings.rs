@@ -273,12 +273,13 @@ impl Settings {
         };
 
         let slack_command = get("WARDEN_SLACK_COMMAND").unwrap_or("/ops").to_string();
-        let valid_command = slack_command.strip_prefix('/').is_some_and(|c| {
-            !c.is_empty() && !c.contains(|ch: char| ch == '/' || ch.is_whitespace())
-        });
-        if !valid_command {
+        // The root command obeys the same rules as a command file's `command`: Slack refuses a
+        // manifest with a longer or differently shaped slash command.
+        if let Some(problem) = crate::commands::load::slash_command_problem(&slack_command) {
+            errors.push(format!("WARDEN_SLACK_COMMAND: {problem}"));
+        } else if !crate::commands::load::is_slash_command(&slack_command) {
             errors.push(format!(
-                "WARDEN_SLACK_COMMAND: `{slack_command}` is not a slash command; write e.g. /ops"
+                "WARDEN_SLACK_COMMAND: `{slack_command}` is not a slash command: write `/` and lowercase letters, digits, `-` or `_`, e.g. /ops"
             ));
         }
 

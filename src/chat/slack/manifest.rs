@@ -6,6 +6,20 @@ use serde_json::{json, Value};
 
 use crate::commands::Registry;
 
+/// True when `public_url` points at this machine only (the default when `WARDEN_PUBLIC_URL` is
+/// not set): Slack cannot reach such an app, so `warden manifest slack` warns.
+pub fn is_loopback(public_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(public_url) else {
+        return true;
+    };
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => true,
+    }
+}
+
 /// The manifest for an app reached at `public_url` whose root command is `root` (`/ops`).
 pub fn app_manifest(registry: &Registry, public_url: &str, root: &str) -> Value {
     let base = public_url.trim_end_matches('/');
@@ -23,7 +37,7 @@ pub fn app_manifest(registry: &Registry, public_url: &str, root: &str) -> Value 
                 "command": own,
                 "url": commands_url,
                 "description": truncate(&spec.summary, 100),
-                "usage_hint": truncate(&crate::commands::args::usage(spec, own), 100),
+                "usage_hint": truncate(&crate::commands::args::arguments_usage(spec), 1000),
                 "should_escape": false,
             }));
         }

@@ -20,6 +20,14 @@ pub fn usage(spec: &CommandSpec, root: &str) -> String {
     if spec.slash_command.as_deref() != Some(root) {
         parts.push(spec.name.clone());
     }
+    parts.push(arguments_usage(spec));
+    parts.join(" ")
+}
+
+/// The arguments part of [`usage`], without the command: what Slack shows after a dedicated
+/// slash command as its usage hint (Slack prints the command itself).
+pub fn arguments_usage(spec: &CommandSpec) -> String {
+    let mut parts = Vec::new();
     for arg in &spec.args {
         parts.push(match (arg.required, arg.kind) {
             (true, ArgType::String) => format!("<{}>", arg.name),

@@ -2,6 +2,7 @@
 //! they are required.
 
 use super::ctx::Ctx;
+use super::limits;
 use super::raw::{RawArg, S};
 use super::syntax::{scalar_text, RESERVED_ARG_NAMES};
 use crate::commands::args::is_arg_name;
@@ -12,6 +13,7 @@ pub(super) fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSp
     for raw in raw_args {
         let header = raw.span();
         let raw = raw.get_ref();
+        limits::check_arg(ctx, raw);
         let Some(name) = &raw.name else {
             ctx.at(&header, "an argument is missing `name`");
             continue;
@@ -134,7 +136,7 @@ pub(super) fn build_args(ctx: &mut Ctx<'_>, raw_args: &[S<RawArg>]) -> Vec<ArgSp
         let mut arg = ArgSpec {
             name: n.clone(),
             kind,
-            description: raw.description.clone(),
+            description: raw.description.as_ref().map(|d| d.get_ref().clone()),
             choices,
             pattern,
             default: None,

@@ -5,6 +5,7 @@ use super::action::build_action;
 use super::approval::build_approval;
 use super::arg::build_args;
 use super::ctx::Ctx;
+use super::limits;
 use super::raw::{RawCommand, S};
 use super::syntax::{is_command_name, is_slash_command};
 use super::{DEFAULT_TIMEOUT, MAX_RETRIES};
@@ -54,8 +55,14 @@ pub(super) fn build(ctx: &mut Ctx<'_>, raw: RawCommand) -> Option<CommandSpec> {
         Some(s) => s.get_ref().trim().to_string(),
     };
 
+    limits::check_command(ctx, raw.name.as_ref(), raw.summary.as_ref());
+    limits::check_option_count(ctx, &raw.args, dry_run);
+
     let slash_command = raw.command.as_ref().and_then(|c| {
-        if is_slash_command(c.get_ref()) {
+        if let Some(problem) = limits::slash_command_problem(c.get_ref()) {
+            ctx.at(&c.span(), problem);
+            None
+        } else if is_slash_command(c.get_ref()) {
             Some(c.get_ref().clone())
         } else {
             ctx.at(

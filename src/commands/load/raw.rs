@@ -38,7 +38,7 @@ pub(super) struct RawArg {
     #[serde(rename = "type")]
     pub(super) kind: Option<S<String>>,
     pub(super) choices: Option<S<Vec<S<String>>>>,
-    pub(super) description: Option<String>,
+    pub(super) description: Option<S<String>>,
     pub(super) pattern: Option<S<String>>,
     pub(super) default: Option<S<toml::Value>>,
     pub(super) required: Option<S<bool>>,

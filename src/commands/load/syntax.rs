@@ -8,11 +8,11 @@ pub(super) fn is_command_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// True for Slack slash commands: `/` and up to 31 of `[a-z0-9_-]`, Slack's own limits.
-pub(super) fn is_slash_command(s: &str) -> bool {
+/// True for the shape of Slack slash commands: `/` and `[a-z0-9_-]+`. Their length is one of
+/// the platform limits in `limits.rs`, reported with its own message.
+pub fn is_slash_command(s: &str) -> bool {
     s.strip_prefix('/').is_some_and(|rest| {
         !rest.is_empty()
-            && rest.len() <= 31
             && rest
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')

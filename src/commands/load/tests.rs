@@ -5,6 +5,7 @@ use super::*;
 use crate::commands::spec::{ActionSpec, EnvScope, HttpMethod, Risk};
 use crate::model::Role;
 
+mod platform_limits;
 mod problem_lines;
 
 /// A valid file with one line per key, so that line numbers in the cases are easy to
