@@ -90,7 +90,9 @@ fn fakes(addr: &str) -> anyhow::Result<()> {
                 *counts.entry(path).or_default() += 1;
                 return axum::Json(serde_json::json!({ "ok": true }));
             };
-            let raw = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let raw = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
             let args = warden::demo::fakes::web_api_body(parts.uri.query(), &raw);
             let n = {
                 let mut counts = counts.lock().expect("the counts");

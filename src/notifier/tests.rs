@@ -46,11 +46,7 @@ async fn fake() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
                 }
                 None => r#"{"id":"99"}"#.to_string(),
             };
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                body,
-            )
+            (StatusCode::OK, [("content-type", "application/json")], body)
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -19,13 +19,13 @@ use std::time::Duration;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::{
     SlackApiChatGetPermalinkRequest, SlackApiChatPostEphemeralRequest,
     SlackApiChatPostMessageRequest, SlackApiChatUpdateRequest, SlackApiPostWebhookMessageResponse,
     SlackApiToken, SlackApiTokenValue, SlackApiViewsOpenRequest, SlackChannelId,
     SlackClientHyperConnector, SlackTriggerId, SlackTs, SlackUserId,
 };
-use slack_morphism::errors::SlackClientError;
 use slack_morphism::{ClientResult, SlackClientApiCallContext, SlackClientHttpConnector};
 
 pub use errors::{ErrorKind, SlackError};
@@ -142,7 +142,9 @@ impl SlackClient {
             SlackTs(ts.to_string()),
         );
         let session = self.client.open_session(&self.token);
-        let answer = self.call(method, session.chat_get_permalink(&request)).await?;
+        let answer = self
+            .call(method, session.chat_get_permalink(&request))
+            .await?;
         // The link is shown in chat as a link: only a web address will do.
         match answer.permalink.scheme() {
             "https" | "http" => Ok(answer.permalink.to_string()),
@@ -228,9 +230,11 @@ impl SlackClient {
             // The library then logs a hash of the path, not the URL.
             is_sensitive_url: true,
         };
-        let sent = self.client.http_api.connector.http_post_uri::<_, SlackApiPostWebhookMessageResponse>(
-            url, &body, context,
-        );
+        let sent = self
+            .client
+            .http_api
+            .connector
+            .http_post_uri::<_, SlackApiPostWebhookMessageResponse>(url, &body, context);
         match tokio::time::timeout(self.timeout, sent).await {
             Ok(Ok(_)) => Ok(()),
             // A response_url answers a bare `ok`, and the library reads an HTTP 200 body it
@@ -244,10 +248,13 @@ impl SlackClient {
     /// `views.open`: shows `modal` (the Deny reason form). `trigger_id` comes from the click
     /// and is valid for 3 seconds.
     pub async fn open_view(&self, trigger_id: &str, modal: &Modal) -> Result<(), SlackError> {
-        let request =
-            SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_string()), render::view(modal));
+        let request = SlackApiViewsOpenRequest::new(
+            SlackTriggerId(trigger_id.to_string()),
+            render::view(modal),
+        );
         let session = self.client.open_session(&self.token);
-        self.call("views.open", session.views_open(&request)).await?;
+        self.call("views.open", session.views_open(&request))
+            .await?;
         Ok(())
     }
 }

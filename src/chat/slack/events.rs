@@ -120,7 +120,12 @@ mod tests {
             panic!("expected a mention, got {event:?}")
         };
         assert_eq!(
-            (event_id.as_str(), team_id.as_str(), user.as_str(), channel.as_str()),
+            (
+                event_id.as_str(),
+                team_id.as_str(),
+                user.as_str(),
+                channel.as_str()
+            ),
             ("Ev111", "T111", "W222", "C111")
         );
     }

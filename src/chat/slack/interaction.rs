@@ -98,15 +98,19 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInterac
         .ok_or("not a Slack interaction payload: no `type`")?
         .to_string();
     if !matches!(kind.as_str(), "block_actions" | "view_submission") {
-        let field = |pointer: &str| raw.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+        let field = |pointer: &str| {
+            raw.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let team = field("/team/id").or_else(|| field("/user/team_id"));
         return Ok(other(kind, team, field("/user/id"), field("/trigger_id")));
     }
     grid_team(&mut raw);
     // Not in the library's model of a view submission; read from the raw payload.
     let response_urls = raw.get("response_urls").cloned();
-    let event: SlackInteractionEvent = serde_json::from_value(raw)
-        .map_err(|e| format!("not a Slack {kind} payload: {e}"))?;
+    let event: SlackInteractionEvent =
+        serde_json::from_value(raw).map_err(|e| format!("not a Slack {kind} payload: {e}"))?;
     Ok(match event {
         SlackInteractionEvent::BlockActions(event) => block_actions(event, request_id),
         SlackInteractionEvent::ViewSubmission(event) => {
@@ -139,7 +143,12 @@ fn block_actions(event: SlackInteractionBlockActionsEvent, request_id: String) -
         Some((kind, a))
     });
     let Some((kind, action)) = ours else {
-        return other("block_actions".into(), Some(team), Some(user_id), trigger_id);
+        return other(
+            "block_actions".into(),
+            Some(team),
+            Some(user_id),
+            trigger_id,
+        );
     };
     let (container_channel, container_ts) = match &event.container {
         SlackInteractionActionContainer::Message(c) => (c.channel_id.clone(), Some(&c.message_ts)),

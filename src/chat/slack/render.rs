@@ -92,8 +92,9 @@ fn button(index: usize, b: &Button) -> SlackBlockButtonElement {
         ButtonKind::Link => format!("{}:{index}", b.kind.action_id()),
         _ => b.kind.action_id().to_string(),
     };
-    let element = SlackBlockButtonElement::new(plain(label))
-        .with_action_id(SlackActionId(action_id.chars().take(MAX_ACTION_ID).collect()));
+    let element = SlackBlockButtonElement::new(plain(label)).with_action_id(SlackActionId(
+        action_id.chars().take(MAX_ACTION_ID).collect(),
+    ));
     // A link opens its URL and sends nothing warden acts on; a link whose value is not a URL
     // (which warden never builds) is shown as a plain button rather than refused by Slack.
     let element = if b.kind == ButtonKind::Link {
@@ -381,7 +382,11 @@ mod tests {
         // Multi-byte characters are counted, not bytes.
         m.title = "é".repeat(30);
         assert_eq!(
-            json(view(&m))["title"]["text"].as_str().unwrap().chars().count(),
+            json(view(&m))["title"]["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
             MAX_VIEW_BUTTON_TEXT
         );
         m.title = "é".repeat(24);

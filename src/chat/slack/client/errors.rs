@@ -66,10 +66,9 @@ const RETRYABLE_CODES: [&str; 5] = [
 /// Classifies a failed call to `what` (the method, or `response_url`).
 pub(super) fn classify(what: &str, error: SlackClientError) -> SlackError {
     match error {
-        SlackClientError::RateLimitError(limit) => SlackError::retryable(
-            limit.retry_after,
-            format!("{what}: HTTP 429, rate limited"),
-        ),
+        SlackClientError::RateLimitError(limit) => {
+            SlackError::retryable(limit.retry_after, format!("{what}: HTTP 429, rate limited"))
+        }
         SlackClientError::ApiError(api) => by_code(what, &api.code),
         SlackClientError::HttpError(http) if http.status_code.is_server_error() => {
             SlackError::retryable(None, format!("{what}: HTTP {}", http.status_code.as_u16()))
@@ -79,10 +78,9 @@ pub(super) fn classify(what: &str, error: SlackClientError) -> SlackError {
         SlackClientError::HttpError(http) => {
             match http.http_response_body.as_deref().and_then(error_code) {
                 Some(code) => by_code(what, &code),
-                None => SlackError::permanent(format!(
-                    "{what}: HTTP {}",
-                    http.status_code.as_u16()
-                )),
+                None => {
+                    SlackError::permanent(format!("{what}: HTTP {}", http.status_code.as_u16()))
+                }
             }
         }
         // Slack answered 200 with something that is not the method's answer: sending it

@@ -257,7 +257,10 @@ async fn respond_uses_the_response_url_as_given_without_the_token() {
 
     // Slack's real answer to a response_url is a bare `ok` in HTML.
     fake.answer(200, &[("content-type", "text/html")], "ok");
-    client.respond(&url, &approval(), true, false).await.unwrap();
+    client
+        .respond(&url, &approval(), true, false)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -271,7 +274,10 @@ async fn open_view_sends_the_trigger_and_view() {
     let view = serde_json::to_value(render::view(&modal)).unwrap();
     assert_eq!(body, &json!({ "trigger_id": "111.222", "view": view }));
     assert_eq!(body["view"]["callback_id"], "warden.deny");
-    assert_eq!(body["view"]["blocks"][0]["element"]["type"], "plain_text_input");
+    assert_eq!(
+        body["view"]["blocks"][0]["element"]["type"],
+        "plain_text_input"
+    );
 }
 
 #[tokio::test]
@@ -300,7 +306,11 @@ async fn library_errors_map_onto_retry_or_give_up() {
     assert_eq!(e.kind, ErrorKind::Retryable { retry_after: None });
     assert_eq!(e.message, "chat.postMessage: HTTP 500");
     // A 429 without a JSON body still carries Retry-After.
-    fake.answer(429, &[("content-type", "text/plain"), ("retry-after", "7")], "slow down");
+    fake.answer(
+        429,
+        &[("content-type", "text/plain"), ("retry-after", "7")],
+        "slow down",
+    );
     let e = client.post_message("C1", &approval()).await.unwrap_err();
     assert_eq!(
         e.kind,
@@ -323,11 +333,20 @@ async fn library_errors_map_onto_retry_or_give_up() {
     assert_eq!(e.kind, ErrorKind::Permanent);
     assert_eq!(e.message, "chat.postMessage: Slack error `not_in_channel`");
     fake.answer(404, &[("content-type", "text/plain")], "not found");
-    let e = client.update_message("C1", "1.2", &approval()).await.unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Permanent, "chat.update: HTTP 404"));
+    let e = client
+        .update_message("C1", "1.2", &approval())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorKind::Permanent, "chat.update: HTTP 404")
+    );
     for code in ["channel_not_found", "not_in_channel", "invalid_auth"] {
         fake.answer(200, &[], &format!(r#"{{"ok":false,"error":"{code}"}}"#));
-        let e = client.update_message("C1", "1.2", &approval()).await.unwrap_err();
+        let e = client
+            .update_message("C1", "1.2", &approval())
+            .await
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Permanent, "{code}");
         assert_eq!(e.message, format!("chat.update: Slack error `{code}`"));
     }
@@ -361,7 +380,13 @@ async fn a_silent_server_times_out() {
 async fn thread_replies_and_permalinks() {
     let (fake, client, _) = client().await;
     let ts = client
-        .post_thread_reply("C1", "1.2", &approval(), &["U1".into(), "<!here>".into()], true)
+        .post_thread_reply(
+            "C1",
+            "1.2",
+            &approval(),
+            &["U1".into(), "<!here>".into()],
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(ts, "1700000000.000100");
@@ -387,7 +412,10 @@ async fn thread_replies_and_permalinks() {
     assert_eq!(body["thread_ts"], "1.2");
     assert_eq!(body["reply_broadcast"], true);
     assert_eq!(body["text"], "<@U1> Approve `deploy api`?");
-    assert_eq!(body["blocks"][0]["text"]["text"], "<@U1> Approve `deploy api`?");
+    assert_eq!(
+        body["blocks"][0]["text"]["text"],
+        "<@U1> Approve `deploy api`?"
+    );
     let (path, auth, _) = &calls[1];
     assert_eq!(path, "/api/chat.getPermalink?channel=C1&message_ts=1.2");
     assert_eq!(auth.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
