@@ -7,7 +7,7 @@
 //! Run it with `cargo bench --bench jobs`; `JOBS_N` (default 500) sets the jobs per kind.
 //! warden runs as its own process (release, `WARDEN_JOB_CONCURRENCY=8`). A helper process, this
 //! binary re-executed with `--fakes ADDR`, is both the fake Slack Web API (it answers every call
-//! `{"ok":true,"ts":…}`, so each job's message is really posted and updated) and the bare
+//! as Slack does, so each job's message is really posted and updated) and the bare
 //! downstream of the http action. For each kind in turn, 20 client tasks submit N commands as
 //! alice; the bench polls the database read-only (`Store::job_counts`, every 20 ms) until all
 //! are final, then reads every job for its timings. Afterwards warden is stopped with SIGTERM,
@@ -68,8 +68,9 @@ fn main() -> ExitCode {
     )
 }
 
-/// Answers every POST `{"ok":true,"ts":…}` (Slack's `/api/{method}` and the downstream's
-/// `/hook` alike) and counts it by path; any GET returns the counts. Exits with stdin's EOF.
+/// Answers Slack's `/api/{method}` as Slack does (`warden::demo::fakes::web_api_answer`) and
+/// the downstream's `/hook` with `{"ok":true}`, counting calls by path; a GET elsewhere
+/// returns the counts. Exits with stdin's EOF.
 fn fakes(addr: &str) -> anyhow::Result<()> {
     std::thread::spawn(|| {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
@@ -79,13 +80,32 @@ fn fakes(addr: &str) -> anyhow::Result<()> {
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let counts = counts.clone();
         async move {
-            let mut counts = counts.lock().expect("the counts");
-            if request.method() == axum::http::Method::GET {
-                return axum::Json(serde_json::json!(*counts));
-            }
-            let n = counts.entry(request.uri().path().to_string()).or_default();
-            *n += 1;
-            axum::Json(serde_json::json!({ "ok": true, "ts": format!("1.{n}") }))
+            let (parts, body) = request.into_parts();
+            let path = parts.uri.path().to_string();
+            let Some(method) = path.strip_prefix("/api/").map(str::to_string) else {
+                if parts.method == axum::http::Method::GET {
+                    return axum::Json(serde_json::json!(*counts.lock().expect("the counts")));
+                }
+                let mut counts = counts.lock().expect("the counts");
+                *counts.entry(path).or_default() += 1;
+                return axum::Json(serde_json::json!({ "ok": true }));
+            };
+            let raw = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            let args = warden::demo::fakes::web_api_body(parts.uri.query(), &raw);
+            let n = {
+                let mut counts = counts.lock().expect("the counts");
+                let n = counts.entry(path).or_default();
+                *n += 1;
+                *n
+            };
+            // Slack's answer, with what slack-morphism reads from it.
+            axum::Json(warden::demo::fakes::web_api_answer(
+                &method,
+                &args,
+                &format!("1.{n}"),
+            ))
         }
     });
     let serve = async { axum::serve(tokio::net::TcpListener::bind(addr).await?, app).await };

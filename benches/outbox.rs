@@ -76,7 +76,12 @@ fn fake_slack(addr: &str) -> anyhow::Result<()> {
         let field = |name: &str| body[name].as_str().unwrap_or_default().to_string();
         let mut calls = calls.lock().expect("the calls");
         calls.push((field("channel"), field("text"), at));
-        axum::Json(json!({ "ok": true, "ts": format!("{}.0001", calls.len()) }))
+        let ts = format!("{}.0001", calls.len());
+        axum::Json(warden::demo::fakes::web_api_answer(
+            "chat.postMessage",
+            &body,
+            &ts,
+        ))
     };
     let take =
         move || async move { axum::Json(std::mem::take(&mut *taken.lock().expect("the calls"))) };
@@ -124,9 +129,9 @@ async fn run() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let slack = SlackClient::new(
-        http.clone(),
         format!("http://{addr}/api/"),
         SecretString::from("xoxb-outbox-bench"),
+        TIMEOUT,
     );
     let unpaced = DispatcherConfig {
         per_channel_per_sec: 0.0,

@@ -214,7 +214,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             slack
                 .bot_token
                 .clone()
-                .map(|t| SlackClient::new(http.clone(), slack.api_url.clone(), t)),
+                .map(|t| SlackClient::new(slack.api_url.clone(), t, Duration::from_secs(10))),
         ),
         None => (Vec::new(), None),
     };

@@ -243,7 +243,8 @@ async fn deny_asks_for_a_reason_and_ends_the_request() {
             "api_app_id": "A0WARDEN",
             "trigger_id": format!("{}.1.x", reason.len()),
             "view": {
-                "id": "V0DENY", "type": "modal", "callback_id": callback, "private_metadata": id,
+                "id": "V0DENY", "team_id": "T0ACME", "hash": "1.x", "type": "modal",
+            "title": { "type": "plain_text", "text": "Deny" }, "blocks": [], "callback_id": callback, "private_metadata": id,
                 "state": { "values": { "reason": { "reason": { "type": "plain_text_input", "value": reason } } } }
             }
         });

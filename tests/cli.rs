@@ -305,7 +305,7 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
     .await
     .unwrap();
     assert_eq!(forged.status(), 401);
-    let mention = r#"{"type":"event_callback","team_id":"T0ACME","event_id":"Ev1","event":{"type":"app_mention","user":"U0BOB","channel":"C1"}}"#;
+    let mention = r#"{"type":"event_callback","team_id":"T0ACME","api_app_id":"A0WARDEN","event_id":"Ev1","event_time":1,"event":{"type":"app_mention","user":"U0BOB","channel":"C1","text":"<@U0WARDEN>","ts":"1.1"}}"#;
     post("/slack/events", mention.to_string(), SLACK_SECRET, now())
         .await
         .unwrap();

@@ -25,7 +25,11 @@ async fn every_message_is_delivered_once_despite_429_500_ratelimited_and_timeout
     env.fake.script(
         "chat.postMessage:C1",
         [
-            Answer::Http(429, vec![("retry-after", "1".into())], "{}".into()),
+            Answer::Http(
+                429,
+                vec![("retry-after", "1".into())],
+                r#"{"ok":false,"error":"ratelimited"}"#.into(),
+            ),
             Answer::status(500),
             Answer::slack_error("ratelimited"),
             Answer::Hang(Duration::from_secs(3)),
@@ -415,7 +419,7 @@ async fn two_replicas_pace_a_channel_together() {
     let http = reqwest::Client::new();
     let second = std::sync::Arc::new(warden::notifier::outbox::Dispatcher::new(
         other,
-        Some(env.fake.slack(&http)),
+        Some(env.fake.slack(Duration::from_secs(10))),
         Some(env.fake.discord(&http)),
         env.metrics.clone(),
         config,

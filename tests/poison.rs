@@ -160,7 +160,8 @@ async fn a_nul_in_a_deny_reason_is_refused_on_the_form() {
         "api_app_id": "A0WARDEN",
         "trigger_id": "1.1.x",
         "view": {
-            "id": "V0DENY", "type": "modal", "callback_id": "warden.deny", "private_metadata": "A-1",
+            "id": "V0DENY", "team_id": "T0ACME", "hash": "1.x", "type": "modal",
+            "title": { "type": "plain_text", "text": "Deny" }, "blocks": [], "callback_id": "warden.deny", "private_metadata": "A-1",
             "state": { "values": { "reason": { "reason": {
                 "type": "plain_text_input", "value": "not during\u{0} the freeze"
             } } } }

@@ -214,7 +214,8 @@ async fn every_built_in_and_every_button_acts_once_per_signed_request() {
         "api_app_id": "A0WARDEN",
         "trigger_id": "77.1.x",
         "view": {
-            "id": "V0DENY", "type": "modal", "callback_id": callback, "private_metadata": a,
+            "id": "V0DENY", "team_id": "T0ACME", "hash": "1.x", "type": "modal",
+            "title": { "type": "plain_text", "text": "Deny" }, "blocks": [], "callback_id": callback, "private_metadata": a,
             "state": { "values": { "reason": { "reason": { "type": "plain_text_input", "value": "not today" } } } }
         }
     });

@@ -488,7 +488,7 @@ async fn interactions_are_verified_and_answered_not_yet_supported() {
     let app = TestApp::spawn().await;
     let body = serde_urlencoded::to_string([(
         "payload",
-        r#"{"type":"block_actions","team":{"id":"T0ACME"},"user":{"id":"U0ALICE"},"trigger_id":"1.2","actions":[]}"#,
+        r#"{"type":"block_actions","team":{"id":"T0ACME"},"user":{"id":"U0ALICE"},"api_app_id":"A0WARDEN","container":{"type":"message","message_ts":"1.1","channel_id":"C0OPS"},"trigger_id":"1.2","actions":[]}"#,
     )])
     .unwrap();
     let r = app

@@ -1,28 +1,26 @@
-//! Slack: the wire format of slash commands, interactions and Events API callbacks, turned into
-//! neutral types (`wire`, `interaction`); neutral replies and messages rendered as Block Kit
-//! (`render`); and the Web API client (`client`). Nothing else in warden knows Slack's JSON.
+//! Slack, spoken through slack-morphism: slash commands, interactions and Events API callbacks
+//! parsed into the library's models and turned into neutral types (`command`, `interaction`,
+//! `events`); neutral replies and messages rendered as the library's Block Kit models
+//! (`render`); and the Web API client on the library's hyper client (`client`). Nothing else in
+//! warden knows Slack's JSON or slack-morphism.
 
 pub mod client;
+mod command;
+mod events;
 mod interaction;
 pub mod manifest;
 pub mod render;
-mod wire;
 
 pub use client::{ErrorKind, SlackClient, SlackError};
+pub use command::{parse_command, SlashCommand};
+pub use events::{parse_event, EventRequest};
 pub use interaction::{parse_interaction, InteractionRequest, SlackInteraction};
 pub use render::{render_reply, render_update};
-pub use wire::{parse_event, EventRequest, SlashCommand};
 
 use std::collections::HashMap;
 
 use crate::chat::{ArgsInput, Invocation};
 use crate::model::{Platform, PlatformUser};
-
-/// Parses a form-encoded slash command body (already verified).
-pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
-    serde_urlencoded::from_bytes::<SlashCommand>(body)
-        .map_err(|e| format!("not a Slack slash command: {e}"))
-}
 
 /// Builds the neutral invocation of a slash command. `root` is the root command (`/ops`), whose
 /// first word names the warden command; `dedicated` maps per-command slash commands
@@ -34,9 +32,11 @@ pub fn invocation(
     request_id: String,
     replay_key: Option<String>,
 ) -> Invocation {
-    let text = cmd.text.trim();
-    let (command, rest) = match dedicated.get(&cmd.command) {
-        Some(name) if cmd.command != root => (name.clone(), text.to_string()),
+    let SlashCommand { event, user_name } = cmd;
+    let slash = event.command.0;
+    let text = event.text.as_deref().unwrap_or_default().trim();
+    let (command, rest) = match dedicated.get(&slash) {
+        Some(name) if slash != root => (name.clone(), text.to_string()),
         _ => match text.split_once(char::is_whitespace) {
             Some((name, rest)) => (name.to_string(), rest.trim().to_string()),
             None if text.is_empty() => ("help".to_string(), String::new()),
@@ -46,21 +46,20 @@ pub fn invocation(
     Invocation {
         request_id,
         platform: Platform::Slack,
-        workspace: cmd.team_id.clone(),
+        workspace: event.team_id.0.clone(),
         user: PlatformUser {
             platform: Platform::Slack,
-            workspace: cmd.team_id,
-            user: cmd.user_id,
+            workspace: event.team_id.0,
+            user: event.user_id.0,
         },
-        user_name: cmd.user_name,
-        channel: cmd.channel_id.map(|c| format!("slack:{c}")),
+        user_name,
+        channel: Some(format!("slack:{}", event.channel_id.0)),
         command,
         input: ArgsInput::Text(rest),
         replay_key,
-        reply: cmd
-            .response_url
-            .as_deref()
-            .map(crate::chat::ReplyHandle::slack),
+        reply: Some(crate::chat::ReplyHandle::slack(
+            event.response_url.0.as_str(),
+        )),
         thread: None,
     }
 }
@@ -79,6 +78,7 @@ mod tests {
                 ("command", command),
                 ("text", text),
                 ("response_url", "https://hooks.slack.com/x"),
+                ("trigger_id", "1.2.3"),
             ])
             .unwrap()
             .as_bytes(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::extract::{Path, Query, Request};
+use axum::extract::{Path, Query, RawQuery, Request};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -141,63 +141,64 @@ pub async fn start_slack(feed: Feed) -> anyhow::Result<String> {
     let next = Arc::new(AtomicU64::new(1));
     // Each top-level message's ts and the id it starts with, to name a reply's card.
     let cards: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let app = Router::new().route(
-        "/api/{method}",
-        post(
-            move |Path(method): Path<String>,
-                  Query(query): Query<ResponseTo>,
-                  raw: axum::body::Bytes| {
-                let feed = feed.clone();
-                let cards = cards.clone();
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                async move {
-                    let body = web_api_body(&raw);
-                    let ts = format!("1700000000.{n:06}");
-                    let card = {
-                        let mut cards = cards.lock().unwrap_or_else(|e| e.into_inner());
-                        match body["thread_ts"].as_str() {
-                            Some(parent) => cards.get(parent).cloned(),
-                            None => {
-                                if method == "chat.postMessage" {
-                                    let text = body["text"].as_str().unwrap_or_default();
-                                    let id: String = text
-                                        .split_whitespace()
-                                        .next()
-                                        .unwrap_or_default()
-                                        .trim_end_matches(':')
-                                        .to_string();
-                                    cards.insert(ts.clone(), id);
-                                }
-                                None
-                            }
+    let handler = move |Path(method): Path<String>,
+                        Query(query): Query<ResponseTo>,
+                        RawQuery(raw_query): RawQuery,
+                        raw: axum::body::Bytes| {
+        let feed = feed.clone();
+        let cards = cards.clone();
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        async move {
+            let body = web_api_body(raw_query.as_deref(), &raw);
+            let ts = format!("1700000000.{n:06}");
+            let card = {
+                let mut cards = cards.lock().unwrap_or_else(|e| e.into_inner());
+                match body["thread_ts"].as_str() {
+                    Some(parent) => cards.get(parent).cloned(),
+                    None => {
+                        if method == "chat.postMessage" {
+                            let text = body["text"].as_str().unwrap_or_default();
+                            let id: String = text
+                                .split_whitespace()
+                                .next()
+                                .unwrap_or_default()
+                                .trim_end_matches(':')
+                                .to_string();
+                            cards.insert(ts.clone(), id);
                         }
-                    };
-                    let channel = body["channel"].clone();
-                    if method == "chat.getPermalink" {
-                        // A read: nobody sees it in the conversation.
-                        return Json(json!({ "ok": true, "channel": channel, "permalink": permalink(&body) }));
+                        None
                     }
-                    feed.push(Entry::Slack(Call {
-                        method,
-                        body,
-                        to: query.to,
-                        card,
-                    }));
-                    // Every message gets its own ts, as Slack's do.
-                    Json(json!({ "ok": true, "ts": ts, "channel": channel }))
                 }
-            },
-        ),
-    );
+            };
+            let answer = web_api_answer(&method, &body, &ts);
+            // A read: nobody sees it in the conversation.
+            if method != "chat.getPermalink" {
+                feed.push(Entry::Slack(Call {
+                    method,
+                    body,
+                    to: query.to,
+                    card,
+                }));
+            }
+            Json(answer)
+        }
+    };
+    // slack-morphism sends reads such as `chat.getPermalink` as GETs with a query.
+    let app = Router::new().route("/api/{method}", post(handler.clone()).get(handler));
     let addr = serve(app).await?;
     Ok(format!("http://{addr}/api/"))
 }
 
-/// A Web API body as JSON, whether it was sent as JSON or form-encoded (the read methods,
-/// such as `chat.getPermalink`, take forms).
-pub fn web_api_body(raw: &[u8]) -> Value {
+/// A Web API call's arguments as JSON, whether they came as a JSON body or, for the read
+/// methods slack-morphism sends as GETs (`chat.getPermalink`), as the query.
+pub fn web_api_body(query: Option<&str>, raw: &[u8]) -> Value {
     serde_json::from_slice(raw).unwrap_or_else(|_| {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).unwrap_or_default();
+        let form = if raw.is_empty() {
+            query.unwrap_or_default().as_bytes()
+        } else {
+            raw
+        };
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(form).unwrap_or_default();
         Value::Object(
             pairs
                 .into_iter()
@@ -205,6 +206,37 @@ pub fn web_api_body(raw: &[u8]) -> Value {
                 .collect(),
         )
     })
+}
+
+/// Slack's success answer to `method` called with `request`, with every field slack-morphism
+/// requires of it: a posted message's `ts` (`ts` for the new one), an update's channel, ts and
+/// message, an opened view with its `id`, `team_id` and `hash`, a permalink.
+pub fn web_api_answer(method: &str, request: &Value, ts: &str) -> Value {
+    match method {
+        "chat.postMessage" => json!({
+            "ok": true, "channel": request["channel"], "ts": ts,
+            "message": { "type": "message", "ts": ts, "text": request["text"] },
+        }),
+        "chat.update" => json!({
+            "ok": true, "channel": request["channel"], "ts": request["ts"],
+            "text": request["text"], "message": { "text": request["text"] },
+        }),
+        "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
+        "chat.getPermalink" => json!({
+            "ok": true, "channel": request["channel"], "permalink": permalink(request),
+        }),
+        "views.open" => {
+            let mut view = request["view"].clone();
+            if view.is_object() {
+                view["id"] = json!(format!("V{}", ts.replace('.', "")));
+                view["team_id"] = json!("T0DEMO");
+                view["hash"] = json!(format!("{ts}.hash"));
+                view["state"] = json!({ "values": {} });
+            }
+            json!({ "ok": true, "view": view })
+        }
+        _ => json!({ "ok": true }),
+    }
 }
 
 /// The link Slack would give for a message: `/archives/CHANNEL/pTS` with the dot removed.

@@ -83,7 +83,7 @@ pub(super) async fn interactions(
                     // Slack's trigger_id lasts 3 seconds, so the form is opened right here.
                     let opened = match (trigger_id, state.slack_client.as_ref()) {
                         (Some(trigger), Some(client)) => client
-                            .open_view(&trigger, &slack::render::view(&modal))
+                            .open_view(&trigger, &modal)
                             .await
                             .map_err(|e| e.to_string()),
                         _ => Err("SLACK_BOT_TOKEN is not set".to_string()),

@@ -39,16 +39,14 @@ async fn fake() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
                     "{}".into(),
                 );
             }
-            let body = if uri.path().starts_with("/slack/") {
-                r#"{"ok":true,"ts":"1.5"}"#
-            } else {
-                r#"{"id":"99"}"#
+            let body = match uri.path().strip_prefix("/slack/") {
+                Some(method) => {
+                    let request = serde_json::from_str(&body).unwrap_or_default();
+                    crate::demo::fakes::web_api_answer(method, &request, "1.5").to_string()
+                }
+                None => r#"{"id":"99"}"#.to_string(),
             };
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                body.to_string(),
-            )
+            (StatusCode::OK, [("content-type", "application/json")], body)
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,9 +59,9 @@ fn notifier(base: &str) -> ChatNotifier {
     let http = reqwest::Client::new();
     ChatNotifier::new(
         Some(SlackClient::new(
-            http.clone(),
             format!("{base}/slack/"),
             SecretString::from("xoxb-secret"),
+            Duration::from_secs(10),
         )),
         Some(DiscordClient::new(
             http,

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::routing::post;
 use axum::{Json, Router};
 use ed25519_dalek::{Signer, SigningKey};
 use warden::app::{start, RunningServer};
@@ -549,7 +548,8 @@ impl SlackAnswer {
 /// One recorded Web API call: method, JSON body, Authorization header.
 pub type SlackCall = (String, serde_json::Value, Option<String>);
 
-/// A fake Slack Web API that records every call and answers `{"ok":true}`.
+/// A fake Slack Web API that records every call slack-morphism makes and answers as Slack
+/// does (see `warden::demo::fakes::web_api_answer`).
 #[derive(Clone, Default)]
 pub struct FakeSlack {
     pub calls: Arc<Mutex<Vec<SlackCall>>>,
@@ -565,48 +565,54 @@ impl FakeSlack {
         let calls = self.calls.clone();
         let failing = self.failing.clone();
         let failing_replies = self.failing_replies.clone();
+        let handler = move |axum::extract::Path(method): axum::extract::Path<String>,
+                            request_method: axum::http::Method,
+                            axum::extract::RawQuery(query): axum::extract::RawQuery,
+                            headers: axum::http::HeaderMap,
+                            raw: axum::body::Bytes| {
+            let calls = calls.clone();
+            let failing = failing.clone();
+            let failing_replies = failing_replies.clone();
+            async move {
+                // What slack-morphism sends: reads as GETs with a query, every other
+                // method as a JSON POST.
+                let read = method == "chat.getPermalink";
+                let expected = if read { "GET" } else { "POST" };
+                assert_eq!(request_method.as_str(), expected, "{method}");
+                if !read {
+                    assert_eq!(
+                        headers.get("content-type").and_then(|v| v.to_str().ok()),
+                        Some("application/json; charset=utf-8"),
+                        "{method}"
+                    );
+                }
+                let body = warden::demo::fakes::web_api_body(query.as_deref(), &raw);
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let mut calls = calls.lock().unwrap();
+                let reply_code = body["thread_ts"]
+                    .is_string()
+                    .then(|| failing_replies.lock().unwrap().clone())
+                    .flatten();
+                if let Some(code) = reply_code {
+                    calls.push((method, body.clone(), auth));
+                    return Json(serde_json::json!({ "ok": false, "error": code }));
+                }
+                if let Some(code) = failing.lock().unwrap().get(&method).cloned() {
+                    calls.push((method, body.clone(), auth));
+                    return Json(serde_json::json!({ "ok": false, "error": code }));
+                }
+                calls.push((method.clone(), body.clone(), auth));
+                // Every message gets its own ts, as Slack's do.
+                let ts = format!("1700000000.{:06}", calls.len());
+                Json(warden::demo::fakes::web_api_answer(&method, &body, &ts))
+            }
+        };
         let app = Router::new().route(
             "/api/{method}",
-            post(
-                move |axum::extract::Path(method): axum::extract::Path<String>,
-                      headers: axum::http::HeaderMap,
-                      raw: axum::body::Bytes| {
-                    let calls = calls.clone();
-                    let failing = failing.clone();
-                    let failing_replies = failing_replies.clone();
-                    async move {
-                        let body = warden::demo::fakes::web_api_body(&raw);
-                        let auth = headers
-                            .get("authorization")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        let mut calls = calls.lock().unwrap();
-                        let reply_code = body["thread_ts"]
-                            .is_string()
-                            .then(|| failing_replies.lock().unwrap().clone())
-                            .flatten();
-                        if let Some(code) = reply_code {
-                            calls.push((method, body.clone(), auth));
-                            return Json(serde_json::json!({ "ok": false, "error": code }));
-                        }
-                        if let Some(code) = failing.lock().unwrap().get(&method).cloned() {
-                            calls.push((method, body.clone(), auth));
-                            return Json(serde_json::json!({ "ok": false, "error": code }));
-                        }
-                        let permalink = method == "chat.getPermalink";
-                        calls.push((method, body.clone(), auth));
-                        if permalink {
-                            let link = warden::demo::fakes::permalink(&body);
-                            return Json(serde_json::json!({ "ok": true, "permalink": link }));
-                        }
-                        // Every message gets its own ts, as Slack's do.
-                        let ts = format!("1700000000.{:06}", calls.len());
-                        Json(
-                            serde_json::json!({ "ok": true, "ts": ts, "channel": body["channel"] }),
-                        )
-                    }
-                },
-            ),
+            axum::routing::get(handler.clone()).post(handler),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -76,7 +76,7 @@ impl Env {
             .unwrap();
         let dispatcher = Arc::new(Dispatcher::new(
             self.store.clone(),
-            Some(self.fake.slack(&http)),
+            Some(self.fake.slack(Duration::from_secs(1))),
             Some(self.fake.discord(&http)),
             self.metrics.clone(),
             config,

@@ -128,12 +128,12 @@ impl Fake {
             .collect()
     }
 
-    /// A Slack client (bot token) against this fake.
-    pub fn slack(&self, http: &reqwest::Client) -> SlackClient {
+    /// A Slack client (bot token) against this fake, giving up on a call after `timeout`.
+    pub fn slack(&self, timeout: Duration) -> SlackClient {
         SlackClient::new(
-            http.clone(),
             format!("{}/api/", self.base),
             SecretString::from("xoxb-outbox-test-token"),
+            timeout,
         )
     }
 
@@ -150,22 +150,33 @@ impl Fake {
     async fn answer(&self, method: Method, uri: Uri, body: String) -> Response {
         let at = Instant::now();
         let path = uri.path().to_string();
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        // slack-morphism sends `chat.getPermalink` as a GET with a query.
+        let body: Value = if path.starts_with("/api/") {
+            warden::demo::fakes::web_api_body(uri.query(), body.as_bytes())
+        } else {
+            serde_json::from_str(&body).unwrap_or(Value::Null)
+        };
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let id = self.ids.fetch_add(1, Ordering::SeqCst);
         let channel = body["channel"].as_str().unwrap_or_default();
         let (route, ok) = match (method.as_str(), segments.as_slice()) {
             ("POST", ["api", "chat.postMessage"]) => (
                 format!("chat.postMessage:{channel}"),
-                json!({"ok": true, "ts": format!("{id}.0001")}).to_string(),
+                warden::demo::fakes::web_api_answer(
+                    "chat.postMessage",
+                    &body,
+                    &format!("{id}.0001"),
+                )
+                .to_string(),
             ),
-            ("POST", ["api", "chat.update"]) => {
-                (format!("chat.update:{channel}"), r#"{"ok":true}"#.into())
-            }
+            ("POST", ["api", "chat.update"]) => (
+                format!("chat.update:{channel}"),
+                warden::demo::fakes::web_api_answer("chat.update", &body, "").to_string(),
+            ),
             ("POST", ["respond", ..]) => ("respond".to_string(), "ok".to_string()),
-            ("POST", ["api", "chat.getPermalink"]) => (
+            ("GET", ["api", "chat.getPermalink"]) => (
                 "permalink".to_string(),
-                json!({"ok": true, "permalink": format!("https://slack.test/archives/p{id}")})
+                json!({"ok": true, "channel": channel, "permalink": format!("https://slack.test/archives/p{id}")})
                     .to_string(),
             ),
             ("POST", ["discord", "channels", ch, "messages", _, "threads"]) => (
@@ -202,11 +213,17 @@ impl Fake {
             }
         };
         let accepted = status == 200 && !text.contains("\"ok\":false");
+        // Slack answers a response_url with a bare `ok` in HTML, everything else in JSON.
+        let content_type = if route == "respond" {
+            "text/html"
+        } else {
+            "application/json"
+        };
         self.record(route, path, body, at, accepted);
         let mut response = (StatusCode::from_u16(status).unwrap(), text).into_response();
         response
             .headers_mut()
-            .insert("content-type", "application/json".parse().unwrap());
+            .insert("content-type", content_type.parse().unwrap());
         for (name, value) in headers {
             response.headers_mut().insert(name, value.parse().unwrap());
         }

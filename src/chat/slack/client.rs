@@ -1,74 +1,48 @@
-//! A small Slack Web API client: `chat.postMessage`, `chat.update`, `chat.postEphemeral`,
-//! `views.open`, and answers through a `response_url`. Every failure is a `SlackError` that
-//! says whether a retry can help, so the outbox can decide without knowing Slack.
+//! warden's Slack Web API client, on slack-morphism's hyper client: `chat.postMessage`,
+//! `chat.update`, `chat.postEphemeral`, `chat.getPermalink`, `views.open`, and answers
+//! through a `response_url`. Every failure is a `SlackError` that says whether a retry can
+//! help, so the outbox can decide without knowing Slack (see `errors`).
 //!
-//! The bot token is exposed only to build the `Authorization` header; it is never formatted
-//! into an error or a log, and `Debug` redacts it. Errors never carry a URL either, because a
-//! `response_url` is a credential of its own.
+//! The library's own rate control stays off: the outbox owns pacing and retries across
+//! replicas, and the library's throttle is per process. Its hyper client has no request
+//! timeout, so every call here is bounded by `timeout`.
+//!
+//! The bot token lives only in slack-morphism's `SlackApiToken`, whose `Debug` shows its
+//! length; it is never formatted into an error or a log. Errors never carry a URL or Slack's
+//! answer either, because a `response_url` is a credential of its own.
 
+mod errors;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::{
+    SlackApiChatGetPermalinkRequest, SlackApiChatPostEphemeralRequest,
+    SlackApiChatPostMessageRequest, SlackApiChatUpdateRequest, SlackApiPostWebhookMessageResponse,
+    SlackApiToken, SlackApiTokenValue, SlackApiViewsOpenRequest, SlackChannelId,
+    SlackClientHyperConnector, SlackTriggerId, SlackTs, SlackUserId,
+};
+use slack_morphism::{ClientResult, SlackClientApiCallContext, SlackClientHttpConnector};
+
+pub use errors::{ErrorKind, SlackError};
 
 use super::render;
-use crate::chat::message::Message;
+use crate::chat::message::{Message, Modal};
 
-/// Whether a failed call is worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Rate limit, outage, timeout or lost connection: the same call may succeed later,
-    /// no earlier than `retry_after` when Slack said so.
-    Retryable {
-        /// Slack's `Retry-After`, when it sent one.
-        retry_after: Option<Duration>,
-    },
-    /// The call cannot succeed as made (bad channel, revoked token, missing scope, …).
-    Permanent,
-}
+type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
-/// A failed Slack call. The message names the API method and Slack's error code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SlackError {
-    /// Whether to retry.
-    pub kind: ErrorKind,
-    /// What failed, e.g. "chat.postMessage: Slack error `channel_not_found`".
-    pub message: String,
-}
-
-impl SlackError {
-    fn retryable(retry_after: Option<Duration>, message: String) -> Self {
-        SlackError {
-            kind: ErrorKind::Retryable { retry_after },
-            message,
-        }
-    }
-
-    fn permanent(message: String) -> Self {
-        SlackError {
-            kind: ErrorKind::Permanent,
-            message,
-        }
-    }
-}
-
-/// Slack `error` codes that describe a passing condition on Slack's side. Every other code
-/// (`channel_not_found`, `invalid_auth`, `msg_too_long`, …) will fail again the same way.
-const RETRYABLE_CODES: [&str; 5] = [
-    "ratelimited",
-    "internal_error",
-    "service_unavailable",
-    "request_timeout",
-    "fatal_error",
-];
-
-/// Posts to Slack's Web API at a configurable base URL (a fake one in tests).
+/// Calls Slack's Web API at a configurable base URL (a fake one on `http://127.0.0.1` in
+/// tests, hence a connector that accepts plain HTTP as well as HTTPS).
 #[derive(Clone)]
 pub struct SlackClient {
-    http: reqwest::Client,
+    client: Arc<slack_morphism::SlackClient<Connector>>,
     api_url: String,
-    token: SecretString,
+    token: SlackApiToken,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for SlackClient {
@@ -76,17 +50,44 @@ impl std::fmt::Debug for SlackClient {
         f.debug_struct("SlackClient")
             .field("api_url", &self.api_url)
             .field("token", &"[redacted]")
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
 impl SlackClient {
-    /// A client for `api_url` (ending in `/`) with the bot token.
-    pub fn new(http: reqwest::Client, api_url: String, token: SecretString) -> Self {
+    /// A client for `api_url` (`SLACK_API_URL`, e.g. `https://slack.com/api/`) with the bot
+    /// token; each call gives up after `timeout`.
+    pub fn new(api_url: String, token: SecretString, timeout: Duration) -> Self {
+        // Webpki roots rather than the OS bundle, so that no image needs CA certificates;
+        // `https_or_http` so that tests can point it at a fake on 127.0.0.1.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        // slack-morphism joins the base and the method with a `/` of its own.
+        let base = api_url.trim_end_matches('/');
+        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(base);
         SlackClient {
-            http,
+            client: Arc::new(slack_morphism::SlackClient::new(connector)),
             api_url,
-            token,
+            token: SlackApiToken::new(SlackApiTokenValue(token.expose_secret().to_string())),
+            timeout,
+        }
+    }
+
+    /// Runs one call within the timeout and classifies its failure.
+    async fn call<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = ClientResult<T>>,
+    ) -> Result<T, SlackError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => Err(errors::classify(what, error)),
+            Err(_) => Err(SlackError::retryable(None, format!("{what}: timed out"))),
         }
     }
 
@@ -97,16 +98,15 @@ impl SlackClient {
         channel_id: &str,
         message: &Message,
     ) -> Result<String, SlackError> {
-        let mut body = render::message_fields(message);
-        body.insert("channel".into(), channel_id.into());
-        let answer = self.api("chat.postMessage", Value::Object(body)).await?;
-        match answer["ts"].as_str() {
-            Some(ts) => Ok(ts.to_string()),
-            // Posted, but we cannot address it; retrying would post it twice.
-            None => Err(SlackError::permanent(
-                "chat.postMessage: the answer has no `ts`".into(),
-            )),
-        }
+        let request = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(channel_id.to_string()),
+            render::content(message),
+        );
+        let session = self.client.open_session(&self.token);
+        let answer = self
+            .call("chat.postMessage", session.chat_post_message(&request))
+            .await?;
+        Ok(answer.ts.0)
     }
 
     /// `chat.postMessage` with `thread_ts`: a reply under the message `thread_ts`, mentioning
@@ -120,36 +120,34 @@ impl SlackClient {
         mentions: &[String],
         broadcast: bool,
     ) -> Result<String, SlackError> {
-        let mut body = render::mentioning(message, mentions);
-        body.insert("channel".into(), channel_id.into());
-        body.insert("thread_ts".into(), thread_ts.into());
-        if broadcast {
-            body.insert("reply_broadcast".into(), true.into());
-        }
-        let answer = self.api("chat.postMessage", Value::Object(body)).await?;
-        match answer["ts"].as_str() {
-            Some(ts) => Ok(ts.to_string()),
-            None => Err(SlackError::permanent(
-                "chat.postMessage: the answer has no `ts`".into(),
-            )),
-        }
+        let request = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(channel_id.to_string()),
+            render::mentioning(message, mentions),
+        )
+        .with_thread_ts(SlackTs(thread_ts.to_string()))
+        .opt_reply_broadcast(broadcast.then_some(true));
+        let session = self.client.open_session(&self.token);
+        let answer = self
+            .call("chat.postMessage", session.chat_post_message(&request))
+            .await?;
+        Ok(answer.ts.0)
     }
 
-    /// `chat.getPermalink`: the link to the message `ts` in `channel_id`. Sent form-encoded,
-    /// the only body this read method takes.
+    /// `chat.getPermalink`: the link to the message `ts` in `channel_id` (a GET with query
+    /// parameters, as slack-morphism sends this read method).
     pub async fn permalink(&self, channel_id: &str, ts: &str) -> Result<String, SlackError> {
         let method = "chat.getPermalink";
-        let request = self
-            .http
-            .post(format!("{}{method}", self.api_url))
-            .bearer_auth(self.token.expose_secret())
-            .form(&[("channel", channel_id), ("message_ts", ts)]);
-        let (status, headers, bytes) = send(method, request).await?;
-        let answer = classify(method, status, &headers, &bytes, true)?;
-        match answer["permalink"].as_str() {
-            Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
-                Ok(link.to_string())
-            }
+        let request = SlackApiChatGetPermalinkRequest::new(
+            SlackChannelId(channel_id.to_string()),
+            SlackTs(ts.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        let answer = self
+            .call(method, session.chat_get_permalink(&request))
+            .await?;
+        // The link is shown in chat as a link: only a web address will do.
+        match answer.permalink.scheme() {
+            "https" | "http" => Ok(answer.permalink.to_string()),
             _ => Err(SlackError::permanent(format!(
                 "{method}: the answer has no permalink"
             ))),
@@ -163,10 +161,14 @@ impl SlackClient {
         ts: &str,
         message: &Message,
     ) -> Result<(), SlackError> {
-        let mut body = render::message_fields(message);
-        body.insert("channel".into(), channel_id.into());
-        body.insert("ts".into(), ts.into());
-        self.api("chat.update", Value::Object(body)).await?;
+        let request = SlackApiChatUpdateRequest::new(
+            SlackChannelId(channel_id.to_string()),
+            render::content(message),
+            SlackTs(ts.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        self.call("chat.update", session.chat_update(&request))
+            .await?;
         Ok(())
     }
 
@@ -177,10 +179,14 @@ impl SlackClient {
         user: &str,
         message: &Message,
     ) -> Result<(), SlackError> {
-        let mut body = render::message_fields(message);
-        body.insert("channel".into(), channel.into());
-        body.insert("user".into(), user.into());
-        self.api("chat.postEphemeral", Value::Object(body)).await?;
+        let request = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId(channel.to_string()),
+            SlackUserId(user.to_string()),
+            render::content(message),
+        );
+        let session = self.client.open_session(&self.token);
+        self.call("chat.postEphemeral", session.chat_post_ephemeral(&request))
+            .await?;
         Ok(())
     }
 
@@ -200,6 +206,11 @@ impl SlackClient {
 
     /// Answers through a `response_url`, used as given (SPEC §6). `replace_original` swaps the
     /// message that carried the clicked button for this one.
+    ///
+    /// slack-morphism's `respond_to_event` sends a request without `response_type`, which
+    /// warden needs (an answer only the clicker sees, or one for the channel), so the body
+    /// built from the library's models plus that field goes through the library's own HTTP
+    /// connector instead. The response_url authorizes itself: no token is sent to it.
     pub async fn respond(
         &self,
         response_url: &str,
@@ -207,128 +218,45 @@ impl SlackClient {
         ephemeral: bool,
         replace_original: bool,
     ) -> Result<(), SlackError> {
+        let what = "response_url";
+        let url = url::Url::parse(response_url)
+            .map_err(|_| SlackError::permanent(format!("{what}: not a URL")))?;
         let body = render::response(message, ephemeral, replace_original);
-        // The response_url authorizes itself; the bot token is not sent to it.
-        let request = self.http.post(response_url).json(&body);
-        let (status, headers, bytes) = send("response_url", request).await?;
-        classify("response_url", status, &headers, &bytes, false)?;
-        Ok(())
-    }
-
-    /// `views.open`: shows a modal (the Deny reason form). `trigger_id` comes from the click
-    /// and is valid for 3 seconds.
-    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {
-        self.api(
-            "views.open",
-            json!({ "trigger_id": trigger_id, "view": view }),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn api(&self, method: &str, body: Value) -> Result<Value, SlackError> {
-        let request = self
-            .http
-            .post(format!("{}{method}", self.api_url))
-            .bearer_auth(self.token.expose_secret())
-            .json(&body);
-        let (status, headers, bytes) = send(method, request).await?;
-        classify(method, status, &headers, &bytes, true)
-    }
-}
-
-async fn send(
-    what: &str,
-    request: reqwest::RequestBuilder,
-) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), SlackError> {
-    let response = request.send().await.map_err(|e| transport(what, e))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.map_err(|e| transport(what, e))?;
-    Ok((status, headers, bytes.to_vec()))
-}
-
-/// A request that did not complete. Only a malformed request (a bad URL) is permanent; a
-/// timeout, a refused connection or a cut-off answer may well work next time.
-fn transport(what: &str, e: reqwest::Error) -> SlackError {
-    let cause = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_builder() {
-        return SlackError::permanent(format!("{what}: the request could not be built"));
-    } else {
-        "the connection failed"
-    };
-    SlackError::retryable(None, format!("{what}: {cause}"))
-}
-
-/// Seconds from a `Retry-After` header (Slack sends whole seconds; fractions are tolerated).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let secs: f64 = headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
-}
-
-/// Turns an HTTP answer into the JSON body or a classified error. Web API methods always
-/// answer JSON with `ok`; a response_url may answer a bare `ok`.
-fn classify(
-    what: &str,
-    status: reqwest::StatusCode,
-    headers: &reqwest::header::HeaderMap,
-    bytes: &[u8],
-    require_ok: bool,
-) -> Result<Value, SlackError> {
-    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(SlackError::retryable(
-            retry_after(headers),
-            format!("{what}: HTTP 429, rate limited"),
-        ));
-    }
-    if status.is_server_error() {
-        return Err(SlackError::retryable(
-            None,
-            format!("{what}: HTTP {}", status.as_u16()),
-        ));
-    }
-    let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    if let Some(code) = body.get("error").and_then(Value::as_str) {
-        if body["ok"] != Value::Bool(true) {
-            let code = sanitize(code);
-            let message = format!("{what}: Slack error `{code}`");
-            return Err(if RETRYABLE_CODES.contains(&code.as_str()) {
-                SlackError::retryable(retry_after(headers), message)
-            } else {
-                SlackError::permanent(message)
-            });
+        let span = tracing::Span::current();
+        let context = SlackClientApiCallContext {
+            rate_control_params: None,
+            token: None,
+            tracing_span: &span,
+            // The library then logs a hash of the path, not the URL.
+            is_sensitive_url: true,
+        };
+        let sent = self
+            .client
+            .http_api
+            .connector
+            .http_post_uri::<_, SlackApiPostWebhookMessageResponse>(url, &body, context);
+        match tokio::time::timeout(self.timeout, sent).await {
+            Ok(Ok(_)) => Ok(()),
+            // A response_url answers a bare `ok`, and the library reads an HTTP 200 body it
+            // cannot parse as a protocol error: the answer was accepted.
+            Ok(Err(SlackClientError::ProtocolError(_))) => Ok(()),
+            Ok(Err(error)) => Err(errors::classify(what, error)),
+            Err(_) => Err(SlackError::retryable(None, format!("{what}: timed out"))),
         }
     }
-    if !status.is_success() {
-        return Err(SlackError::permanent(format!(
-            "{what}: HTTP {}",
-            status.as_u16()
-        )));
-    }
-    if require_ok && body["ok"] != Value::Bool(true) {
-        return Err(SlackError::permanent(format!(
-            "{what}: the answer is not `ok`"
-        )));
-    }
-    Ok(body)
-}
 
-/// Slack error codes are short snake_case words; anything else in that field is cut down so
-/// an odd answer cannot smuggle arbitrary text into our logs.
-fn sanitize(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect()
+    /// `views.open`: shows `modal` (the Deny reason form). `trigger_id` comes from the click
+    /// and is valid for 3 seconds.
+    pub async fn open_view(&self, trigger_id: &str, modal: &Modal) -> Result<(), SlackError> {
+        let request = SlackApiViewsOpenRequest::new(
+            SlackTriggerId(trigger_id.to_string()),
+            render::view(modal),
+        );
+        let session = self.client.open_session(&self.token);
+        self.call("views.open", session.views_open(&request))
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

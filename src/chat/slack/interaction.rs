@@ -1,12 +1,15 @@
-//! Slack interactivity payloads (`payload=` JSON, form-encoded): button clicks on warden's
-//! buttons become the neutral `Click`, modal submissions a `ModalSubmit`, anything else is
-//! reported as `Other`. Every field is optional on the way in, so a strange payload is a
-//! classification, never a panic.
+//! Slack interactivity payloads (`payload=` JSON, form-encoded), parsed by slack-morphism:
+//! button clicks on warden's buttons become the neutral `Click`, modal submissions a
+//! `ModalSubmit`, anything else is reported as `Other`. A payload the library cannot read is
+//! an error naming the problem, never a panic.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::Value;
+use slack_morphism::prelude::{
+    SlackInteractionActionContainer, SlackInteractionBlockActionsEvent, SlackInteractionEvent,
+    SlackInteractionViewSubmissionEvent, SlackView, SlackViewStateValue,
+};
 
 use crate::chat::message::{ButtonKind, Click, MessageRef, ModalSubmit};
 use crate::model::{ChannelRef, Platform, PlatformUser};
@@ -75,222 +78,192 @@ pub struct InteractionRequest {
     pub trigger_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct InteractionForm {
-    payload: String,
+/// Parses an interactivity body (`payload=` JSON, form-encoded; already verified) into
+/// slack-morphism's `SlackInteractionEvent`. `block_actions` and `view_submission` must parse
+/// as the library's models, or the body is refused with the library's reason; other payload
+/// types are only classified by their `type`, so one the library does not model (or models
+/// more strictly than Slack sends it) is still acknowledged.
+pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInteraction, String> {
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a Slack interaction: {e}"))?;
+    let payload = fields
+        .into_iter()
+        .find_map(|(k, v)| (k == "payload").then_some(v))
+        .ok_or("not a Slack interaction: no `payload` field")?;
+    let mut raw: Value = serde_json::from_str(&payload)
+        .map_err(|e| format!("not a Slack interaction payload: {e}"))?;
+    let kind = raw
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("not a Slack interaction payload: no `type`")?
+        .to_string();
+    if !matches!(kind.as_str(), "block_actions" | "view_submission") {
+        let field = |pointer: &str| {
+            raw.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let team = field("/team/id").or_else(|| field("/user/team_id"));
+        return Ok(other(kind, team, field("/user/id"), field("/trigger_id")));
+    }
+    grid_team(&mut raw);
+    // Not in the library's model of a view submission; read from the raw payload.
+    let response_urls = raw.get("response_urls").cloned();
+    let event: SlackInteractionEvent =
+        serde_json::from_value(raw).map_err(|e| format!("not a Slack {kind} payload: {e}"))?;
+    Ok(match event {
+        SlackInteractionEvent::BlockActions(event) => block_actions(event, request_id),
+        SlackInteractionEvent::ViewSubmission(event) => {
+            view_submission(event, response_urls.as_ref(), request_id)
+        }
+        // The `type` tag decided the variant, so no other one can come back here.
+        _ => other(kind, None, None, None),
+    })
 }
 
-#[derive(Deserialize)]
-struct Raw {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    team: Option<Team>,
-    #[serde(default)]
-    user: Option<User>,
-    #[serde(default)]
-    trigger_id: Option<String>,
-    #[serde(default)]
-    channel: Option<Id>,
-    #[serde(default)]
-    container: Option<Container>,
-    #[serde(default)]
-    message: Option<RawMessage>,
-    #[serde(default)]
-    response_url: Option<String>,
-    #[serde(default)]
-    actions: Vec<Action>,
-    #[serde(default)]
-    view: Option<View>,
-    /// On a `view_submission` whose view has a `response_url_enabled` conversation input:
-    /// where to answer. Only the channel is read (the URLs are credentials); kept raw so that
-    /// an odd entry never makes the whole submission unreadable.
-    #[serde(default)]
-    response_urls: Option<Value>,
+/// On Enterprise Grid an interaction's top-level `team` can be null, while the user still
+/// names their workspace. slack-morphism requires `team`, so it is filled from the user's
+/// `team_id` before parsing, the workspace warden used before the library.
+fn grid_team(raw: &mut Value) {
+    let team_missing = raw.get("team").is_none_or(Value::is_null);
+    let user_team = raw.pointer("/user/team_id").and_then(Value::as_str);
+    if let (true, Some(team)) = (team_missing, user_team) {
+        raw["team"] = serde_json::json!({ "id": team });
+    }
 }
 
-#[derive(Deserialize)]
-struct Id {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct Team {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct User {
-    id: String,
-    /// Present on Enterprise Grid, where the top-level `team` can be null.
-    #[serde(default)]
-    team_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Container {
-    #[serde(default)]
-    message_ts: Option<String>,
-    #[serde(default)]
-    channel_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawMessage {
-    #[serde(default)]
-    ts: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Action {
-    #[serde(default)]
-    action_id: Option<String>,
-    #[serde(default)]
-    value: Option<String>,
-    #[serde(default)]
-    action_ts: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct View {
-    #[serde(default)]
-    callback_id: Option<String>,
-    #[serde(default)]
-    private_metadata: Option<String>,
-    #[serde(default)]
-    state: Option<ViewState>,
-}
-
-#[derive(Deserialize)]
-struct ViewState {
-    /// `block_id` → `action_id` → element state; kept raw because each element type has its
-    /// own shape.
-    #[serde(default)]
-    values: BTreeMap<String, BTreeMap<String, Value>>,
+fn block_actions(event: SlackInteractionBlockActionsEvent, request_id: String) -> SlackInteraction {
+    let team = event.team.id.0;
+    let trigger_id = Some(event.trigger_id.0);
+    let Some(user_id) = event.user.map(|u| u.id.0) else {
+        return other("block_actions".into(), Some(team), None, trigger_id);
+    };
+    let ours = event.actions.iter().flatten().find_map(|a| {
+        let kind = ButtonKind::from_action_id(&a.action_id.0)?;
+        Some((kind, a))
+    });
+    let Some((kind, action)) = ours else {
+        return other(
+            "block_actions".into(),
+            Some(team),
+            Some(user_id),
+            trigger_id,
+        );
+    };
+    let (container_channel, container_ts) = match &event.container {
+        SlackInteractionActionContainer::Message(c) => (c.channel_id.clone(), Some(&c.message_ts)),
+        SlackInteractionActionContainer::MessageAttachment(c) => {
+            (c.channel_id.clone(), Some(&c.message_ts))
+        }
+        SlackInteractionActionContainer::View(_) => (None, None),
+    };
+    let channel_id = event
+        .channel
+        .map(|c| c.id.0)
+        .or(container_channel.map(|c| c.0));
+    // Ephemeral messages have no `message` object, only the container's ts.
+    let ts = container_ts
+        .map(|ts| ts.0.clone())
+        .or_else(|| event.message.map(|m| m.origin.ts.0));
+    let replay_key = action.action_ts.as_ref().map(|action_ts| {
+        format!(
+            "slack-action:{}:{}:{user_id}",
+            ts.as_deref().unwrap_or("-"),
+            action_ts.0
+        )
+    });
+    let message = match (&channel_id, &ts) {
+        (Some(channel), Some(ts)) => Some(MessageRef {
+            channel: ChannelRef {
+                platform: Platform::Slack,
+                id: channel.clone(),
+            },
+            id: ts.clone(),
+        }),
+        _ => None,
+    };
+    SlackInteraction::Click {
+        click: Click {
+            request_id,
+            platform: Platform::Slack,
+            workspace: team.clone(),
+            user: PlatformUser {
+                platform: Platform::Slack,
+                workspace: team,
+                user: user_id,
+            },
+            channel: channel_id.map(|c| format!("slack:{c}")),
+            kind,
+            value: action.value.clone().unwrap_or_default(),
+            replay_key,
+            message,
+        },
+        response_url: event.response_url.map(|u| u.0.to_string()),
+        trigger_id,
+    }
 }
 
 /// The submitted value of one input element: text inputs carry `value`, selects carry
 /// `selected_option.value`. Anything else is skipped.
-fn element_value(state: &Value) -> Option<String> {
+fn element_value(state: &SlackViewStateValue) -> Option<String> {
     state
-        .get("value")
-        .and_then(Value::as_str)
-        .or_else(|| state.pointer("/selected_option/value")?.as_str())
-        .map(str::to_string)
+        .value
+        .clone()
+        .or_else(|| state.selected_option.as_ref().map(|o| o.value.clone()))
 }
 
-/// Parses an interactivity body (`payload=` JSON, form-encoded; already verified).
-pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInteraction, String> {
-    let form: InteractionForm =
-        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a Slack interaction: {e}"))?;
-    let raw: Raw = serde_json::from_str(&form.payload)
-        .map_err(|e| format!("not a Slack interaction payload: {e}"))?;
-    let team = raw
-        .team
-        .as_ref()
-        .and_then(|t| t.id.clone())
-        .or_else(|| raw.user.as_ref().and_then(|u| u.team_id.clone()));
-    let user_id = raw.user.as_ref().map(|u| u.id.clone());
-    let (Some(team), Some(user_id)) = (team.clone(), user_id.clone()) else {
-        return Ok(other(raw.kind, team, user_id, raw.trigger_id));
+fn view_submission(
+    event: SlackInteractionViewSubmissionEvent,
+    response_urls: Option<&Value>,
+    request_id: String,
+) -> SlackInteraction {
+    let team = event.team.id.0;
+    let (callback_id, metadata) = match event.view.view {
+        SlackView::Modal(modal) => (modal.callback_id, modal.private_metadata),
+        SlackView::Home(home) => (home.callback_id, home.private_metadata),
     };
-    let user = PlatformUser {
+    // Blocks in a stable order, so that an action id used in two blocks resolves the same way
+    // every time.
+    let blocks: BTreeMap<String, _> = event
+        .view
+        .state_params
+        .state
+        .map(|s| s.values)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(block, actions)| (block.0, actions))
+        .collect();
+    let mut values = BTreeMap::new();
+    for actions in blocks.into_values() {
+        for (action_id, state) in actions {
+            if let Some(value) = element_value(&state) {
+                values.insert(action_id.0, value);
+            }
+        }
+    }
+    let channel = response_urls
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.get("channel_id")?.as_str())
+        .map(|c| format!("slack:{c}"));
+    SlackInteraction::ModalSubmit(ModalSubmit {
+        request_id,
         platform: Platform::Slack,
         workspace: team.clone(),
-        user: user_id.clone(),
-    };
-    match raw.kind.as_str() {
-        "block_actions" => {
-            let ours = raw.actions.iter().find_map(|a| {
-                let kind = ButtonKind::from_action_id(a.action_id.as_deref()?)?;
-                Some((kind, a))
-            });
-            let Some((kind, action)) = ours else {
-                return Ok(other(raw.kind, Some(team), Some(user_id), raw.trigger_id));
-            };
-            let channel_id = raw
-                .channel
-                .map(|c| c.id)
-                .or_else(|| raw.container.as_ref().and_then(|c| c.channel_id.clone()));
-            // Ephemeral messages have no `message` object, only the container's ts.
-            let ts = raw
-                .container
-                .and_then(|c| c.message_ts)
-                .or_else(|| raw.message.and_then(|m| m.ts));
-            let replay_key = action.action_ts.as_ref().map(|action_ts| {
-                format!(
-                    "slack-action:{}:{action_ts}:{user_id}",
-                    ts.as_deref().unwrap_or("-")
-                )
-            });
-            let message = match (&channel_id, &ts) {
-                (Some(channel), Some(ts)) => Some(MessageRef {
-                    channel: ChannelRef {
-                        platform: Platform::Slack,
-                        id: channel.clone(),
-                    },
-                    id: ts.clone(),
-                }),
-                _ => None,
-            };
-            Ok(SlackInteraction::Click {
-                click: Click {
-                    request_id,
-                    platform: Platform::Slack,
-                    workspace: team,
-                    user,
-                    channel: channel_id.map(|c| format!("slack:{c}")),
-                    kind,
-                    value: action.value.clone().unwrap_or_default(),
-                    replay_key,
-                    message,
-                },
-                response_url: raw.response_url,
-                trigger_id: raw.trigger_id,
-            })
-        }
-        "view_submission" => {
-            let Some(view) = raw.view else {
-                return Ok(other(raw.kind, Some(team), Some(user_id), raw.trigger_id));
-            };
-            let mut values = BTreeMap::new();
-            for block in view
-                .state
-                .map(|s| s.values)
-                .unwrap_or_default()
-                .into_values()
-            {
-                for (action_id, state) in block {
-                    if let Some(value) = element_value(&state) {
-                        values.insert(action_id, value);
-                    }
-                }
-            }
-            let channel = raw
-                .response_urls
-                .as_ref()
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find_map(|r| r.get("channel_id")?.as_str())
-                .map(|c| format!("slack:{c}"));
-            Ok(SlackInteraction::ModalSubmit(ModalSubmit {
-                request_id,
-                platform: Platform::Slack,
-                workspace: team,
-                user,
-                callback_id: view.callback_id.unwrap_or_default(),
-                metadata: view.private_metadata.unwrap_or_default(),
-                values,
-                // Each submission gets a fresh trigger id; a byte-identical replay is caught
-                // earlier by the signature replay key.
-                replay_key: raw.trigger_id.map(|t| format!("slack-view:{t}")),
-                channel,
-            }))
-        }
-        _ => Ok(other(raw.kind, Some(team), Some(user_id), raw.trigger_id)),
-    }
+        user: PlatformUser {
+            platform: Platform::Slack,
+            workspace: team,
+            user: event.user.id.0,
+        },
+        callback_id: callback_id.map(|c| c.0).unwrap_or_default(),
+        metadata: metadata.unwrap_or_default(),
+        values,
+        // Each submission gets a fresh trigger id; a byte-identical replay is caught earlier
+        // by the signature replay key.
+        replay_key: event.trigger_id.map(|t| format!("slack-view:{}", t.0)),
+        channel,
+    })
 }
 
 fn other(

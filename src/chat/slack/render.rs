@@ -1,8 +1,19 @@
-//! Neutral messages rendered as Slack Block Kit JSON: the slash-command response, the body of
-//! `chat.postMessage` / `chat.update`, the answer to a click through `response_url`, and modals
-//! (the `view` of `views.open` and the HTTP answer to a `view_submission`).
+//! Neutral messages rendered as Slack Block Kit, built from slack-morphism's models: the
+//! slash-command response, the content of `chat.postMessage` / `chat.update`, the answer to a
+//! click through `response_url`, and modals (the `view` of `views.open` and the HTTP answer to
+//! a `view_submission`).
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+use slack_morphism::prelude::{
+    SlackActionBlockElement, SlackActionId, SlackActionsBlock, SlackApiPostWebhookMessageRequest,
+    SlackBlock, SlackBlockButtonElement, SlackBlockButtonStyle, SlackBlockId,
+    SlackBlockMarkDownText, SlackBlockPlainText, SlackBlockPlainTextInputElement,
+    SlackBlockPlainTextOnly, SlackBlockText, SlackCallbackId, SlackCommandEventResponse,
+    SlackInputBlock, SlackMessageContent, SlackMessageResponseType, SlackModalView,
+    SlackSectionBlock, SlackView, SlackViewSubmissionClearResponse,
+    SlackViewSubmissionErrorsResponse, SlackViewSubmissionResponse,
+};
 
 use crate::chat::message::{Button, ButtonKind, ButtonStyle, Message, Modal};
 use crate::chat::Reply;
@@ -61,10 +72,18 @@ pub fn escape_truncated(text: &str, max: usize) -> String {
 const MAX_BUTTON_LABEL: usize = 75;
 const MAX_ACTION_ID: usize = 255;
 
+fn plain(text: impl Into<String>) -> SlackBlockPlainTextOnly {
+    SlackBlockPlainText::new(text.into()).into()
+}
+
+fn mrkdwn(text: String) -> SlackBlockText {
+    SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text))
+}
+
 /// A button element. Kinds that may appear several times in one block carry a suffix in their
 /// action id (Slack refuses duplicates in a block): the value for alert actions, the position
 /// for links, whose value is their URL.
-fn button(index: usize, b: &Button) -> Value {
+fn button(index: usize, b: &Button) -> SlackBlockButtonElement {
     let label: String = b.text().chars().take(MAX_BUTTON_LABEL).collect();
     let action_id = match b.kind {
         ButtonKind::AlertAction | ButtonKind::Silence => {
@@ -73,102 +92,121 @@ fn button(index: usize, b: &Button) -> Value {
         ButtonKind::Link => format!("{}:{index}", b.kind.action_id()),
         _ => b.kind.action_id().to_string(),
     };
-    let mut v = json!({
-        "type": "button",
-        "text": { "type": "plain_text", "text": label },
-        "action_id": action_id.chars().take(MAX_ACTION_ID).collect::<String>(),
-    });
-    if b.kind == ButtonKind::Link {
-        v["url"] = b.value.clone().into();
+    let element = SlackBlockButtonElement::new(plain(label)).with_action_id(SlackActionId(
+        action_id.chars().take(MAX_ACTION_ID).collect(),
+    ));
+    // A link opens its URL and sends nothing warden acts on; a link whose value is not a URL
+    // (which warden never builds) is shown as a plain button rather than refused by Slack.
+    let element = if b.kind == ButtonKind::Link {
+        element.opt_url(url::Url::parse(&b.value).ok())
     } else {
-        v["value"] = b.value.clone().into();
-    }
+        element.with_value(b.value.clone())
+    };
     match b.kind.style() {
-        ButtonStyle::Primary => v["style"] = "primary".into(),
-        ButtonStyle::Danger => v["style"] = "danger".into(),
+        ButtonStyle::Primary => element.with_style(SlackBlockButtonStyle::Primary),
+        ButtonStyle::Danger => element.with_style(SlackBlockButtonStyle::Danger),
         // Slack has no "secondary" style: the default look is the neutral one.
-        ButtonStyle::Secondary => {}
+        ButtonStyle::Secondary => element,
     }
-    v
 }
 
 /// The `blocks` of a message: a mrkdwn `section` with the text, then the buttons in an
 /// `actions` block. Always present (even with no buttons) so that an update removes buttons
 /// that are no longer valid.
-pub fn blocks(message: &Message) -> Value {
+pub fn blocks(message: &Message) -> Vec<SlackBlock> {
     let mut blocks = Vec::new();
     // A section with empty text is refused by Slack (`invalid_blocks`).
     if !message.text.is_empty() {
-        blocks.push(json!({
-            "type": "section",
-            "text": { "type": "mrkdwn", "text": escape_truncated(&message.text, MAX_SECTION_TEXT) },
-        }));
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(mrkdwn(escape_truncated(&message.text, MAX_SECTION_TEXT)))
+                .into(),
+        );
     }
     for chunk in message.buttons.chunks(MAX_ACTIONS) {
-        blocks.push(json!({
-            "type": "actions",
-            "elements": chunk.iter().enumerate().map(|(i, b)| button(i, b)).collect::<Vec<_>>(),
-        }));
+        let elements: Vec<SlackActionBlockElement> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, b)| button(i, b).into())
+            .collect();
+        blocks.push(SlackActionsBlock::new(elements).into());
     }
-    Value::Array(blocks)
+    blocks
 }
 
-/// The fields every message-carrying Slack body shares: `text` (the notification fallback,
+/// The content every message-carrying Slack body shares: `text` (the notification fallback,
 /// escaped and cut like the section) and `blocks`.
-pub fn message_fields(message: &Message) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert(
-        "text".into(),
-        escape_truncated(&message.text, MAX_SECTION_TEXT).into(),
-    );
-    map.insert("blocks".into(), blocks(message));
-    map
+pub fn content(message: &Message) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(escape_truncated(&message.text, MAX_SECTION_TEXT))
+        .with_blocks(blocks(message))
 }
 
-/// The fields of a thread reply that mentions `users` (Slack user ids) at its start. The
+/// The content of a thread reply that mentions `users` (Slack user ids) at its start. The
 /// mentions are added after escaping, so only ids of the form `U…`/`W…` become `<@…>`: text
 /// written by people can never produce one.
-pub fn mentioning(message: &Message, users: &[String]) -> Map<String, Value> {
-    let mut map = message_fields(message);
+pub fn mentioning(message: &Message, users: &[String]) -> SlackMessageContent {
+    let mut content = content(message);
     let prefix: Vec<String> = users
         .iter()
         .filter(|u| !u.is_empty() && u.chars().all(|c| c.is_ascii_alphanumeric()))
         .map(|u| format!("<@{u}>"))
         .collect();
     if prefix.is_empty() {
-        return map;
+        return content;
     }
     let prefix = prefix.join(" ");
-    if let Some(Value::String(text)) = map.get_mut("text") {
+    if let Some(text) = content.text.as_mut() {
         *text = format!("{prefix} {text}");
     }
-    if let Some(Value::Array(blocks)) = map.get_mut("blocks") {
-        match blocks.first_mut() {
-            Some(first) if first["type"] == "section" => {
-                let text = first["text"]["text"].as_str().unwrap_or_default();
-                first["text"]["text"] = format!("{prefix} {text}").into();
-            }
-            _ => blocks.insert(
-                0,
-                json!({ "type": "section", "text": { "type": "mrkdwn", "text": prefix } }),
-            ),
-        }
+    let blocks = content.blocks.get_or_insert_with(Vec::new);
+    match blocks.first_mut() {
+        Some(SlackBlock::Section(SlackSectionBlock {
+            text: Some(SlackBlockText::MarkDown(first)),
+            ..
+        })) => first.text = format!("{prefix} {}", first.text),
+        _ => blocks.insert(0, SlackSectionBlock::new().with_text(mrkdwn(prefix)).into()),
     }
-    map
+    content
 }
 
-/// A response-URL or slash-command body: the message plus `response_type` and, when asked,
-/// `replace_original`.
-pub fn response(message: &Message, ephemeral: bool, replace_original: bool) -> Value {
-    let mut map = message_fields(message);
-    map.insert(
-        "response_type".into(),
-        if ephemeral { "ephemeral" } else { "in_channel" }.into(),
-    );
-    if replace_original {
-        map.insert("replace_original".into(), true.into());
+/// The body of an answer through a `response_url`. slack-morphism's webhook request carries
+/// `replace_original` but not `response_type`, which decides whether everyone in the channel
+/// sees the answer, so the library's request is sent with that one field added.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseUrlMessage {
+    /// The message and `replace_original`.
+    #[serde(flatten)]
+    pub message: SlackApiPostWebhookMessageRequest,
+    /// `ephemeral` (only the clicker sees it) or `in_channel`.
+    pub response_type: SlackMessageResponseType,
+}
+
+fn response_type(ephemeral: bool) -> SlackMessageResponseType {
+    if ephemeral {
+        SlackMessageResponseType::Ephemeral
+    } else {
+        SlackMessageResponseType::InChannel
     }
-    Value::Object(map)
+}
+
+/// A response-URL body: the message plus `response_type` and, when asked,
+/// `replace_original`.
+pub fn response(message: &Message, ephemeral: bool, replace_original: bool) -> ResponseUrlMessage {
+    ResponseUrlMessage {
+        message: SlackApiPostWebhookMessageRequest::new(content(message))
+            .opt_replace_original(replace_original.then_some(true)),
+        response_type: response_type(ephemeral),
+    }
+}
+
+/// Serializes a body warden builds; slack-morphism's models always serialize, so a failure
+/// would be a bug in a model, answered as an empty object rather than a panic.
+fn to_json(body: &impl Serialize) -> Value {
+    serde_json::to_value(body).unwrap_or_else(|e| {
+        tracing::error!("a Slack body did not serialize: {e}");
+        Value::Object(Default::default())
+    })
 }
 
 /// Renders a reply as the JSON body of a slash-command response.
@@ -177,15 +215,16 @@ pub fn render_reply(reply: &Reply) -> Value {
         text: reply.text.clone(),
         buttons: reply.buttons.clone(),
     };
-    response(&message, reply.ephemeral, false)
+    to_json(
+        &SlackCommandEventResponse::new(content(&message))
+            .with_response_type(response_type(reply.ephemeral)),
+    )
 }
 
 /// The answer to a click that replaces the message carrying the button (sent as the click's
 /// HTTP response or to its `response_url`).
 pub fn render_update(message: &Message) -> Value {
-    let mut map = message_fields(message);
-    map.insert("replace_original".into(), true.into());
-    Value::Object(map)
+    to_json(&SlackApiPostWebhookMessageRequest::new(content(message)).with_replace_original(true))
 }
 
 /// Slack refuses a modal whose `title`, `submit` or `close` text is longer than this.
@@ -196,59 +235,65 @@ const MAX_LABEL: usize = 2000;
 
 /// Cuts plain text (no escaping: `plain_text` is shown as is) to at most `max` characters,
 /// ending with `…` when cut.
-fn plain_truncated(text: &str, max: usize) -> String {
+fn plain_truncated(text: &str, max: usize) -> SlackBlockPlainTextOnly {
     if text.chars().count() <= max {
-        text.to_string()
+        plain(text)
     } else {
-        text.chars().take(max - 1).collect::<String>() + "…"
+        plain(text.chars().take(max - 1).collect::<String>() + "…")
     }
-}
-
-fn plain_text(text: &str, max: usize) -> Value {
-    json!({ "type": "plain_text", "text": plain_truncated(text, max) })
 }
 
 /// A modal as the `view` argument of `views.open`: one multi-line text input whose `block_id`
 /// and `action_id` are both `input_id`, so that the `view_submission` carries the text at
 /// `view.state.values[input_id][input_id].value` and parses to `values[input_id]`. The
 /// callback id and metadata come back unchanged (`callback_id`, `private_metadata`).
-pub fn view(modal: &Modal) -> Value {
-    json!({
-        "type": "modal",
-        "callback_id": modal.callback_id,
-        "private_metadata": modal.metadata,
-        "title": plain_text(&modal.title, MAX_VIEW_BUTTON_TEXT),
-        "submit": plain_text(&modal.submit, MAX_VIEW_BUTTON_TEXT),
-        "close": plain_text("Cancel", MAX_VIEW_BUTTON_TEXT),
-        "blocks": [{
-            "type": "input",
-            "block_id": modal.input_id,
-            "label": plain_text(&modal.prompt, MAX_LABEL),
-            "element": {
-                "type": "plain_text_input",
-                "action_id": modal.input_id,
-                "multiline": true,
-                "min_length": Modal::MIN_INPUT_CHARS,
-                "max_length": Modal::MAX_INPUT_CHARS,
-            },
-        }],
-    })
+pub fn view(modal: &Modal) -> SlackView {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId(modal.input_id.clone()))
+        .with_multiline(true)
+        .with_min_length(Modal::MIN_INPUT_CHARS as u64)
+        .with_max_length(Modal::MAX_INPUT_CHARS as u64);
+    let block = SlackInputBlock::new(plain_truncated(&modal.prompt, MAX_LABEL), input.into())
+        .with_block_id(SlackBlockId(modal.input_id.clone()));
+    SlackView::Modal(
+        SlackModalView::new(
+            plain_truncated(&modal.title, MAX_VIEW_BUTTON_TEXT),
+            vec![block.into()],
+        )
+        .with_callback_id(SlackCallbackId(modal.callback_id.clone()))
+        .with_private_metadata(modal.metadata.clone())
+        .with_submit(plain_truncated(&modal.submit, MAX_VIEW_BUTTON_TEXT))
+        .with_close(plain_truncated("Cancel", MAX_VIEW_BUTTON_TEXT)),
+    )
 }
 
 /// The HTTP answer to a `view_submission` that closes the modal (and any it was pushed on).
 pub fn close_view() -> Value {
-    json!({ "response_action": "clear" })
+    to_json(&SlackViewSubmissionResponse::Clear(
+        SlackViewSubmissionClearResponse::new(),
+    ))
 }
 
 /// The HTTP answer to a `view_submission` that keeps the modal open and shows `message` under
 /// the input `input_id` (e.g. a reason that is too short once trimmed).
 pub fn view_errors(input_id: &str, message: &str) -> Value {
-    json!({ "response_action": "errors", "errors": { input_id: message } })
+    to_json(&SlackViewSubmissionResponse::Errors(
+        SlackViewSubmissionErrorsResponse::new(
+            [(input_id.to_string(), message.to_string())].into(),
+        ),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// What Slack receives for a rendered model.
+    fn json(model: impl Serialize) -> Value {
+        serde_json::to_value(model).unwrap()
+    }
 
     #[test]
     fn alert_buttons_have_unique_action_ids_own_labels_and_links() {
@@ -262,7 +307,7 @@ mod tests {
                 Button::labelled(ButtonKind::Link, "https://prom.example/g", "Source"),
             ],
         };
-        let blocks = blocks(&message);
+        let blocks = json(blocks(&message));
         let elements = blocks[1]["elements"].as_array().unwrap();
         let ids: Vec<&str> = elements
             .iter()
@@ -296,7 +341,7 @@ mod tests {
     #[test]
     fn deny_view() {
         assert_eq!(
-            view(&Modal::deny("A-17")),
+            json(view(&Modal::deny("A-17"))),
             json!({
                 "type": "modal",
                 "callback_id": "warden.deny",
@@ -325,7 +370,7 @@ mod tests {
         let mut m = Modal::deny("A-1234567890123456789012345");
         m.submit = "Deny this request right now, please".into();
         m.prompt = "Why <not>? & how".into();
-        let v = view(&m);
+        let v = json(view(&m));
         let title = v["title"]["text"].as_str().unwrap();
         assert_eq!(title.chars().count(), MAX_VIEW_BUTTON_TEXT);
         assert!(title.starts_with("Deny A-123") && title.ends_with('…'));
@@ -337,11 +382,15 @@ mod tests {
         // Multi-byte characters are counted, not bytes.
         m.title = "é".repeat(30);
         assert_eq!(
-            view(&m)["title"]["text"].as_str().unwrap().chars().count(),
+            json(view(&m))["title"]["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
             MAX_VIEW_BUTTON_TEXT
         );
         m.title = "é".repeat(24);
-        assert_eq!(view(&m)["title"]["text"], "é".repeat(24));
+        assert_eq!(json(view(&m))["title"]["text"], "é".repeat(24));
     }
 
     #[test]
@@ -393,7 +442,7 @@ mod tests {
             text: "x".into(),
             buttons: vec![Button::new(ButtonKind::Deny, "A-1")],
         };
-        assert_eq!(blocks(&m)[1]["elements"][0]["style"], "danger");
+        assert_eq!(json(blocks(&m))[1]["elements"][0]["style"], "danger");
         let plain = render_reply(&Reply::ephemeral("hi"));
         assert_eq!(plain["blocks"].as_array().unwrap().len(), 1);
         assert_eq!(

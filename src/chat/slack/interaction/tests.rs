@@ -114,6 +114,7 @@ fn view_submission_becomes_a_modal_submit() {
         "trigger_id": "111.222.valid",
         "view": {
             "id": "V111", "team_id": "T111", "type": "modal",
+            "title": { "type": "plain_text", "text": "Deny A-17" }, "blocks": [],
             "callback_id": "warden.deny", "private_metadata": "A-17",
             "state": { "values": {
                 "reason_block": { "reason": { "type": "plain_text_input", "value": "not during the freeze" } },
@@ -148,7 +149,7 @@ fn view_submission_becomes_a_modal_submit() {
 /// `state.values[block_id][action_id]` (shaped like the `view_submission` body in
 /// slackapi/bolt-python `tests/scenario_tests/test_view_submission.py`).
 fn submitted(modal: &Modal, text: Value) -> Value {
-    let mut view = crate::chat::slack::render::view(modal);
+    let mut view = serde_json::to_value(crate::chat::slack::render::view(modal)).unwrap();
     let extra = json!({
         "id": "V111", "team_id": "T111",
         "state": { "values": {
