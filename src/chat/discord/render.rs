@@ -144,11 +144,16 @@ pub fn edit_message(message: &Message) -> EditMessage {
 
 /// The body of `POST /webhooks/{application_id}/{token}`: a follow-up to an interaction.
 pub fn followup(message: &Message, ephemeral: bool) -> CreateInteractionResponseFollowup {
-    CreateInteractionResponseFollowup::new()
+    let body = CreateInteractionResponseFollowup::new()
         .content(content(&message.text))
         .components(action_rows(&message.buttons))
-        .allowed_mentions(no_mentions())
-        .ephemeral(ephemeral)
+        .allowed_mentions(no_mentions());
+    // Setting `ephemeral(false)` would still write `"flags": 0`; a public message has none.
+    if ephemeral {
+        body.ephemeral(true)
+    } else {
+        body
+    }
 }
 
 /// The body of `PATCH /webhooks/{application_id}/{token}/messages/@original`.
@@ -187,11 +192,14 @@ pub fn render_message(message: &Message) -> Value {
 
 /// Renders a reply as an interaction response (type 4, CHANNEL_MESSAGE_WITH_SOURCE).
 pub fn render_reply(reply: &Reply) -> Value {
-    let data = response_message(&Message {
+    let mut data = response_message(&Message {
         text: reply.text.clone(),
         buttons: reply.buttons.clone(),
-    })
-    .ephemeral(reply.ephemeral);
+    });
+    // Setting `ephemeral(false)` would still write `"flags": 0`; a public reply has none.
+    if reply.ephemeral {
+        data = data.ephemeral(true);
+    }
     json(&CreateInteractionResponse::Message(data))
 }
 

@@ -44,10 +44,11 @@ fn reply_with_confirm_and_cancel() {
             "data": {
                 "content": "Run `deploy api` in prod?",
                 "flags": 64,
-                "allowed_mentions": { "parse": [] },
+                "allowed_mentions": { "parse": [], "users": [], "roles": [] },
+                "attachments": [],
                 "components": [{ "type": 1, "components": [
-                    { "type": 2, "style": 1, "label": "Confirm", "custom_id": "warden.confirm:C-12" },
-                    { "type": 2, "style": 2, "label": "Cancel", "custom_id": "warden.cancel:C-12" },
+                    { "type": 2, "style": 1, "label": "Confirm", "custom_id": "warden.confirm:C-12", "disabled": false },
+                    { "type": 2, "style": 2, "label": "Cancel", "custom_id": "warden.cancel:C-12", "disabled": false },
                 ] }],
             },
         })
@@ -139,5 +140,8 @@ fn update_is_type_7_and_clears_buttons() {
     assert_eq!(v["type"], 7);
     assert_eq!(v["data"]["content"], "Approved by <@1>");
     assert_eq!(v["data"]["components"], json!([]));
-    assert_eq!(v["data"]["allowed_mentions"], json!({ "parse": [] }));
+    assert_eq!(
+        v["data"]["allowed_mentions"],
+        json!({ "parse": [], "users": [], "roles": [] })
+    );
 }
