@@ -300,4 +300,6 @@ fn modal_submit(
 }
 
 #[cfg(test)]
+mod round_trip;
+#[cfg(test)]
 mod tests;

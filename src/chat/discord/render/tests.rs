@@ -145,3 +145,50 @@ fn update_is_type_7_and_clears_buttons() {
         json!({ "parse": [], "users": [], "roles": [] })
     );
 }
+
+#[test]
+fn pong_is_exactly_type_1() {
+    assert_eq!(serde_json::to_string(&pong()).unwrap(), r#"{"type":1}"#);
+}
+
+#[test]
+fn thread_messages_mention_only_the_named_users_first() {
+    let message = Message {
+        text: "x".repeat(3000),
+        buttons: vec![],
+    };
+    let body = json(&thread_message(
+        &message,
+        &["42".into(), "<@everyone>".into(), "".into(), "7".into()],
+    ));
+    let content = body["content"].as_str().unwrap();
+    assert!(content.starts_with("<@42> <@7> xxx"), "{content}");
+    assert_eq!(content.chars().count(), MAX_CONTENT);
+    assert_eq!(
+        body["allowed_mentions"],
+        json!({ "parse": [], "users": ["42", "7"], "roles": [] })
+    );
+    let plain = json(&thread_message(&message, &["not-an-id".into()]));
+    assert_eq!(plain, render_message(&message));
+}
+
+#[test]
+fn thread_bodies_and_followup_flags() {
+    assert_eq!(
+        json(&start_thread(&"n".repeat(150))),
+        json!({ "name": "n".repeat(100), "auto_archive_duration": 10080 })
+    );
+    assert_eq!(json(&unarchive_thread()), json!({ "archived": false }));
+    let m = Message {
+        text: "done".into(),
+        buttons: vec![b(ButtonKind::Retry, "J-1")],
+    };
+    assert_eq!(json(&followup(&m, true))["flags"], EPHEMERAL);
+    assert_eq!(json(&followup(&m, false)).get("flags"), None);
+    let edit = json(&edit_original(&m));
+    assert_eq!(edit["content"], "done");
+    assert_eq!(edit["components"][0]["components"][0]["custom_id"], "warden.retry:J-1");
+    assert_eq!(edit.get("flags"), None);
+    let edit = json(&edit_message(&Message::default()));
+    assert_eq!(edit["components"], json!([]));
+}
