@@ -141,3 +141,19 @@ pub fn create_commands(registry: &Registry) -> Vec<CreateCommand> {
 pub fn application_commands(registry: &Registry) -> Value {
     serde_json::to_value(create_commands(registry)).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_bounds_keep_their_sign() {
+        let o = option(CommandOptionType::Integer, "n", "", true);
+        let v = serde_json::to_value(with_max(with_min(o, -5), 20)).unwrap();
+        assert_eq!(v["min_value"].as_f64(), Some(-5.0));
+        assert_eq!(v["max_value"], 20);
+        assert_eq!(v["description"], "-");
+        assert_eq!(v["required"], true);
+        assert_eq!(v["type"], 4);
+    }
+}
