@@ -287,7 +287,10 @@ async fn unreadable_interactions_are_400_naming_the_problem() {
     let mut autocomplete = discord_command("800000000000000007", GUILD, ALICE, "deploy", json!([]));
     autocomplete["type"] = 4.into();
     let mut no_limit = discord_command("800000000000000008", GUILD, ALICE, "whoami", json!([]));
-    no_limit.as_object_mut().unwrap().remove("attachment_size_limit");
+    no_limit
+        .as_object_mut()
+        .unwrap()
+        .remove("attachment_size_limit");
     for (body, named) in [
         (json!({ "type": 42, "id": "1" }), "Unknown interaction type"),
         (autocomplete, "autocomplete"),

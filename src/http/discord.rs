@@ -7,9 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    header, json_reply, outcome_of, reject, request_id, unavailable, Outcome, RawBody,
-};
+use super::{header, json_reply, outcome_of, reject, request_id, unavailable, Outcome, RawBody};
 use crate::app::AppState;
 use crate::chat::discord::{self, Interaction};
 use crate::chat::verify::verify_discord;

@@ -158,7 +158,8 @@ impl Fake {
                 // What Discord answers a body it refuses: 400, code 50035.
                 eprintln!("fake Discord refused {method} {path}: {problem}");
                 self.record("refused".into(), path, body, at, false);
-                let answer = json!({ "code": 50035, "message": format!("Invalid Form Body: {problem}") });
+                let answer =
+                    json!({ "code": 50035, "message": format!("Invalid Form Body: {problem}") });
                 return (StatusCode::BAD_REQUEST, answer.to_string()).into_response();
             }
         }

@@ -59,8 +59,12 @@ fn with_max(option: CreateCommandOption, max: i64) -> CreateCommandOption {
 fn built_ins() -> Vec<CreateCommand> {
     use CommandOptionType::String;
     vec![
-        command("help", "The commands you may run, or one command's usage")
-            .add_option(option(String, "command", "A command to describe", false)),
+        command("help", "The commands you may run, or one command's usage").add_option(option(
+            String,
+            "command",
+            "A command to describe",
+            false,
+        )),
         command("whoami", "Who warden thinks you are, and your roles"),
         command("approvals", "Pending approval requests you can decide"),
         command(

@@ -8,9 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use serenity::builder::{
     CreateActionRow, CreateAllowedMentions, CreateButton, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, CreateThread,
-    EditInteractionResponse, EditMessage, EditThread,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, CreateModal, CreateThread, EditInteractionResponse, EditMessage, EditThread,
 };
 use serenity::model::application::{ButtonStyle as DiscordStyle, InputTextStyle};
 use serenity::model::channel::{AutoArchiveDuration, MessageFlags};

@@ -187,7 +187,10 @@ fn thread_bodies_and_followup_flags() {
     assert_eq!(json(&followup(&m, false)).get("flags"), None);
     let edit = json(&edit_original(&m));
     assert_eq!(edit["content"], "done");
-    assert_eq!(edit["components"][0]["components"][0]["custom_id"], "warden.retry:J-1");
+    assert_eq!(
+        edit["components"][0]["components"][0]["custom_id"],
+        "warden.retry:J-1"
+    );
     assert_eq!(edit.get("flags"), None);
     let edit = json(&edit_message(&Message::default()));
     assert_eq!(edit["components"], json!([]));

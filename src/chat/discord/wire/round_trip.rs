@@ -52,7 +52,10 @@ fn application_command_becomes_the_invocation() {
             reason: Some("weekly release".into()),
         })
     );
-    assert_eq!(inv.replay_key.as_deref(), Some("discord:786008729715212338"));
+    assert_eq!(
+        inv.replay_key.as_deref(),
+        Some("discord:786008729715212338")
+    );
     assert_eq!(
         inv.reply,
         Some(crate::chat::ReplyHandle::discord(
@@ -134,7 +137,10 @@ fn what_serenity_cannot_read_is_named() {
     let mut unknown: Value = serde_json::from_str(COMMAND).unwrap();
     unknown["type"] = 99.into();
     let mut no_limit: Value = serde_json::from_str(COMPONENT).unwrap();
-    no_limit.as_object_mut().unwrap().remove("attachment_size_limit");
+    no_limit
+        .as_object_mut()
+        .unwrap()
+        .remove("attachment_size_limit");
     let mut no_message: Value = serde_json::from_str(COMPONENT).unwrap();
     no_message.as_object_mut().unwrap().remove("message");
     for (body, named) in [
@@ -148,5 +154,7 @@ fn what_serenity_cannot_read_is_named() {
         let error = parse(&body.to_string()).unwrap_err();
         assert!(error.contains(named), "{named}: {error}");
     }
-    assert!(parse("not json").unwrap_err().contains("not a Discord interaction"));
+    assert!(parse("not json")
+        .unwrap_err()
+        .contains("not a Discord interaction"));
 }

@@ -176,19 +176,22 @@ fn foreign_or_incomplete_components_are_not_clicks() {
 
 #[test]
 fn modal_submit_collects_text_inputs() {
-    let p = with(envelope(5, "900", "tok"), json!({
-        "guild_id": "9", "channel_id": "7",
-        "member": member("1", "alice"),
-        "data": {
-            "custom_id": "warden.deny:A-17",
-            "components": [
-                { "type": 1, "components": [{ "type": 4, "custom_id": "reason", "value": "not during the freeze" }] },
-                { "type": 18, "component": { "type": 4, "custom_id": "note", "value": "see #ops" } },
-                { "type": 18, "component": { "type": 3, "custom_id": "env", "values": ["prod"] } },
-                { "type": 1, "components": [{ "type": 4, "custom_id": "broken" }] }
-            ]
-        }
-    }));
+    let p = with(
+        envelope(5, "900", "tok"),
+        json!({
+            "guild_id": "9", "channel_id": "7",
+            "member": member("1", "alice"),
+            "data": {
+                "custom_id": "warden.deny:A-17",
+                "components": [
+                    { "type": 1, "components": [{ "type": 4, "custom_id": "reason", "value": "not during the freeze" }] },
+                    { "type": 18, "component": { "type": 4, "custom_id": "note", "value": "see #ops" } },
+                    { "type": 18, "component": { "type": 3, "custom_id": "env", "values": ["prod"] } },
+                    { "type": 1, "components": [{ "type": 4, "custom_id": "broken" }] }
+                ]
+            }
+        }),
+    );
     let Interaction::ModalSubmit { submit, handle } =
         parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
     else {
