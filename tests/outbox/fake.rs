@@ -315,3 +315,59 @@ fn message_problem(body: &Value) -> Option<String> {
     }
     None
 }
+
+/// The fake refuses what Discord would refuse, so the passing tests above say something about
+/// the bodies serenity's builders produce.
+#[test]
+fn the_fake_discord_refuses_what_discord_would() {
+    let mut bot = HeaderMap::new();
+    bot.insert("content-type", "application/json".parse().unwrap());
+    let mut webhook = bot.clone();
+    bot.insert(
+        "authorization",
+        "Bot discord-outbox-test-token".parse().unwrap(),
+    );
+    let ok = json!({ "content": "hi", "allowed_mentions": { "parse": [] }, "components": [] });
+    assert_eq!(
+        discord_problem("/discord/channels/1/messages", &bot, &ok),
+        None
+    );
+    assert_eq!(
+        discord_problem("/discord/webhooks/7/t", &webhook, &ok),
+        None
+    );
+    let refused = [
+        ("/discord/channels/1/messages", &webhook, ok.clone()),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "hi", "components": [] }),
+        ),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "", "allowed_mentions": { "parse": [] }, "components": [] }),
+        ),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "hi", "allowed_mentions": { "parse": [] }, "components": [
+            { "type": 1, "components": [{ "type": 2, "style": 5, "label": "x", "url": "u", "custom_id": "c" }] }
+        ] }),
+        ),
+        ("/discord/channels/1", &bot, json!({ "archived": true })),
+        (
+            "/discord/channels/1/messages/2/threads",
+            &bot,
+            json!({ "name": "t", "auto_archive_duration": 7 }),
+        ),
+    ];
+    for (path, headers, body) in refused {
+        assert!(
+            discord_problem(path, headers, &body).is_some(),
+            "{path} {body}"
+        );
+    }
+    webhook.insert("authorization", "Bot x".parse().unwrap());
+    assert!(discord_problem("/discord/webhooks/7/t", &webhook, &ok).is_some());
+}
