@@ -472,14 +472,14 @@ async fn a_person_counts_once_across_slack_and_discord() {
     let slack = click(&w, "T0ACME", "U0DAVE", &approve).await;
     assert!(slack.contains("1 of 2"), "{slack}");
     // Dave clicks the same request's button from Discord.
-    let discord_click = serde_json::json!({
-        "type": 3, "id": "830000000000000001", "application_id": "123456789012345678",
-        "token": "interaction-token", "version": 1, "guild_id": "900000000000000001",
-        "channel_id": "700000000000000001",
-        "member": { "user": { "id": "100000000000000004", "username": "dave" } },
-        "message": { "id": "840000000000000001", "channel_id": "700000000000000001" },
-        "data": { "custom_id": format!("warden.approve:{id}"), "component_type": 2 }
-    });
+    let discord_click = discord_click(
+        "830000000000000001",
+        "900000000000000001",
+        "100000000000000004",
+        "dave",
+        "840000000000000001",
+        &format!("warden.approve:{id}"),
+    );
     let r = w.app.post_discord(&discord_click, now()).await;
     let body: serde_json::Value = r.json().await.unwrap();
     let content = body["data"]["content"].as_str().unwrap();

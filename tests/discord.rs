@@ -229,8 +229,17 @@ async fn a_replayed_interaction_id_is_not_acted_on_twice() {
 #[tokio::test]
 async fn components_are_verified_and_answered_not_yet_supported() {
     let app = TestApp::spawn().await;
-    let click = json!({ "type": 3, "id": "800000000000000006", "guild_id": GUILD, "data": { "custom_id": "approve:A-1", "component_type": 2 } });
+    // A button warden did not render (another app's custom id).
+    let click = discord_click(
+        "800000000000000006",
+        GUILD,
+        ALICE,
+        "alice",
+        "820000000000000006",
+        "approve:A-1",
+    );
     let r = app.post_discord(&click, now()).await;
+    assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(
         body["data"]["content"]
@@ -239,6 +248,60 @@ async fn components_are_verified_and_answered_not_yet_supported() {
             .contains("not supported"),
         "{body}"
     );
+    assert!(app.audit().await.is_empty());
+    app.server.shutdown().await.unwrap();
+}
+
+/// Discord's own example shapes, signed and posted: PING gets exactly `{"type":1}` and the
+/// command becomes an invocation that reaches the guard (the guild is not connected).
+#[tokio::test]
+async fn documented_payloads_are_answered() {
+    let app = TestApp::spawn().await;
+    let ping: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/discord/ping.json")).unwrap();
+    let r = app.post_discord(&ping, now()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"type":1}"#);
+    let command: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/discord/application_command.json")).unwrap();
+    let r = app.post_discord(&command, now()).await;
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], 4);
+    assert_eq!(body["data"]["flags"], 64);
+    assert!(
+        body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not connected"),
+        "{body}"
+    );
+    app.server.shutdown().await.unwrap();
+}
+
+/// A signed body warden cannot read as an interaction is a 400 that names the problem, and
+/// nothing is recorded.
+#[tokio::test]
+async fn unreadable_interactions_are_400_naming_the_problem() {
+    let app = TestApp::spawn().await;
+    let mut autocomplete = discord_command("800000000000000007", GUILD, ALICE, "deploy", json!([]));
+    autocomplete["type"] = 4.into();
+    let mut no_limit = discord_command("800000000000000008", GUILD, ALICE, "whoami", json!([]));
+    no_limit
+        .as_object_mut()
+        .unwrap()
+        .remove("attachment_size_limit");
+    for (body, named) in [
+        (json!({ "type": 42, "id": "1" }), "Unknown interaction type"),
+        (autocomplete, "autocomplete"),
+        (no_limit, "attachment_size_limit"),
+        (json!([1, 2]), "not a Discord interaction"),
+    ] {
+        let r = app.post_discord(&body, now()).await;
+        assert_eq!(r.status(), 400, "{named}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(named), "{named}: {text}");
+    }
     assert!(app.audit().await.is_empty());
     app.server.shutdown().await.unwrap();
 }

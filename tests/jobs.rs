@@ -678,14 +678,14 @@ async fn discord_confirm_updates_the_prompt_in_place() {
     let button = &body["data"]["components"][0]["components"][0];
     assert_eq!(button["label"], "Confirm");
     let custom_id = button["custom_id"].as_str().unwrap().to_string();
-    let click = serde_json::json!({
-        "type": 3, "id": "810000000000000002", "application_id": "123456789012345678",
-        "token": "interaction-token", "version": 1, "guild_id": guild,
-        "channel_id": "700000000000000001",
-        "member": { "user": { "id": alice, "username": "alice" } },
-        "message": { "id": "820000000000000001", "channel_id": "700000000000000001" },
-        "data": { "custom_id": custom_id, "component_type": 2 }
-    });
+    let click = discord_click(
+        "810000000000000002",
+        guild,
+        alice,
+        "alice",
+        "820000000000000001",
+        &custom_id,
+    );
     let r = app.post_discord(&click, now()).await;
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["type"], 7, "{body}");

@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
-use super::{
-    header, json_reply, malformed, outcome_of, reject, request_id, unavailable, Outcome, RawBody,
-};
+use super::{header, json_reply, outcome_of, reject, request_id, unavailable, Outcome, RawBody};
 use crate::app::AppState;
 use crate::chat::discord::{self, Interaction};
 use crate::chat::verify::verify_discord;
@@ -34,7 +32,7 @@ pub(super) async fn interactions(
     let rid = request_id(&headers);
     let interaction = match discord::parse_interaction(&body, rid.clone()) {
         Ok(interaction) => interaction,
-        Err(problem) => return malformed("/discord/interactions", &problem),
+        Err(problem) => return unreadable(&problem),
     };
     match interaction {
         Interaction::Ping => json_reply(Outcome("ok"), discord::pong()),
@@ -93,4 +91,20 @@ pub(super) async fn interactions(
             )
         }
     }
+}
+
+/// A verified body that is not an interaction warden can read (an unknown type, a missing
+/// field): 400 with the problem named in plain text. The body was signed by Discord, so the
+/// answer goes back to Discord only and tells its developer what was wrong.
+fn unreadable(problem: &str) -> Response {
+    tracing::warn!(
+        http.route = "/discord/interactions",
+        "unreadable verified interaction: {problem}"
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        Outcome("bad_request"),
+        problem.to_string(),
+    )
+        .into_response()
 }

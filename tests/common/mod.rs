@@ -501,6 +501,16 @@ pub fn discord_signature(timestamp: &str, body: &[u8]) -> String {
     )
 }
 
+/// A guild member as Discord sends it (serenity reads roles, deaf, mute and flags).
+pub fn discord_member(user: &str, username: &str) -> serde_json::Value {
+    serde_json::json!({
+        "user": { "id": user, "username": username, "discriminator": "0", "global_name": null, "avatar": null, "public_flags": 0 },
+        "roles": [], "premium_since": null, "permissions": "2147483647", "pending": false,
+        "nick": null, "mute": false, "deaf": false, "flags": 0,
+        "joined_at": "2023-03-13T19:19:14.040000+00:00"
+    })
+}
+
 /// An application-command interaction as Discord sends it.
 pub fn discord_command(
     id: &str,
@@ -517,9 +527,54 @@ pub fn discord_command(
         "version": 1,
         "guild_id": guild,
         "channel_id": "700000000000000001",
-        "member": { "user": { "id": user, "username": "someone" }, "roles": [] },
+        "channel": { "id": "700000000000000001", "type": 0, "guild_id": guild },
+        "member": discord_member(user, "someone"),
         "data": { "id": "600000000000000001", "name": name, "type": 1, "options": options },
         "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "442368",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": guild },
+        "context": 0,
+        "attachment_size_limit": 26214400,
+    })
+}
+
+/// A button click as Discord sends it: `user` (named `username`) in `guild` clicks the button
+/// `custom_id` on message `message` in channel 700000000000000001.
+pub fn discord_click(
+    id: &str,
+    guild: &str,
+    user: &str,
+    username: &str,
+    message: &str,
+    custom_id: &str,
+) -> serde_json::Value {
+    let channel = "700000000000000001";
+    serde_json::json!({
+        "type": 3,
+        "id": id,
+        "application_id": "123456789012345678",
+        "token": "interaction-token",
+        "version": 1,
+        "guild_id": guild,
+        "channel_id": channel,
+        "channel": { "id": channel, "type": 0, "guild_id": guild },
+        "member": discord_member(user, username),
+        "message": {
+            "id": message, "type": 0, "channel_id": channel, "content": "",
+            "author": { "id": "123456789012345678", "username": "warden", "discriminator": "0", "avatar": null, "bot": true },
+            "timestamp": "2026-12-01T10:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": false, "flags": 0,
+            "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Click", "custom_id": custom_id }] }]
+        },
+        "data": { "custom_id": custom_id, "component_type": 2 },
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "442368",
+        "entitlements": [],
+        "attachment_size_limit": 26214400,
     })
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -86,10 +86,12 @@ impl Fake {
             ids: Arc::new(AtomicU64::new(1000)),
         };
         let state = fake.clone();
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: String| {
-            let fake = state.clone();
-            async move { fake.answer(method, uri, body).await }
-        });
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: String| {
+                let fake = state.clone();
+                async move { fake.answer(method, uri, headers, body).await }
+            },
+        );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
     }
@@ -147,7 +149,7 @@ impl Fake {
         )
     }
 
-    async fn answer(&self, method: Method, uri: Uri, body: String) -> Response {
+    async fn answer(&self, method: Method, uri: Uri, headers: HeaderMap, body: String) -> Response {
         let at = Instant::now();
         let path = uri.path().to_string();
         // slack-morphism sends `chat.getPermalink` as a GET with a query.
@@ -156,6 +158,16 @@ impl Fake {
         } else {
             serde_json::from_str(&body).unwrap_or(Value::Null)
         };
+        if path.starts_with("/discord/") {
+            if let Some(problem) = discord_problem(&path, &headers, &body) {
+                // What Discord answers a body it refuses: 400, code 50035.
+                eprintln!("fake Discord refused {method} {path}: {problem}");
+                self.record("refused".into(), path, body, at, false);
+                let answer =
+                    json!({ "code": 50035, "message": format!("Invalid Form Body: {problem}") });
+                return (StatusCode::BAD_REQUEST, answer.to_string()).into_response();
+            }
+        }
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let id = self.ids.fetch_add(1, Ordering::SeqCst);
         let channel = body["channel"].as_str().unwrap_or_default();
@@ -239,4 +251,140 @@ impl Fake {
             accepted,
         });
     }
+}
+
+/// Checks a request to the fake Discord as Discord would: the bot token on channel routes and
+/// none on interaction webhooks, a JSON body, and the limits and shapes of messages, buttons and
+/// threads. `None` when the request is acceptable.
+fn discord_problem(path: &str, headers: &HeaderMap, body: &Value) -> Option<String> {
+    let json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json || !body.is_object() {
+        return Some("the body is not a JSON object".into());
+    }
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["discord", "webhooks", ..] if auth.is_some() => {
+            return Some("webhooks take no Authorization".into())
+        }
+        ["discord", "channels", ..] if auth != Some("Bot discord-outbox-test-token") => {
+            return Some("channel routes need the bot token".into())
+        }
+        _ => {}
+    }
+    match segments.as_slice() {
+        ["discord", "channels", _, "messages", _, "threads"] => {
+            let name = body["name"].as_str().unwrap_or_default().chars().count();
+            let archive = body["auto_archive_duration"].as_u64().unwrap_or_default();
+            (!(1..=100).contains(&name) || ![60, 1440, 4320, 10080].contains(&archive))
+                .then(|| format!("bad thread: {body}"))
+        }
+        ["discord", "channels", _] => {
+            (body != &json!({ "archived": false })).then(|| format!("bad thread edit: {body}"))
+        }
+        _ => message_problem(body),
+    }
+}
+
+/// A message body: content of 1 to 2000 characters, no mention allowed by type, at most five
+/// action rows of one to five buttons, each a link (style 5, `url`) or a button with a
+/// `custom_id`, and an ephemeral flag only where one may be.
+fn message_problem(body: &Value) -> Option<String> {
+    let Some(content) = body["content"].as_str().map(|c| c.chars().count()) else {
+        return Some("no content".into());
+    };
+    if !(1..=2000).contains(&content) {
+        return Some(format!("content of {content} characters"));
+    }
+    if body["allowed_mentions"]["parse"] != json!([]) {
+        return Some(format!("mentions allowed: {}", body["allowed_mentions"]));
+    }
+    if !matches!(body.get("flags"), None | Some(Value::Null)) && body["flags"] != 64 {
+        return Some(format!("flags {}", body["flags"]));
+    }
+    let Some(rows) = body["components"].as_array() else {
+        return Some("no components".into());
+    };
+    if rows.len() > 5 {
+        return Some("more than five action rows".into());
+    }
+    for row in rows {
+        let buttons = row["components"].as_array().cloned().unwrap_or_default();
+        if row["type"] != 1 || buttons.is_empty() || buttons.len() > 5 {
+            return Some(format!("bad action row: {row}"));
+        }
+        for b in &buttons {
+            let label = b["label"].as_str().unwrap_or_default().chars().count();
+            let well_formed = b["type"] == 2
+                && (1..=80).contains(&label)
+                && match b["style"].as_u64() {
+                    Some(5) => b["url"].is_string() && b.get("custom_id").is_none(),
+                    Some(1..=4) => b["custom_id"].as_str().is_some_and(|c| c.len() <= 100),
+                    _ => false,
+                };
+            if !well_formed {
+                return Some(format!("bad button: {b}"));
+            }
+        }
+    }
+    None
+}
+
+/// The fake refuses what Discord would refuse, so the passing tests above say something about
+/// the bodies serenity's builders produce.
+#[test]
+fn the_fake_discord_refuses_what_discord_would() {
+    let mut bot = HeaderMap::new();
+    bot.insert("content-type", "application/json".parse().unwrap());
+    let mut webhook = bot.clone();
+    bot.insert(
+        "authorization",
+        "Bot discord-outbox-test-token".parse().unwrap(),
+    );
+    let ok = json!({ "content": "hi", "allowed_mentions": { "parse": [] }, "components": [] });
+    assert_eq!(
+        discord_problem("/discord/channels/1/messages", &bot, &ok),
+        None
+    );
+    assert_eq!(
+        discord_problem("/discord/webhooks/7/t", &webhook, &ok),
+        None
+    );
+    let refused = [
+        ("/discord/channels/1/messages", &webhook, ok.clone()),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "hi", "components": [] }),
+        ),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "", "allowed_mentions": { "parse": [] }, "components": [] }),
+        ),
+        (
+            "/discord/channels/1/messages",
+            &bot,
+            json!({ "content": "hi", "allowed_mentions": { "parse": [] }, "components": [
+            { "type": 1, "components": [{ "type": 2, "style": 5, "label": "x", "url": "u", "custom_id": "c" }] }
+        ] }),
+        ),
+        ("/discord/channels/1", &bot, json!({ "archived": true })),
+        (
+            "/discord/channels/1/messages/2/threads",
+            &bot,
+            json!({ "name": "t", "auto_archive_duration": 7 }),
+        ),
+    ];
+    for (path, headers, body) in refused {
+        assert!(
+            discord_problem(path, headers, &body).is_some(),
+            "{path} {body}"
+        );
+    }
+    webhook.insert("authorization", "Bot x".parse().unwrap());
+    assert!(discord_problem("/discord/webhooks/7/t", &webhook, &ok).is_some());
 }

@@ -1,5 +1,7 @@
 //! A small Discord REST client: channel messages (bot token) and interaction follow-ups and
-//! edits (interaction token). Every failure is a `DiscordError` that says whether a retry can
+//! edits (interaction token). The bodies are serenity's builders (`render`), sent with warden's
+//! own reqwest client: serenity's `http` feature would bring an old rustls with open
+//! advisories, and warden keeps its own timeouts, retry classification and base URL. Every failure is a `DiscordError` that says whether a retry can
 //! help, so the outbox can decide without knowing Discord.
 //!
 //! The bot token is exposed only to build the `Authorization` header, and `Debug` redacts
@@ -10,7 +12,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::render::{render_message, EPHEMERAL};
+use super::render;
 use crate::chat::message::Message;
 
 /// Whether a failed call is worth retrying.
@@ -104,7 +106,9 @@ impl DiscordClient {
         message: &Message,
     ) -> Result<String, DiscordError> {
         let url = format!("{}/channels/{channel_id}/messages", self.api_url);
-        let request = self.bot(self.http.post(url)).json(&render_message(message));
+        let request = self
+            .bot(self.http.post(url))
+            .json(&render::create_message(message));
         message_id("create_message", send("create_message", request).await?)
     }
 
@@ -117,18 +121,9 @@ impl DiscordClient {
         mentions: &[String],
     ) -> Result<String, DiscordError> {
         let url = format!("{}/channels/{thread_id}/messages", self.api_url);
-        let users: Vec<&String> = mentions
-            .iter()
-            .filter(|u| !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()))
-            .collect();
-        let mut body = render_message(message);
-        if !users.is_empty() {
-            let prefix: Vec<String> = users.iter().map(|u| format!("<@{u}>")).collect();
-            let content = body["content"].as_str().unwrap_or_default();
-            body["content"] = format!("{} {content}", prefix.join(" ")).into();
-            body["allowed_mentions"] = serde_json::json!({ "parse": [], "users": users });
-        }
-        let request = self.bot(self.http.post(url)).json(&body);
+        let request = self
+            .bot(self.http.post(url))
+            .json(&render::thread_message(message, mentions));
         message_id(
             "create_thread_message",
             send("create_thread_message", request).await?,
@@ -147,10 +142,9 @@ impl DiscordClient {
             "{}/channels/{channel_id}/messages/{message_id_}/threads",
             self.api_url
         );
-        let name: String = name.chars().take(100).collect();
         let request = self
             .bot(self.http.post(url))
-            .json(&serde_json::json!({ "name": name, "auto_archive_duration": 10080 }));
+            .json(&render::start_thread(name));
         message_id("start_thread", send("start_thread", request).await?)
     }
 
@@ -160,7 +154,7 @@ impl DiscordClient {
         let url = format!("{}/channels/{thread_id}", self.api_url);
         let request = self
             .bot(self.http.patch(url))
-            .json(&serde_json::json!({ "archived": false }));
+            .json(&render::unarchive_thread());
         send("unarchive_thread", request).await?;
         Ok(())
     }
@@ -178,7 +172,7 @@ impl DiscordClient {
         );
         let request = self
             .bot(self.http.patch(url))
-            .json(&render_message(message));
+            .json(&render::edit_message(message));
         send("edit_message", request).await?;
         Ok(())
     }
@@ -192,19 +186,16 @@ impl DiscordClient {
         message: &Message,
         ephemeral: bool,
     ) -> Result<String, DiscordError> {
-        let mut body = render_message(message);
-        if ephemeral {
-            body["flags"] = EPHEMERAL.into();
-        }
         // The interaction token in the path is the credential; the bot token is not sent.
         let url = format!(
             "{}/webhooks/{application_id}/{interaction_token}",
             self.api_url
         );
-        message_id(
-            "followup",
-            send("followup", self.http.post(url).json(&body)).await?,
-        )
+        let request = self
+            .http
+            .post(url)
+            .json(&render::followup(message, ephemeral));
+        message_id("followup", send("followup", request).await?)
     }
 
     /// `PATCH /webhooks/{application_id}/{token}/messages/@original`: edits the first
@@ -219,7 +210,7 @@ impl DiscordClient {
             "{}/webhooks/{application_id}/{interaction_token}/messages/@original",
             self.api_url
         );
-        let request = self.http.patch(url).json(&render_message(message));
+        let request = self.http.patch(url).json(&render::edit_original(message));
         send("edit_original", request).await?;
         Ok(())
     }

@@ -1,16 +1,28 @@
-//! Discord's interaction shapes, reduced to the fields warden reads. Every field but the type
-//! and id is optional on the way in, so a strange payload is a classification or an error,
-//! never a panic.
+//! Verified interaction bodies parsed into serenity's models and turned into warden's neutral
+//! types. A body serenity cannot read (an unknown interaction type, a missing field) is an
+//! error that names the problem, never a panic.
+//!
+//! The raw body stays the record of what Discord sent: serenity's models do not re-serialise
+//! byte for byte (it copies `member.user` into `user`, for one), so nothing here is meant to be
+//! written back out.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use serenity::model::application::{
+    ActionRowComponent, CommandDataOption, CommandDataOptionValue, CommandInteraction,
+    ComponentInteraction, Interaction as Discord, ModalInteraction,
+};
+use serenity::model::guild::Member;
+use serenity::model::id::GuildId;
+use serenity::model::user::User;
 
 use crate::chat::message::{ButtonKind, Click, MessageRef, ModalSubmit};
 use crate::chat::{ArgsInput, Invocation};
 use crate::commands::args::RawArgs;
 use crate::model::{ChannelRef, Platform, PlatformUser};
+
+mod labels;
 
 /// A verified interaction, classified.
 #[derive(Debug, Clone)]
@@ -36,8 +48,8 @@ pub enum Interaction {
         /// What is needed to answer it later.
         handle: InteractionHandle,
     },
-    /// Any other component or modal interaction (not one of warden's custom ids, or missing
-    /// who clicked): acknowledged, not acted on.
+    /// Any other component interaction (not one of warden's custom ids, or missing who
+    /// clicked): acknowledged, not acted on.
     Component {
         /// The interaction id, the replay key.
         id: String,
@@ -81,217 +93,213 @@ impl std::fmt::Debug for InteractionHandle {
     }
 }
 
-#[derive(Deserialize)]
-struct RawInteraction {
-    #[serde(rename = "type")]
-    kind: u8,
-    id: String,
-    #[serde(default)]
-    guild_id: Option<String>,
-    #[serde(default)]
-    channel_id: Option<String>,
-    #[serde(default)]
-    channel: Option<IdOnly>,
-    #[serde(default)]
-    member: Option<Member>,
-    #[serde(default)]
-    user: Option<User>,
-    #[serde(default)]
-    application_id: Option<String>,
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    message: Option<IdOnly>,
-    /// Kept raw: its shape depends on the interaction type.
-    #[serde(default)]
-    data: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct IdOnly {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct Member {
-    user: User,
-}
-
-#[derive(Deserialize)]
-struct User {
-    id: String,
-    #[serde(default)]
-    username: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CommandData {
-    name: String,
-    #[serde(default)]
-    options: Vec<CommandOption>,
-}
-
-#[derive(Deserialize)]
-struct CommandOption {
-    name: String,
-    #[serde(default)]
-    value: Option<Value>,
-}
-
-fn option_text(value: Value) -> String {
-    match value {
-        Value::String(s) => s,
-        other => other.to_string(),
-    }
-}
-
 /// Parses a verified interaction body.
 pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction, String> {
-    let raw: RawInteraction =
+    let mut object: Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| format!("not a Discord interaction: {e}"))?;
-    match raw.kind {
-        1 => Ok(Interaction::Ping),
-        2 => {
-            let data: CommandData = raw
-                .data
-                .ok_or("application command without data")
-                .and_then(|d| {
-                    serde_json::from_value(d).map_err(|_| "application command data is malformed")
-                })?;
-            let user = raw
-                .member
-                .map(|m| m.user)
-                .or(raw.user)
-                .ok_or("interaction without a user")?;
-            // Interactions from direct messages have no guild; they are refused at the tenant
-            // step, which needs a workspace string to report.
-            let guild = raw.guild_id.unwrap_or_default();
-            let mut args = RawArgs::default();
-            for option in data.options {
-                let value = option.value.map(option_text).unwrap_or_default();
-                match option.name.as_str() {
-                    "dry_run" | "dry-run" => args.dry_run = value == "true",
-                    "reason" => args.reason = Some(value),
-                    _ => args.named.push((option.name, value)),
-                }
-            }
-            Ok(Interaction::Command(Box::new(Invocation {
-                request_id,
-                platform: Platform::Discord,
-                workspace: guild.clone(),
-                user: PlatformUser {
-                    platform: Platform::Discord,
-                    workspace: guild,
-                    user: user.id,
-                },
-                user_name: user.username,
-                channel: raw.channel_id.map(|c| format!("discord:{c}")),
-                command: data.name,
-                input: ArgsInput::Structured(args),
-                replay_key: Some(format!("discord:{}", raw.id)),
-                reply: match (&raw.application_id, &raw.token) {
-                    (Some(app), Some(token)) => Some(crate::chat::ReplyHandle::discord(app, token)),
-                    _ => None,
-                },
-                thread: None,
-            })))
-        }
-        3 | 5 => Ok(component(raw, request_id)),
-        other => Err(format!("unsupported interaction type {other}")),
+    fill_channel_id(&mut object);
+    // Serenity fills a missing `user` with a placeholder; whether Discord named anyone is
+    // read here, before that placeholder can be mistaken for a person.
+    let names_a_user = ["member", "user"]
+        .iter()
+        .any(|k| object.get(*k).is_some_and(Value::is_object));
+    let label_values = labels::values(&object);
+    let parsed: Discord = serde_json::from_value(Value::Object(object))
+        .map_err(|e| format!("not a Discord interaction warden can read: {e}"))?;
+    match parsed {
+        Discord::Ping(_) => Ok(Interaction::Ping),
+        Discord::Command(command) => invocation(command, names_a_user, request_id),
+        Discord::Autocomplete(command) => Err(format!(
+            "autocomplete interactions are not supported (command `{}`): warden registers no autocomplete options",
+            command.data.name
+        )),
+        Discord::Component(component) => Ok(click(component, names_a_user, request_id)),
+        Discord::Modal(modal) => Ok(modal_submit(modal, names_a_user, label_values, request_id)),
+        other => Err(format!("unsupported interaction type {:?}", other.kind())),
     }
 }
 
-/// Classifies a component (3) or modal submit (5) interaction. Only warden's own custom ids
-/// with a user, a token and an application id become a `Click` or `ModalSubmit`; anything
-/// else is `Component`, answered but not acted on.
-fn component(raw: RawInteraction, request_id: String) -> Interaction {
-    let data = raw.data.unwrap_or(Value::Null);
-    let custom_id = data.get("custom_id").and_then(Value::as_str).unwrap_or("");
-    let (action, value) = custom_id.split_once(':').unwrap_or((custom_id, ""));
-    let user = raw.member.map(|m| m.user).or(raw.user);
-    let (Some(user), Some(application_id), Some(token)) = (user, raw.application_id, raw.token)
-    else {
-        return Interaction::Component { id: raw.id };
-    };
-    let guild = raw.guild_id.unwrap_or_default();
-    let user = PlatformUser {
+/// Discord's documentation marks `channel_id` optional beside the partial `channel` object,
+/// while serenity requires it. When only `channel` came, its id is the channel.
+fn fill_channel_id(object: &mut Map<String, Value>) {
+    if object.contains_key("channel_id") {
+        return;
+    }
+    let id = object
+        .get("channel")
+        .and_then(|c| c.get("id"))
+        .filter(|id| id.is_string())
+        .cloned();
+    if let Some(id) = id {
+        object.insert("channel_id".into(), id);
+    }
+}
+
+/// The person behind an interaction: the guild member's user in a server, the top-level user
+/// in a direct message, or nobody when Discord named no one.
+fn person<'a>(member: Option<&'a Member>, user: &'a User, named: bool) -> Option<&'a User> {
+    member.map(|m| &m.user).or(named.then_some(user))
+}
+
+/// The guild id as the neutral workspace. Interactions from direct messages have no guild;
+/// they are refused at the tenant step, which needs a workspace string to report.
+fn workspace(guild: Option<GuildId>) -> String {
+    guild.map(|g| g.to_string()).unwrap_or_default()
+}
+
+/// An option's value as the text the argument grammar reads.
+fn option_text(value: &CommandDataOptionValue) -> String {
+    match value {
+        CommandDataOptionValue::String(s) => s.clone(),
+        CommandDataOptionValue::Integer(n) => n.to_string(),
+        CommandDataOptionValue::Number(n) => n.to_string(),
+        CommandDataOptionValue::Boolean(b) => b.to_string(),
+        CommandDataOptionValue::User(id) => id.to_string(),
+        CommandDataOptionValue::Channel(id) => id.to_string(),
+        CommandDataOptionValue::Role(id) => id.to_string(),
+        CommandDataOptionValue::Mentionable(id) => id.to_string(),
+        CommandDataOptionValue::Attachment(id) => id.to_string(),
+        // Warden registers no subcommands and no autocomplete: these carry no plain value.
+        _ => String::new(),
+    }
+}
+
+fn args(options: &[CommandDataOption]) -> RawArgs {
+    let mut args = RawArgs::default();
+    for option in options {
+        let value = option_text(&option.value);
+        match option.name.as_str() {
+            "dry_run" | "dry-run" => args.dry_run = value == "true",
+            "reason" => args.reason = Some(value),
+            _ => args.named.push((option.name.clone(), value)),
+        }
+    }
+    args
+}
+
+/// An application command as the neutral invocation.
+fn invocation(
+    command: CommandInteraction,
+    named: bool,
+    request_id: String,
+) -> Result<Interaction, String> {
+    let user = person(command.member.as_deref(), &command.user, named)
+        .ok_or("interaction without a user")?;
+    let guild = workspace(command.guild_id);
+    Ok(Interaction::Command(Box::new(Invocation {
+        request_id,
         platform: Platform::Discord,
         workspace: guild.clone(),
-        user: user.id,
+        user: PlatformUser {
+            platform: Platform::Discord,
+            workspace: guild,
+            user: user.id.to_string(),
+        },
+        user_name: Some(user.name.clone()).filter(|n| !n.is_empty()),
+        channel: Some(format!("discord:{}", command.channel_id)),
+        command: command.data.name.clone(),
+        input: ArgsInput::Structured(args(&command.data.options)),
+        replay_key: Some(format!("discord:{}", command.id)),
+        reply: Some(crate::chat::ReplyHandle::discord(
+            &command.application_id.to_string(),
+            &command.token,
+        )),
+        thread: None,
+    })))
+}
+
+/// A click on a button. Only warden's own custom ids clicked by a known user become a
+/// `Click`; anything else is `Component`, answered but not acted on.
+fn click(component: ComponentInteraction, named: bool, request_id: String) -> Interaction {
+    let id = component.id.to_string();
+    let custom_id = component.data.custom_id.as_str();
+    let (action, value) = custom_id.split_once(':').unwrap_or((custom_id, ""));
+    let (Some(kind), Some(user)) = (
+        ButtonKind::from_action_id(action),
+        person(component.member.as_ref(), &component.user, named),
+    ) else {
+        return Interaction::Component { id };
     };
-    let handle = InteractionHandle {
-        id: raw.id.clone(),
-        application_id,
-        token,
-    };
-    let replay_key = Some(format!("discord:{}", raw.id));
-    let channel_id = raw.channel_id.or(raw.channel.map(|c| c.id));
-    if raw.kind == 5 {
-        return Interaction::ModalSubmit {
-            submit: Box::new(ModalSubmit {
-                request_id,
-                platform: Platform::Discord,
-                workspace: guild,
-                user,
-                callback_id: action.to_string(),
-                metadata: value.to_string(),
-                values: modal_values(&data),
-                replay_key,
-                channel: channel_id.map(|c| format!("discord:{c}")),
-            }),
-            handle,
-        };
-    }
-    let Some(kind) = ButtonKind::from_action_id(action) else {
-        return Interaction::Component { id: raw.id };
-    };
-    let message = match (&channel_id, raw.message) {
-        (Some(channel), Some(m)) => Some(MessageRef {
-            channel: ChannelRef {
-                platform: Platform::Discord,
-                id: channel.clone(),
-            },
-            id: m.id,
-        }),
-        _ => None,
-    };
+    let guild = workspace(component.guild_id);
+    let channel = component.channel_id.to_string();
     Interaction::Click {
         click: Box::new(Click {
             request_id,
             platform: Platform::Discord,
-            workspace: guild,
-            user,
-            channel: channel_id.map(|c| format!("discord:{c}")),
+            workspace: guild.clone(),
+            user: PlatformUser {
+                platform: Platform::Discord,
+                workspace: guild,
+                user: user.id.to_string(),
+            },
+            channel: Some(format!("discord:{channel}")),
             kind,
             value: value.to_string(),
-            replay_key,
-            message,
+            replay_key: Some(format!("discord:{id}")),
+            message: Some(MessageRef {
+                channel: ChannelRef {
+                    platform: Platform::Discord,
+                    id: channel,
+                },
+                id: component.message.id.to_string(),
+            }),
         }),
-        handle,
+        handle: InteractionHandle {
+            id,
+            application_id: component.application_id.to_string(),
+            token: component.token,
+        },
     }
 }
 
-/// The text inputs of a modal submit: `data.components[*]` are action rows holding
-/// `components`, or (newer modals) labels holding one `component`.
-fn modal_values(data: &Value) -> BTreeMap<String, String> {
-    let mut values = BTreeMap::new();
-    let rows = data.get("components").and_then(Value::as_array);
-    for row in rows.into_iter().flatten() {
-        let inner = row.get("components").and_then(Value::as_array);
-        let single = row.get("component").into_iter();
-        for input in inner.into_iter().flatten().chain(single) {
-            let id = input.get("custom_id").and_then(Value::as_str);
-            let value = input.get("value").and_then(Value::as_str).or_else(|| {
-                // Selects in modals submit `values`; warden's forms use one choice.
-                input.get("values")?.as_array()?.first()?.as_str()
-            });
-            if let (Some(id), Some(value)) = (id, value) {
-                values.insert(id.to_string(), value.to_string());
+/// A submitted modal. Without a known user it is `Component`, answered but not acted on.
+fn modal_submit(
+    modal: ModalInteraction,
+    named: bool,
+    mut values: BTreeMap<String, String>,
+    request_id: String,
+) -> Interaction {
+    let id = modal.id.to_string();
+    let Some(user) = person(modal.member.as_ref(), &modal.user, named) else {
+        return Interaction::Component { id };
+    };
+    let custom_id = modal.data.custom_id.as_str();
+    let (callback_id, metadata) = custom_id.split_once(':').unwrap_or((custom_id, ""));
+    // Text inputs in action rows, the form warden's own modals use (`render::modal`).
+    let inputs = modal.data.components.iter().flat_map(|row| &row.components);
+    for input in inputs {
+        if let ActionRowComponent::InputText(text) = input {
+            if let Some(value) = &text.value {
+                values.insert(text.custom_id.clone(), value.clone());
             }
         }
     }
-    values
+    let guild = workspace(modal.guild_id);
+    Interaction::ModalSubmit {
+        submit: Box::new(ModalSubmit {
+            request_id,
+            platform: Platform::Discord,
+            workspace: guild.clone(),
+            user: PlatformUser {
+                platform: Platform::Discord,
+                workspace: guild,
+                user: user.id.to_string(),
+            },
+            callback_id: callback_id.to_string(),
+            metadata: metadata.to_string(),
+            values,
+            replay_key: Some(format!("discord:{id}")),
+            channel: Some(format!("discord:{}", modal.channel_id)),
+        }),
+        handle: InteractionHandle {
+            id,
+            application_id: modal.application_id.to_string(),
+            token: modal.token,
+        },
+    }
 }
 
+#[cfg(test)]
+mod round_trip;
 #[cfg(test)]
 mod tests;

@@ -114,7 +114,10 @@ async fn create_then_edit_with_the_returned_id() {
         body["components"][0]["components"][1]["custom_id"],
         "warden.deny:A-17"
     );
-    assert_eq!(body["allowed_mentions"], json!({ "parse": [] }));
+    assert_eq!(
+        body["allowed_mentions"],
+        json!({ "parse": [], "users": [], "roles": [] })
+    );
     let (method, path, auth, body) = &calls[1];
     assert_eq!(method, "PATCH");
     assert_eq!(path, "/api/v10/channels/77/messages/1100");

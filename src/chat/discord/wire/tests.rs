@@ -3,10 +3,63 @@ use serde_json::json;
 use super::*;
 use crate::chat::message::Modal;
 
+/// A guild member as Discord sends it: serenity needs roles, deaf, mute and flags.
+fn member(id: &str, username: &str) -> Value {
+    json!({
+        "user": { "id": id, "username": username, "discriminator": "0", "global_name": null, "avatar": null, "public_flags": 0 },
+        "roles": [], "premium_since": null, "permissions": "17179869183", "pending": false,
+        "nick": null, "mute": false, "deaf": false, "flags": 0,
+        "joined_at": "2017-03-13T19:19:14.040000+00:00"
+    })
+}
+
+/// The fields Discord sends with every command, component and modal interaction.
+fn envelope(kind: u8, id: &str, token: &str) -> Value {
+    json!({
+        "type": kind, "id": id, "version": 1, "token": token,
+        "application_id": "290926444748734465",
+        "locale": "en-US", "guild_locale": "en-US", "app_permissions": "442368",
+        "entitlements": [], "attachment_size_limit": 26214400
+    })
+}
+
+/// `base` with `extra`'s fields added or replaced.
+fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+/// The message a button sat on, in full: serenity reads it whole.
+fn message(id: &str, channel: &str, custom_id: &str) -> Value {
+    json!({
+        "id": id, "type": 0, "channel_id": channel,
+        "content": "Approve `deploy api`?",
+        "author": { "id": "290926444748734465", "username": "warden", "discriminator": "0", "avatar": null, "bot": true },
+        "timestamp": "2021-05-19T02:12:51.710000+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false, "flags": 0,
+        "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Approve", "custom_id": custom_id }] }]
+    })
+}
+
 #[test]
 fn command_options_become_named_args() {
-    let body = br#"{"type":2,"id":"42","guild_id":"9","channel_id":"7","member":{"user":{"id":"1","username":"alice"}},"data":{"id":"c","name":"deploy","type":1,"options":[{"name":"service","type":3,"value":"api"},{"name":"replicas","type":4,"value":3},{"name":"dry_run","type":5,"value":true},{"name":"reason","type":3,"value":"hotfix"}]}}"#;
-    let Interaction::Command(inv) = parse_interaction(body, "r".into()).unwrap() else {
+    let body = with(
+        envelope(2, "42", "tok"),
+        json!({
+            "guild_id": "9", "channel_id": "7", "member": member("1", "alice"),
+            "data": { "id": "3", "name": "deploy", "type": 1, "options": [
+                { "name": "service", "type": 3, "value": "api" },
+                { "name": "replicas", "type": 4, "value": 3 },
+                { "name": "dry_run", "type": 5, "value": true },
+                { "name": "reason", "type": 3, "value": "hotfix" }
+            ] }
+        }),
+    )
+    .to_string();
+    let Interaction::Command(inv) = parse_interaction(body.as_bytes(), "r".into()).unwrap() else {
         panic!("expected a command")
     };
     assert_eq!(inv.command, "deploy");
@@ -28,8 +81,9 @@ fn command_options_become_named_args() {
 
 #[test]
 fn ping_and_garbage() {
+    let ping = br#"{"type":1,"id":"1","application_id":"2","token":"t","version":1}"#;
     assert!(matches!(
-        parse_interaction(br#"{"type":1,"id":"1"}"#, "r".into()),
+        parse_interaction(ping, "r".into()),
         Ok(Interaction::Ping)
     ));
     assert!(parse_interaction(b"[]", "r".into()).is_err());
@@ -37,29 +91,16 @@ fn ping_and_garbage() {
 
 /// A button click shaped like the message-component example in discord/discord-api-docs.
 fn click_payload(custom_id: &str) -> Value {
-    json!({
-        "version": 1,
-        "type": 3,
-        "token": "unique_interaction_token",
-        "id": "846462639134605312",
-        "application_id": "290926444748734465",
-        "guild_id": "772904309264089089",
-        "channel_id": "772908445358620702",
-        "member": {
-            "user": { "id": "53908232506183680", "username": "Mason", "discriminator": "1337", "avatar": null },
-            "roles": [], "permissions": "17179869183", "nick": null
-        },
-        "message": {
-            "id": "846462638832091146", "type": 0, "channel_id": "772908445358620702",
-            "content": "Approve `deploy api`?", "author": { "id": "290926444748734465", "username": "warden", "bot": true },
-            "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Approve", "custom_id": custom_id }] }]
-        },
-        "data": { "custom_id": custom_id, "component_type": 2 },
-        "locale": "en-US",
-        "guild_locale": "en-US",
-        "app_permissions": "442368",
-        "attachment_size_limit": 26214400
-    })
+    with(
+        envelope(3, "846462639134605312", "unique_interaction_token"),
+        json!({
+            "guild_id": "772904309264089089",
+            "channel_id": "772908445358620702",
+            "member": member("53908232506183680", "Mason"),
+            "message": message("846462638832091146", "772908445358620702", custom_id),
+            "data": { "custom_id": custom_id, "component_type": 2 },
+        }),
+    )
 }
 
 #[test]
@@ -95,7 +136,7 @@ fn a_click_in_a_dm_uses_the_top_level_user() {
     let mut p = click_payload("warden.retry:J-4");
     p.as_object_mut().unwrap().remove("member");
     p.as_object_mut().unwrap().remove("guild_id");
-    p["user"] = json!({ "id": "42", "username": "dm" });
+    p["user"] = member("42", "dm")["user"].clone();
     let Interaction::Click { click, .. } =
         parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
     else {
@@ -119,30 +160,38 @@ fn foreign_or_incomplete_components_are_not_clicks() {
             other => panic!("{custom_id}: {other:?}"),
         }
     }
-    // The shape the integration test sends: no user, no token.
-    let bare = json!({ "type": 3, "id": "6", "guild_id": "9", "data": { "custom_id": "warden.approve:A-1", "component_type": 2 } });
+    // Discord named nobody: answered, not acted on.
+    let mut nobody = click_payload("warden.approve:A-1");
+    nobody.as_object_mut().unwrap().remove("member");
     assert!(matches!(
-        parse_interaction(bare.to_string().as_bytes(), "r".into()),
-        Ok(Interaction::Component { id }) if id == "6"
+        parse_interaction(nobody.to_string().as_bytes(), "r".into()),
+        Ok(Interaction::Component { id }) if id == "846462639134605312"
     ));
+    // No token, no message, no locale: not an interaction serenity can read, and the error
+    // names what is missing.
+    let bare = json!({ "type": 3, "id": "6", "guild_id": "9", "data": { "custom_id": "warden.approve:A-1", "component_type": 2 } });
+    let error = parse_interaction(bare.to_string().as_bytes(), "r".into()).unwrap_err();
+    assert!(error.contains("missing field"), "{error}");
 }
 
 #[test]
 fn modal_submit_collects_text_inputs() {
-    let p = json!({
-        "type": 5, "id": "900", "application_id": "290926444748734465", "token": "tok",
-        "guild_id": "9", "channel_id": "7",
-        "member": { "user": { "id": "1" } },
-        "data": {
-            "custom_id": "warden.deny:A-17",
-            "components": [
-                { "type": 1, "components": [{ "type": 4, "custom_id": "reason", "value": "not during the freeze" }] },
-                { "type": 18, "component": { "type": 4, "custom_id": "note", "value": "see #ops" } },
-                { "type": 18, "component": { "type": 3, "custom_id": "env", "values": ["prod"] } },
-                { "type": 1, "components": [{ "type": 4, "custom_id": "broken" }] }
-            ]
-        }
-    });
+    let p = with(
+        envelope(5, "900", "tok"),
+        json!({
+            "guild_id": "9", "channel_id": "7",
+            "member": member("1", "alice"),
+            "data": {
+                "custom_id": "warden.deny:A-17",
+                "components": [
+                    { "type": 1, "components": [{ "type": 4, "custom_id": "reason", "value": "not during the freeze" }] },
+                    { "type": 18, "component": { "type": 4, "custom_id": "note", "value": "see #ops" } },
+                    { "type": 18, "component": { "type": 3, "custom_id": "env", "values": ["prod"] } },
+                    { "type": 1, "components": [{ "type": 4, "custom_id": "broken" }] }
+                ]
+            }
+        }),
+    );
     let Interaction::ModalSubmit { submit, handle } =
         parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
     else {
@@ -245,7 +294,7 @@ fn modal_submit_in_a_dm_without_channel_id() {
     o.remove("guild_id");
     o.remove("channel_id");
     o.remove("message");
-    p["user"] = json!({ "id": "42", "username": "dm" });
+    p["user"] = member("42", "dm")["user"].clone();
     p["channel"] = json!({ "id": "55", "type": 1 });
     let Interaction::ModalSubmit { submit, .. } =
         parse_interaction(p.to_string().as_bytes(), "r".into()).unwrap()
