@@ -19,14 +19,16 @@ use warden::chat::slack::{invocation, parse_command, SlashCommand};
 use warden::chat::ArgsInput;
 
 fn fields(cmd: &SlashCommand) -> Vec<(&'static str, Option<String>)> {
+    let e = &cmd.event;
     vec![
-        ("team_id", Some(cmd.team_id.clone())),
-        ("user_id", Some(cmd.user_id.clone())),
+        ("team_id", Some(e.team_id.0.clone())),
+        ("user_id", Some(e.user_id.0.clone())),
         ("user_name", cmd.user_name.clone()),
-        ("channel_id", cmd.channel_id.clone()),
-        ("command", Some(cmd.command.clone())),
-        ("text", Some(cmd.text.clone())),
-        ("response_url", cmd.response_url.clone()),
+        ("channel_id", Some(e.channel_id.0.clone())),
+        ("command", Some(e.command.0.clone())),
+        ("text", e.text.clone()),
+        ("response_url", Some(e.response_url.0.to_string())),
+        ("trigger_id", Some(e.trigger_id.0.clone())),
     ]
 }
 
@@ -65,8 +67,8 @@ fuzz_target!(|data: &[u8]| {
     let ArgsInput::Text(rest) = &inv.input else {
         panic!("a slash command carries text");
     };
-    let text = cmd.text.trim();
-    if cmd.command == "/deploy" {
+    let text = cmd.event.text.as_deref().unwrap_or_default().trim();
+    if cmd.event.command.0 == "/deploy" {
         assert_eq!(inv.command, "deploy");
         assert_eq!(rest, text);
     } else if text.is_empty() {
@@ -77,15 +79,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.starts_with(&inv.command));
         assert_eq!(rest, text[inv.command.len()..].trim());
     }
-    assert_eq!(inv.workspace, cmd.team_id);
-    assert_eq!(inv.user.user, cmd.user_id);
+    assert_eq!(inv.workspace, cmd.event.team_id.0);
+    assert_eq!(inv.user.user, cmd.event.user_id.0);
     assert_eq!(
         inv.channel,
-        cmd.channel_id.as_ref().map(|c| format!("slack:{c}"))
+        Some(format!("slack:{}", cmd.event.channel_id.0))
     );
-    assert_eq!(inv.reply.is_some(), cmd.response_url.is_some());
+    // Slack always sends a `response_url`, and the parser requires one: every command can be
+    // answered.
+    assert!(inv.reply.is_some());
 
-    if let Some(url) = &cmd.response_url {
+    {
+        let url = &cmd.event.response_url.0.to_string();
         let all = fields(&cmd);
         let others: Vec<&str> = all
             .iter()
