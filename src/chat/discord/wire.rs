@@ -98,6 +98,7 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<Interaction,
     let mut object: Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| format!("not a Discord interaction: {e}"))?;
     fill_channel_id(&mut object);
+    drop_malformed_image_hashes(&mut object, 0);
     // Serenity fills a missing `user` with a placeholder; whether Discord named anyone is
     // read here, before that placeholder can be mistaken for a person.
     let names_a_user = ["member", "user"]
@@ -132,6 +133,46 @@ fn fill_channel_id(object: &mut Map<String, Value>) {
         .cloned();
     if let Some(id) = id {
         object.insert("channel_id".into(), id);
+    }
+}
+
+/// The keys under which serenity reads an image hash (avatars, banners, icons).
+const IMAGE_HASH_KEYS: [&str; 10] = [
+    "asset",
+    "avatar",
+    "badge",
+    "banner",
+    "cover_image",
+    "discovery_splash",
+    "icon",
+    "icon_hash",
+    "image",
+    "splash",
+];
+
+/// Serenity 0.12's `ImageHash` parser slices its string by byte offsets and panics on a
+/// non-ASCII hash of hash length (found by fuzzing). Discord's hashes are hex, and warden reads
+/// no image, so a hash that is not ASCII is dropped rather than costing the user their command.
+/// The walk stops at serde_json's own nesting limit.
+fn drop_malformed_image_hashes(object: &mut Map<String, Value>, depth: usize) {
+    if depth > 128 {
+        return;
+    }
+    for (key, value) in object.iter_mut() {
+        match value {
+            Value::String(s) if !s.is_ascii() && IMAGE_HASH_KEYS.contains(&key.as_str()) => {
+                *value = Value::Null;
+            }
+            Value::Object(inner) => drop_malformed_image_hashes(inner, depth + 1),
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Value::Object(inner) = item {
+                        drop_malformed_image_hashes(inner, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -340,3 +340,31 @@ fn garbage_never_panics() {
         assert!(parse_interaction(body, "r".into()).is_err());
     }
 }
+
+/// Fuzzing found that serenity 0.12's image-hash parser panics on a non-ASCII hash of hash
+/// length. Such a hash anywhere in the payload costs nothing: the click is still read.
+#[test]
+fn a_malformed_avatar_hash_neither_panics_nor_refuses() {
+    // 34 bytes, starting with `a_`, with a two-byte character across an even offset.
+    let hash = "a_d5efa99b3eeaa7dd43acca8\u{499}5692432";
+    assert_eq!(hash.len(), 34);
+    let mut body = click_payload("warden.deny:A-17");
+    body["member"]["user"]["avatar"] = json!(hash);
+    body["member"]["avatar"] = json!(hash);
+    body["message"]["author"]["avatar"] = json!(hash);
+    let bytes = body.to_string().into_bytes();
+    let parsed = std::panic::catch_unwind(|| parse_interaction(&bytes, "r".into()))
+        .expect("parsing a malformed avatar hash must not panic");
+    let Interaction::Click { click, .. } = parsed.unwrap() else {
+        panic!("expected a click")
+    };
+    assert_eq!(click.user.user, "53908232506183680");
+
+    // The fuzzer's own input, kept as a corpus seed too. It also mangled `locale`, so it is
+    // refused, with an error that names the field instead of a panic.
+    let found = include_bytes!("../../../../tests/fixtures/discord/fuzz_avatar_hash.json");
+    let parsed = std::panic::catch_unwind(|| parse_interaction(found, "r".into()))
+        .expect("the fuzzer's input must not panic");
+    let refusal = parsed.unwrap_err();
+    assert!(refusal.contains("`locale`"), "{refusal}");
+}
