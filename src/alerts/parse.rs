@@ -61,7 +61,7 @@ struct GenericAlert {
 /// Parses an Alertmanager webhook body.
 pub fn alertmanager(body: &[u8]) -> Result<Vec<Alert>, String> {
     let payload: GroupPayload = serde_json::from_slice(body)
-        .map_err(|e| format!("not an Alertmanager webhook payload: {e}"))?;
+        .map_err(|e| format!("not an Alertmanager webhook payload: {}", serde_problem(&e)))?;
     match payload.version.as_deref() {
         Some("4") => {}
         Some(other) => {
@@ -85,8 +85,8 @@ pub fn alertmanager(body: &[u8]) -> Result<Vec<Alert>, String> {
 
 /// Parses a Grafana webhook contact point body.
 pub fn grafana(body: &[u8]) -> Result<Vec<Alert>, String> {
-    let payload: GroupPayload =
-        serde_json::from_slice(body).map_err(|e| format!("not a Grafana webhook payload: {e}"))?;
+    let payload: GroupPayload = serde_json::from_slice(body)
+        .map_err(|e| format!("not a Grafana webhook payload: {}", serde_problem(&e)))?;
     payload
         .alerts
         .into_iter()
@@ -98,7 +98,7 @@ pub fn grafana(body: &[u8]) -> Result<Vec<Alert>, String> {
 /// Parses a generic alert: one object, or a list of them.
 pub fn webhook(body: &[u8]) -> Result<Vec<Alert>, String> {
     let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| format!("not JSON: {}", serde_problem(&e)))?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         other => vec![other],
@@ -108,7 +108,7 @@ pub fn webhook(body: &[u8]) -> Result<Vec<Alert>, String> {
         .enumerate()
         .map(|(i, item)| {
             let g: GenericAlert = serde_json::from_value(item)
-                .map_err(|e| format!("alert {i}: not a generic alert ({{\"fingerprint\",\"status\",\"title\",…}}): {e}"))?;
+                .map_err(|e| format!("alert {i}: not a generic alert ({{\"fingerprint\",\"status\",\"title\",…}}): {}", serde_problem(&e)))?;
             let status = status(i, &g.status)?;
             let fingerprint = fingerprint(i, Some(g.fingerprint), &g.labels)?;
             let mut annotations = g.annotations;
@@ -233,6 +233,18 @@ fn push_link(links: &mut Vec<AlertLink>, label: &str, url: Option<&String>) {
             url: url.to_string(),
         });
     }
+}
+
+/// serde's description of a problem, cut: it quotes a wrong-typed string whole (escaped, so
+/// one control character becomes six), and an answer must not echo a payload back.
+fn serde_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.chars().count() <= 200 {
+        return text;
+    }
+    let mut short: String = text.chars().take(200).collect();
+    short.push('…');
+    short
 }
 
 /// A value quoted in an error, cut so an error never carries a whole payload.

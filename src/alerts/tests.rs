@@ -80,6 +80,31 @@ fn malformed_payloads_name_the_problem() {
     }
 }
 
+/// Found by fuzzing: serde quotes a wrong-typed string whole and escapes each control
+/// character into six, so a 1 KiB string made a 6 KiB refusal. Refusals stay short.
+#[test]
+fn a_refusal_does_not_echo_the_payload() {
+    let long = "\u{7f}".repeat(1000);
+    let bodies = [
+        (format!("\"{long}\""), parse::webhook as fn(&[u8]) -> _),
+        (format!("[\"{long}\"]"), parse::webhook),
+        (
+            format!(r#"{{"version":"4","alerts":"{long}"}}"#),
+            parse::alertmanager,
+        ),
+        (format!(r#"{{"alerts":"{long}"}}"#), parse::grafana),
+    ];
+    for (body, parser) in bodies {
+        let error: String = parser(body.as_bytes()).unwrap_err();
+        assert!(error.contains("invalid type: string"), "{error}");
+        assert!(
+            error.chars().count() < 300,
+            "{} chars: {error}",
+            error.chars().count()
+        );
+    }
+}
+
 #[test]
 fn a_javascript_link_is_dropped() {
     let body = r#"{"fingerprint":"f1","status":"firing","title":"T","url":"javascript:alert(1)","annotations":{"runbook_url":"https://ok.example/r"}}"#;
