@@ -47,6 +47,8 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// The alert sources with their credentials, read from the environment at start.
     pub alert_sources: Vec<AlertCredential>,
+    /// The outbound transports (Socket Mode, the Gateway) and their states, for `/readyz`.
+    pub transports: crate::transport::Transports,
 }
 
 /// An alert source and the secret its requests must carry (a bearer token or an HMAC key).
@@ -279,6 +281,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         discord_key,
         slack_client: slack_client.clone(),
         metrics: metrics.clone(),
+        transports: crate::transport::Transports::new(metrics.clone()),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -300,6 +303,25 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     ));
     let dispatcher_task = tokio::spawn(dispatcher.run(stop.clone()));
     let mut loops: Vec<JoinHandle<()>> = Vec::new();
+    if let Some((slack, app_token)) = settings
+        .slack
+        .as_ref()
+        .and_then(|slack| Some((slack, slack.app_token.clone()?)))
+    {
+        // Socket Mode (SPEC §14): every replica connects; Slack gives each envelope to one
+        // connection, and the HTTP routes keep working beside it.
+        let config = crate::transport::slack_socket::SocketConfig {
+            api_url: slack.api_url.clone(),
+            app_token,
+            ping: settings.transport_ping,
+            backoff_base: Duration::from_secs(1),
+        };
+        loops.push(tokio::spawn(crate::transport::slack_socket::run(
+            state.clone(),
+            config,
+            stop.clone(),
+        )));
+    }
     {
         // Digests: every tenant's `[[digests]]`, checked once a minute; a slot fires once,
         // whatever the number of replicas, and a missed slot is caught up once after downtime.

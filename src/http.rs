@@ -240,10 +240,7 @@ fn malformed(route: &str, problem: &str) -> Response {
 /// What to tell the caller when the database failed: a clear ephemeral message, logged once
 /// here with the cause, and nothing was recorded or run.
 fn unavailable(request_id: &str, error: &anyhow::Error) -> Reply {
-    tracing::error!(request.id = %request_id, "request failed: {error:#}");
-    Reply::ephemeral(format!(
-        "warden could not record this request (its database is unavailable), so it did nothing. Try again in a minute. Reference: `{request_id}`"
-    ))
+    crate::transport::unavailable(request_id, error)
 }
 
 /// The metrics label of a handled invocation.

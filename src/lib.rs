@@ -63,3 +63,4 @@ pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod threads;
+pub mod transport;

@@ -68,6 +68,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long a job's lease lasts without renewal (`WARDEN_JOB_LEASE`, default 30s).
     pub job_lease: Duration,
+    /// How often an outbound chat connection is pinged (`WARDEN_TRANSPORT_PING`, default 10s);
+    /// one that has been silent for two intervals is replaced.
+    pub transport_ping: Duration,
     /// How many jobs this process runs at once (`WARDEN_JOB_CONCURRENCY`, default 8).
     pub job_concurrency: usize,
     /// Where alerts go when neither the command nor the tenant names a channel, and where
@@ -89,7 +92,7 @@ pub struct Settings {
     pub environment: std::sync::Arc<HashMap<String, String>>,
 }
 
-/// Slack settings; present only when a signing secret is configured.
+/// Slack settings; present when a signing secret or an app token (Socket Mode) is configured.
 #[derive(Clone)]
 pub struct SlackSettings {
     /// The signing secrets requests are checked against; several during a rotation.
@@ -98,6 +101,9 @@ pub struct SlackSettings {
     pub bot_token: Option<SecretString>,
     /// The Web API base URL, always ending with `/`.
     pub api_url: String,
+    /// The app-level token (`xapp-…`, `SLACK_APP_TOKEN`); when set, warden also receives
+    /// requests over Socket Mode (SPEC §14).
+    pub app_token: Option<SecretString>,
 }
 
 /// Discord settings; present only when a public key is configured.
@@ -138,6 +144,7 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("job_lease", &self.job_lease)
+            .field("transport_ping", &self.transport_ping)
             .field("job_concurrency", &self.job_concurrency)
             .field("alert_channel", &self.alert_channel)
             .field("channel_rate", &self.channel_rate)
@@ -161,6 +168,7 @@ impl fmt::Debug for SlackSettings {
             )
             .field("bot_token", &self.bot_token.as_ref().map(|_| Redacted))
             .field("api_url", &self.api_url)
+            .field("app_token", &self.app_token.as_ref().map(|_| Redacted))
             .finish()
     }
 }
@@ -311,10 +319,20 @@ impl Settings {
                 }
             },
         };
-        let slack = (!signing_secrets.is_empty()).then(|| SlackSettings {
+        let app_token = get("SLACK_APP_TOKEN").map(|v| {
+            if !v.starts_with("xapp-") {
+                errors.push(
+                    "SLACK_APP_TOKEN: does not start with `xapp-`; Socket Mode needs the app-level token (Basic Information → App-Level Tokens, scope connections:write)"
+                        .to_string(),
+                );
+            }
+            SecretString::from(v)
+        });
+        let slack = (!signing_secrets.is_empty() || app_token.is_some()).then(|| SlackSettings {
             signing_secrets,
             bot_token: slack_bot_token,
             api_url: slack_api_url,
+            app_token,
         });
 
         let public_key = get("DISCORD_PUBLIC_KEY").and_then(|v| {
@@ -364,6 +382,20 @@ impl Settings {
                 errors.push(format!("WARDEN_JOB_LEASE: {e}"));
                 Duration::from_secs(30)
             }),
+        };
+        let transport_ping = match get("WARDEN_TRANSPORT_PING") {
+            None => Duration::from_secs(10),
+            Some(v) => match parse_duration(v) {
+                Ok(ping) if ping <= Duration::from_secs(15) => ping,
+                Ok(_) => {
+                    errors.push("WARDEN_TRANSPORT_PING: at most 15s, so that a dead connection is noticed within 30s".to_string());
+                    Duration::from_secs(10)
+                }
+                Err(e) => {
+                    errors.push(format!("WARDEN_TRANSPORT_PING: {e}"));
+                    Duration::from_secs(10)
+                }
+            },
         };
         let job_concurrency = match get("WARDEN_JOB_CONCURRENCY") {
             None => 8,
@@ -440,6 +472,7 @@ impl Settings {
             log_format,
             request_timeout,
             job_lease,
+            transport_ping,
             job_concurrency,
             alert_channel,
             channel_rate,
