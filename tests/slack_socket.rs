@@ -138,7 +138,8 @@ async fn serve_conn(
     received: Arc<Mutex<Vec<(usize, Value)>>>,
 ) {
     let (mut sink, mut stream) = ws.split();
-    let hello = json!({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0WARDEN"}});
+    let hello =
+        json!({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0WARDEN"}});
     sink.send(Message::text(hello.to_string())).await.unwrap();
     loop {
         tokio::select! {
@@ -235,7 +236,10 @@ async fn a_slash_command_over_socket_mode_is_acked_with_its_answer_and_audited_l
         "{metrics}"
     );
 
-    fake.order(0, Order::Send(slash_envelope("env-1", "T0ACME", "U0ALICE", "whoami")));
+    fake.order(
+        0,
+        Order::Send(slash_envelope("env-1", "T0ACME", "U0ALICE", "whoami")),
+    );
     let (_, ack) = fake.wait_ack("env-1", 0).await;
     let text = ack["payload"]["text"].as_str().unwrap_or_default();
     assert!(text.contains("alice") && text.contains("`acme`"), "{ack}");
@@ -264,7 +268,12 @@ async fn a_slash_command_over_socket_mode_is_acked_with_its_answer_and_audited_l
         without_transport(&http.details)
     );
     assert_eq!(
-        (&socket.tenant, &socket.actor, &socket.target, &socket.channel),
+        (
+            &socket.tenant,
+            &socket.actor,
+            &socket.target,
+            &socket.channel
+        ),
         (&http.tenant, &http.actor, &http.target, &http.channel)
     );
     app.server.shutdown().await.unwrap();
@@ -291,7 +300,10 @@ async fn envelopes_on_one_connection_do_not_wait_for_each_other() {
     fake.wait_conns(1).await;
     for i in 0..20 {
         let id = format!("env-many-{i}");
-        fake.order(0, Order::Send(slash_envelope(&id, "T0ACME", "U0BOB", "help")));
+        fake.order(
+            0,
+            Order::Send(slash_envelope(&id, "T0ACME", "U0BOB", "help")),
+        );
     }
     for i in 0..20 {
         let (_, ack) = fake.wait_ack(&format!("env-many-{i}"), 0).await;
@@ -313,17 +325,25 @@ async fn disconnect_opens_a_new_connection_before_the_old_one_closes() {
     fake.wait_conns(2).await;
     assert!(!fake.is_closed(0), "the old connection was closed first");
     // Both connections still deliver: the old one until Slack closes it.
-    fake.order(0, Order::Send(slash_envelope("env-old", "T0ACME", "U0BOB", "help")));
+    fake.order(
+        0,
+        Order::Send(slash_envelope("env-old", "T0ACME", "U0BOB", "help")),
+    );
     assert_eq!(fake.wait_ack("env-old", 0).await.0, 0);
     fake.order(0, Order::Kill);
-    fake.order(1, Order::Send(slash_envelope("env-new", "T0ACME", "U0BOB", "help")));
+    fake.order(
+        1,
+        Order::Send(slash_envelope("env-new", "T0ACME", "U0BOB", "help")),
+    );
     assert_eq!(fake.wait_ack("env-new", 0).await.0, 1);
     // The old connection's close after a refresh does not open a third.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fake.conn_count(), 2);
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains(r#"warden_transport_reconnects_total{transport="slack_socket",reason="refresh"} 1"#),
+        metrics.contains(
+            r#"warden_transport_reconnects_total{transport="slack_socket",reason="refresh"} 1"#
+        ),
         "{metrics}"
     );
     app.server.shutdown().await.unwrap();
@@ -337,7 +357,10 @@ async fn an_abrupt_close_leads_to_a_working_new_connection() {
     fake.order(0, Order::Kill);
     fake.wait_conns(2).await;
     wait_ready_line(&app, "slack_socket: connected").await;
-    fake.order(1, Order::Send(slash_envelope("env-after", "T0ACME", "U0BOB", "help")));
+    fake.order(
+        1,
+        Order::Send(slash_envelope("env-after", "T0ACME", "U0BOB", "help")),
+    );
     assert_eq!(fake.wait_ack("env-after", 0).await.0, 1);
     app.server.shutdown().await.unwrap();
 }
@@ -349,11 +372,16 @@ async fn a_silent_connection_is_noticed_by_ping_and_replaced() {
     fake.wait_conns(1).await;
     fake.order(0, Order::Freeze);
     fake.wait_conns(2).await;
-    fake.order(1, Order::Send(slash_envelope("env-alive", "T0ACME", "U0BOB", "help")));
+    fake.order(
+        1,
+        Order::Send(slash_envelope("env-alive", "T0ACME", "U0BOB", "help")),
+    );
     assert_eq!(fake.wait_ack("env-alive", 0).await.0, 1);
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains(r#"warden_transport_reconnects_total{transport="slack_socket",reason="dead"} 1"#),
+        metrics.contains(
+            r#"warden_transport_reconnects_total{transport="slack_socket",reason="dead"} 1"#
+        ),
         "{metrics}"
     );
     app.server.shutdown().await.unwrap();

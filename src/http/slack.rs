@@ -51,7 +51,16 @@ pub(super) async fn commands(
         Ok(cmd) => cmd,
         Err(problem) => return malformed("/slack/commands", &problem),
     };
-    respond(answers::command(&state, cmd, request_id(&headers), replay_key, Transport::Http).await)
+    respond(
+        answers::command(
+            &state,
+            cmd,
+            request_id(&headers),
+            replay_key,
+            Transport::Http,
+        )
+        .await,
+    )
 }
 
 /// `POST /slack/interactions`: button clicks (Confirm, Cancel, Retry, …) and modal

@@ -80,10 +80,9 @@ pub async fn interaction(
                 .modal_submit(&submit, chrono::Utc::now())
                 .await
             {
-                Ok((reply, Handled::InvalidForm)) => Answer::new(
-                    "refused",
-                    slack::render::view_errors("reason", &reply.text),
-                ),
+                Ok((reply, Handled::InvalidForm)) => {
+                    Answer::new("refused", slack::render::view_errors("reason", &reply.text))
+                }
                 Ok((reply, handled)) => {
                     tracing::info!(request.id = %request_id, "form submitted: {}", reply.text);
                     Answer::new(handled.as_str(), slack::render::close_view())

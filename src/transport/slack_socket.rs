@@ -185,7 +185,9 @@ async fn open(http: &reqwest::Client, config: &SocketConfig) -> Result<Socket, O
         .await
         .map_err(|e| OpenError::Failed(format!("apps.connections.open: {e}")))?;
     if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(OpenError::Failed("apps.connections.open: rate limited".into()));
+        return Err(OpenError::Failed(
+            "apps.connections.open: rate limited".into(),
+        ));
     }
     let body = response
         .bytes()
@@ -334,8 +336,7 @@ async fn answer(state: Arc<AppState>, envelope: Envelope, acks: mpsc::Sender<Str
         }
         EnvelopeKind::EventsApi => match slack::parse_event(payload.to_string().as_bytes()) {
             Ok(event) => {
-                let answer =
-                    answers::event(&state, event, request_id, Transport::SocketMode).await;
+                let answer = answers::event(&state, event, request_id, Transport::SocketMode).await;
                 if answer.retry {
                     state.metrics.observe_request(
                         "socket_mode:events_api",

@@ -215,7 +215,10 @@ mod tests {
         let event = r#"{"envelope_id":"e2","payload":{"type":"event_callback"},"type":"events_api","accepts_response_payload":false,"retry_attempt":1,"retry_reason":"timeout"}"#;
         assert!(matches!(
             parse_frame(event).unwrap(),
-            Frame::Envelope(Envelope { kind: EnvelopeKind::EventsApi, .. })
+            Frame::Envelope(Envelope {
+                kind: EnvelopeKind::EventsApi,
+                ..
+            })
         ));
         assert_eq!(
             parse_frame(r#"{"type":"something_new"}"#).unwrap(),
@@ -230,6 +233,9 @@ mod tests {
         assert_eq!(ack("e1", None), r#"{"envelope_id":"e1"}"#);
         let answer = serde_json::json!({"text": "hi"});
         let sent: Value = serde_json::from_str(&ack("e1", Some(&answer))).unwrap();
-        assert_eq!(sent, serde_json::json!({"envelope_id": "e1", "payload": {"text": "hi"}}));
+        assert_eq!(
+            sent,
+            serde_json::json!({"envelope_id": "e1", "payload": {"text": "hi"}})
+        );
     }
 }
