@@ -30,6 +30,8 @@
 //! - [`storage`]: the only SQL, one set of queries for SQLite and PostgreSQL (sqlx `Any`), with
 //!   embedded migrations for each; `Tx` holds the write lock on both.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`transport`]: how chat requests arrive besides the HTTP routes: the answers shared with
+//!   them, Slack Socket Mode's connection loop, each transport's state (SPEC §14).
 //! - [`http`]: the axum router and handlers; the only module that knows axum.
 //! - [`app`]: assembling state, starting and stopping the server.
 //! - [`cli`]: the `warden` subcommands.
