@@ -401,3 +401,56 @@ async fn a_refused_app_token_stops_the_transport_without_a_retry_loop() {
     assert_eq!(app.slack("T0ACME", "U0BOB", "help").await.status, 200);
     app.server.shutdown().await.unwrap();
 }
+
+/// A button over Socket Mode: the confirmation prompt comes back in the slash command's ack,
+/// the Cancel click arrives as an `interactive` envelope, is acknowledged without a payload
+/// (Slack reads none for clicks) and acted on like an HTTP click.
+#[tokio::test]
+async fn a_click_over_socket_mode_is_acted_on_like_an_http_click() {
+    let fake = FakeSocketSlack::default();
+    let app = spawn_with_fake(&fake, &[]).await;
+    fake.wait_conns(1).await;
+    let command = "deploy api v1.2.3 env=prod --reason \"hotfix for INC-7\"";
+    fake.order(
+        0,
+        Order::Send(slash_envelope("env-deploy", "T0ACME", "U0ALICE", command)),
+    );
+    let (_, ack) = fake.wait_ack("env-deploy", 0).await;
+    let buttons = &ack["payload"]["blocks"][1]["elements"];
+    assert_eq!(buttons[1]["text"]["text"], "Cancel", "{ack}");
+    let action_id = buttons[1]["action_id"].as_str().unwrap();
+    let value = buttons[1]["value"].as_str().unwrap();
+    let form = click_body(
+        "T0ACME",
+        "U0ALICE",
+        action_id,
+        value,
+        "http://127.0.0.1:9/response",
+    );
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
+    let payload: Value = serde_json::from_str(&fields[0].1).unwrap();
+    let envelope = json!({
+        "envelope_id": "env-click",
+        "payload": payload,
+        "type": "interactive",
+        "accepts_response_payload": false,
+    });
+    fake.order(0, Order::Send(envelope.to_string()));
+    let (_, ack) = fake.wait_ack("env-click", 0).await;
+    assert_eq!(ack, json!({"envelope_id": "env-click"}));
+    for _ in 0..100 {
+        if app
+            .command_kinds()
+            .await
+            .contains(&"command.cancelled".to_string())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.command_kinds().await,
+        ["command.invoked", "command.cancelled"]
+    );
+    app.server.shutdown().await.unwrap();
+}
