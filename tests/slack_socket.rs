@@ -454,3 +454,43 @@ async fn a_click_over_socket_mode_is_acted_on_like_an_http_click() {
     );
     app.server.shutdown().await.unwrap();
 }
+
+/// An Events API mention over Socket Mode: acknowledged without a payload, answered with help
+/// and recorded once per `event_id`, whatever the envelope.
+#[tokio::test]
+async fn a_mention_over_socket_mode_is_recorded_once_per_event() {
+    let fake = FakeSocketSlack::default();
+    let app = spawn_with_fake(&fake, &[]).await;
+    fake.wait_conns(1).await;
+    let mention = |envelope_id: &str| {
+        json!({
+            "envelope_id": envelope_id,
+            "type": "events_api",
+            "accepts_response_payload": false,
+            "retry_attempt": 0,
+            "payload": {
+                "type": "event_callback", "team_id": "T0ACME", "api_app_id": "A0WARDEN",
+                "event_id": "Ev0MENTION", "event_time": 1_700_000_000,
+                "event": {"type": "app_mention", "user": "U0BOB", "channel": "C0DEPLOYS",
+                          "text": "<@UWARDEN> hi", "ts": "1700000000.000100"},
+            },
+        })
+        .to_string()
+    };
+    fake.order(0, Order::Send(mention("env-ev-1")));
+    assert_eq!(
+        fake.wait_ack("env-ev-1", 0).await.1,
+        json!({"envelope_id": "env-ev-1"})
+    );
+    fake.order(0, Order::Send(mention("env-ev-2")));
+    fake.wait_ack("env-ev-2", 0).await;
+    let events = app.audit().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].target, "help");
+    assert!(
+        events[0].details.contains(r#""transport":"socket_mode""#),
+        "{}",
+        events[0].details
+    );
+    app.server.shutdown().await.unwrap();
+}
