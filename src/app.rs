@@ -220,9 +220,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         ),
         None => (Vec::new(), None),
     };
-    let discord_key = match &settings.discord {
-        Some(discord) => Some(
-            VerifyingKey::from_bytes(&discord.public_key)
+    let discord_key = match settings.discord.as_ref().and_then(|d| d.public_key) {
+        Some(key) => Some(
+            VerifyingKey::from_bytes(&key)
                 .map_err(|_| anyhow::anyhow!("DISCORD_PUBLIC_KEY is not a valid Ed25519 key"))?,
         ),
         None => None,
@@ -290,6 +290,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let router = crate::http::router(state.clone(), settings.request_timeout);
     let server_limits = settings.server_limits;
     let runner_task = tokio::spawn(runner.run(stop.clone()));
+    let gateway_client = discord_client.clone();
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         slack_client.clone(),
@@ -321,6 +322,25 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             config,
             stop.clone(),
         )));
+    }
+    if let (Some(discord), Some(client)) = (settings.discord.as_ref(), gateway_client) {
+        if let (Some(gateway), Some(token)) = (&discord.gateway, &discord.bot_token) {
+            // The Discord Gateway (SPEC §14): every replica runs the loop, but only the one
+            // holding the lease opens a session; the others stand by to take over.
+            let config = crate::transport::discord_gateway::GatewayConfig {
+                url: gateway.url.clone(),
+                token: token.clone(),
+                owner: crate::transport::discord_gateway::owner_name(),
+                lease: Default::default(),
+                backoff_base: Duration::from_secs(1),
+            };
+            loops.push(tokio::spawn(crate::transport::discord_gateway::run(
+                state.clone(),
+                client,
+                config,
+                stop.clone(),
+            )));
+        }
     }
     {
         // Digests: every tenant's `[[digests]]`, checked once a minute; a slot fires once,

@@ -5,10 +5,15 @@
 //! - `slack`: the answers to Slack requests, shared by the HTTP routes and Socket Mode.
 //! - `slack_socket`: the Socket Mode connection loop (open, hello, envelopes, acks, refresh,
 //!   dead-socket detection, backoff).
+//! - `discord`: the answers to Discord interactions, shared by the HTTP route and the Gateway.
+//! - `discord_gateway`: the Gateway session loop (identify, heartbeat, resume) under a lease
+//!   that one replica holds at a time.
 //! - `status`: each transport's state, for `/readyz` and `/metrics`.
 //! - `backoff`: the reconnect delay with jitter (pure).
 
 pub mod backoff;
+pub mod discord;
+pub mod discord_gateway;
 pub mod slack;
 pub mod slack_socket;
 pub mod status;

@@ -34,7 +34,7 @@ impl Transport {
         match self {
             Transport::Http => "http",
             Transport::SocketMode => "socket_mode",
-            Transport::Gateway => "gateway",
+            Transport::Gateway => "discord_gateway",
             Transport::Local => "local",
         }
     }

@@ -11,6 +11,9 @@ pub enum TransportState {
     Connecting,
     /// Connected and receiving.
     Connected,
+    /// Configured, but another replica holds the lease (the Discord Gateway): who, for
+    /// `/readyz`.
+    Standby(String),
     /// Stopped for good, e.g. a refused token: the reason, for `/readyz`.
     Stopped(String),
 }
@@ -20,6 +23,7 @@ impl std::fmt::Display for TransportState {
         match self {
             TransportState::Connecting => f.write_str("connecting"),
             TransportState::Connected => f.write_str("connected"),
+            TransportState::Standby(why) => write!(f, "standby ({why})"),
             TransportState::Stopped(reason) => write!(f, "stopped ({reason})"),
         }
     }

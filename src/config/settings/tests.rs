@@ -73,7 +73,7 @@ fn settings_everything_set() {
     assert_eq!(secrets, ["new-secret", "old-secret"]);
     assert_eq!(slack.api_url, "http://127.0.0.1:9999/api/");
     let discord = s.discord.as_ref().unwrap();
-    assert_eq!(hex::encode(discord.public_key), key);
+    assert_eq!(discord.public_key.map(hex::encode), Some(key.to_string()));
     assert_eq!(discord.application_id.as_deref(), Some("123456"));
     assert_eq!(discord.api_url, "http://127.0.0.1:9998/api");
     assert_eq!(s.log_filter, "warden=debug");
