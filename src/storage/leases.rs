@@ -79,10 +79,19 @@ mod tests {
         // Another replica cannot take a lease in force; its holder can renew it.
         assert!(!store.acquire_lease(name, "b", 2_000, 17_000).await.unwrap());
         assert!(store.acquire_lease(name, "a", 5_000, 20_000).await.unwrap());
-        assert!(!store.acquire_lease(name, "b", 19_999, 34_999).await.unwrap());
+        assert!(!store
+            .acquire_lease(name, "b", 19_999, 34_999)
+            .await
+            .unwrap());
         // Once it lapsed, the other takes it, and the old holder cannot renew.
-        assert!(store.acquire_lease(name, "b", 20_001, 35_001).await.unwrap());
-        assert!(!store.acquire_lease(name, "a", 20_002, 35_002).await.unwrap());
+        assert!(store
+            .acquire_lease(name, "b", 20_001, 35_001)
+            .await
+            .unwrap());
+        assert!(!store
+            .acquire_lease(name, "a", 20_002, 35_002)
+            .await
+            .unwrap());
         let holder = store.lease_holder(name).await.unwrap().unwrap();
         assert_eq!((holder.owner.as_str(), holder.expires_ms), ("b", 35_001));
         // Releasing is only the holder's to do.
@@ -90,6 +99,9 @@ mod tests {
         assert!(store.lease_holder(name).await.unwrap().is_some());
         store.release_lease(name, "b").await.unwrap();
         assert!(store.lease_holder(name).await.unwrap().is_none());
-        assert!(store.acquire_lease(name, "a", 20_003, 35_003).await.unwrap());
+        assert!(store
+            .acquire_lease(name, "a", 20_003, 35_003)
+            .await
+            .unwrap());
     }
 }

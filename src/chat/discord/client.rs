@@ -238,8 +238,9 @@ impl DiscordClient {
     pub async fn gateway_url(&self) -> Result<String, DiscordError> {
         let url = format!("{}/gateway", self.api_url);
         let body = send("gateway", self.http.get(url)).await?;
-        super::gateway::parse_gateway_url(body.to_string().as_bytes())
-            .map_err(|problem| DiscordError::new(ErrorKind::Permanent, format!("gateway: {problem}")))
+        super::gateway::parse_gateway_url(body.to_string().as_bytes()).map_err(|problem| {
+            DiscordError::new(ErrorKind::Permanent, format!("gateway: {problem}"))
+        })
     }
 
     fn bot(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

@@ -212,7 +212,9 @@ pub enum CloseAction {
 /// any other close (or none) leaves it resumable.
 pub fn close_action(code: Option<u16>) -> CloseAction {
     match code {
-        Some(4004) => CloseAction::Stop("authentication failed (close code 4004): Discord refused DISCORD_BOT_TOKEN"),
+        Some(4004) => CloseAction::Stop(
+            "authentication failed (close code 4004): Discord refused DISCORD_BOT_TOKEN",
+        ),
         Some(4010) => CloseAction::Stop("invalid shard (close code 4010)"),
         Some(4011) => CloseAction::Stop("sharding required (close code 4011)"),
         Some(4012) => CloseAction::Stop("invalid API version (close code 4012)"),
