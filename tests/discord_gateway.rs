@@ -482,6 +482,45 @@ async fn a_refused_token_stops_the_gateway_without_a_retry_loop() {
     app.server.shutdown().await.unwrap();
 }
 
+/// The lease is a promise: when the holder finds at renewal that another replica has the
+/// lease, it closes its session (with 1000, which ends it) and stands by.
+#[tokio::test]
+async fn a_holder_that_loses_its_lease_closes_its_session() {
+    let fake = FakeDiscord::new(30_000);
+    let app = spawn_with_fake(&fake, false).await;
+    fake.wait_greeting(1, Duration::from_secs(10)).await;
+    wait_ready_line(&app.base, "discord_gateway: connected").await;
+    let store = &app.server.state.service.store;
+    let holder = store
+        .lease_holder("discord_gateway")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        holder.owner.contains(&format!("/{}/", std::process::id())),
+        "{holder:?}"
+    );
+    // Another replica takes the lease (as if this one's had lapsed).
+    store
+        .release_lease("discord_gateway", &holder.owner)
+        .await
+        .unwrap();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    assert!(store
+        .acquire_lease("discord_gateway", "thief/1/x", now_ms, now_ms + 600_000)
+        .await
+        .unwrap());
+    // The next renewal (at most 5 s away) finds it gone: the session closes.
+    let body = wait_ready_line(&app.base, "discord_gateway: standby").await;
+    assert!(body.contains("thief/1/x"), "{body}");
+    assert_eq!(
+        fake.conn_count(),
+        1,
+        "no new session while another holds the lease"
+    );
+    app.server.shutdown().await.unwrap();
+}
+
 /// A free port on loopback for a warden process to bind.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

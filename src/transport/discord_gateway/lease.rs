@@ -182,3 +182,69 @@ pub async fn release(store: &Store, owner: &str) {
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(until: Instant, margin: Duration) -> (watch::Sender<Instant>, Held) {
+        let (tx, deadline) = watch::channel(until);
+        let renewal = tokio::spawn(std::future::pending());
+        (
+            tx,
+            Held {
+                deadline,
+                margin,
+                renewal,
+            },
+        )
+    }
+
+    /// Without a confirmed renewal, the session is told to close `margin` before the lease
+    /// lapses; each confirmed renewal moves that moment.
+    #[tokio::test]
+    async fn lost_fires_before_the_deadline_unless_renewed() {
+        let start = Instant::now();
+        let (tx, lease) = held(
+            start + Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        lease.lost().await;
+        let fired = start.elapsed();
+        assert!(fired >= Duration::from_millis(190), "{fired:?}");
+        assert!(fired < Duration::from_millis(300), "{fired:?}");
+        drop(tx);
+        lease.stop();
+
+        let start = Instant::now();
+        let (tx, lease) = held(
+            start + Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        let renewals = tokio::spawn(async move {
+            for _ in 0..4 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = tx.send(Instant::now() + Duration::from_millis(300));
+            }
+        });
+        lease.lost().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(550),
+            "{:?}",
+            start.elapsed()
+        );
+        renewals.await.unwrap();
+        lease.stop();
+
+        // Another owner in the row: the deadline becomes now, and the session closes at once.
+        let (tx, lease) = held(
+            Instant::now() + Duration::from_secs(60),
+            Duration::from_secs(2),
+        );
+        let _ = tx.send(Instant::now());
+        tokio::time::timeout(Duration::from_millis(100), lease.lost())
+            .await
+            .expect("closes at once");
+        lease.stop();
+    }
+}
