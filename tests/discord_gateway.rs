@@ -627,3 +627,63 @@ async fn two_replicas_run_one_session_and_the_survivor_takes_over_after_kill_9()
         .unwrap();
     assert_eq!(store.lease_holder("discord_gateway").await.unwrap(), None);
 }
+
+/// The bot token travels inside IDENTIFY and RESUME frames and the interaction token inside
+/// INTERACTION_CREATE: at `RUST_LOG=trace` neither may reach the logs, in plain text or as the
+/// hex dump of a WebSocket frame.
+#[tokio::test]
+async fn the_gateway_never_logs_its_tokens_even_at_trace() {
+    const INTERACTION_TOKEN: &str = "itok-l0gsafe-4b1d";
+    let fake = FakeDiscord::new(500);
+    let (rest, ws) = fake.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("warden.toml");
+    std::fs::write(&config, DIRECTORY).unwrap();
+    let mut env = settings_env(
+        dir.path(),
+        &config,
+        &shipped_commands(),
+        &gateway_env(&rest, Some(&ws)),
+    );
+    let port = free_port();
+    env.insert("WARDEN_LISTEN".into(), format!("127.0.0.1:{port}"));
+    env.insert("RUST_LOG".into(), "trace".into());
+    env.insert("WARDEN_LOG_FORMAT".into(), "json".into());
+    let log = dir.path().join("warden.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("serve")
+        .env_clear()
+        .envs(&env)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("warden.err")).unwrap())
+        .spawn()
+        .unwrap();
+    fake.wait_greeting(1, Duration::from_secs(30)).await;
+    let mut command = discord_command("800000000000000040", GUILD, ALICE, "whoami", json!([]));
+    command["token"] = json!(INTERACTION_TOKEN);
+    fake.order(0, Order::Send(interaction_create(2, &command)));
+    fake.wait_callbacks("800000000000000040", 1).await;
+    // A few heartbeats, each a logged frame.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut output = std::fs::read_to_string(&log).unwrap();
+    output.push_str(&std::fs::read_to_string(dir.path().join("warden.err")).unwrap());
+    assert!(
+        output.contains("Discord Gateway connected"),
+        "the log was written"
+    );
+    for secret in [BOT_TOKEN, INTERACTION_TOKEN] {
+        let line = output
+            .lines()
+            .find(|l| l.contains(secret))
+            .unwrap_or_default();
+        assert!(!output.contains(secret), "{secret} in the log: {line}");
+        let hex_form = hex::encode(secret);
+        assert!(!output.contains(&hex_form), "{secret} in the log, as hex");
+    }
+}
