@@ -80,6 +80,8 @@ impl FakeDiscord {
             while let Ok((tcp, _)) = ws_listener.accept().await {
                 let path = Arc::new(Mutex::new(String::new()));
                 let seen = path.clone();
+                // tungstenite's callback type fixes the error type; its size is not ours to pick.
+                #[allow(clippy::result_large_err)]
                 let callback = move |req: &Request, resp: Response| {
                     *seen.lock().unwrap() = req.uri().to_string();
                     Ok(resp)
