@@ -227,7 +227,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         ),
         None => None,
     };
-    if slack_secrets.is_empty() && discord_key.is_none() {
+    let websockets = settings
+        .slack
+        .as_ref()
+        .is_some_and(|s| s.app_token.is_some())
+        || settings
+            .discord
+            .as_ref()
+            .is_some_and(|d| d.gateway.is_some());
+    if slack_secrets.is_empty() && discord_key.is_none() && !websockets {
         tracing::warn!("neither SLACK_SIGNING_SECRET nor DISCORD_PUBLIC_KEY is set: every chat request will be rejected");
     }
     let directory = Arc::new(directory);

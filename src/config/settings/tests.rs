@@ -223,3 +223,54 @@ fn secrets_never_in_debug() {
         assert!(text.contains("postgres://warden:[redacted]@db/warden?[redacted]"));
     }
 }
+
+/// `DISCORD_GATEWAY=1` turns Discord on without a public key, needs the bot token, and takes
+/// only a WebSocket URL as `DISCORD_GATEWAY_URL`.
+#[test]
+fn discord_gateway_settings() {
+    let s = Settings::from_env(&vars(&[
+        ("DISCORD_GATEWAY", "1"),
+        ("DISCORD_BOT_TOKEN", "bot-token-hunter2"),
+    ]))
+    .unwrap();
+    let discord = s.discord.as_ref().unwrap();
+    assert_eq!(discord.public_key, None);
+    assert_eq!(discord.gateway.as_ref().unwrap().url, None);
+    assert!(!format!("{s:?}").contains("hunter2"));
+
+    let s = Settings::from_env(&vars(&[
+        ("DISCORD_GATEWAY", "1"),
+        ("DISCORD_BOT_TOKEN", "t"),
+        ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:5/"),
+    ]))
+    .unwrap();
+    let gateway = s.discord.unwrap().gateway.unwrap();
+    assert_eq!(gateway.url.as_deref(), Some("ws://127.0.0.1:5"));
+
+    assert!(Settings::from_env(&vars(&[("DISCORD_GATEWAY", "0")]))
+        .unwrap()
+        .discord
+        .is_none());
+    for (pairs, want) in [
+        (
+            vec![("DISCORD_GATEWAY", "1")],
+            "DISCORD_GATEWAY: the Gateway needs DISCORD_BOT_TOKEN",
+        ),
+        (
+            vec![("DISCORD_GATEWAY", "yes")],
+            "DISCORD_GATEWAY: `yes` is neither 1 nor 0",
+        ),
+        (
+            vec![
+                ("DISCORD_GATEWAY", "1"),
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("DISCORD_GATEWAY_URL", "https://gateway.discord.gg"),
+            ],
+            "DISCORD_GATEWAY_URL: `https://gateway.discord.gg` must start with wss:// or ws://",
+        ),
+    ] {
+        let errors = Settings::from_env(&vars(&pairs)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with(want), "{}", errors[0]);
+    }
+}
