@@ -387,6 +387,42 @@ async fn an_interaction_over_the_gateway_is_answered_through_its_callback_like_h
     app.server.shutdown().await.unwrap();
 }
 
+/// Discord's documented application-command example (a guild warden does not know) gets the
+/// same answer, and the same audit record apart from the transport, over both transports.
+#[tokio::test]
+async fn the_documented_command_is_answered_alike_over_gateway_and_http() {
+    let fake = FakeDiscord::new(30_000);
+    let app = spawn_with_fake(&fake, false).await;
+    fake.wait_greeting(1, Duration::from_secs(10)).await;
+    let documented: Value =
+        serde_json::from_str(include_str!("fixtures/discord/application_command.json")).unwrap();
+    fake.order(0, Order::Send(interaction_create(2, &documented)));
+    let gateway_answer = fake.wait_callbacks("786008729715212338", 1).await.remove(0);
+    let token = fake.callbacks.lock().unwrap()[0].1.clone();
+    assert_eq!(token, "A_UNIQUE_TOKEN");
+    let mut over_http = documented.clone();
+    over_http["id"] = json!("786008729715212339");
+    let http = app.post_discord(&over_http, now()).await;
+    assert_eq!(http.json::<Value>().await.unwrap(), gateway_answer);
+    let events = app.audit().await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    let without_transport = |text: &str| {
+        let mut details: Value = serde_json::from_str(text).unwrap();
+        let transport = details.as_object_mut().unwrap().remove("transport");
+        (details, transport)
+    };
+    let (gateway, gateway_transport) = without_transport(&events[0].details);
+    let (http, http_transport) = without_transport(&events[1].details);
+    assert_eq!(gateway, http);
+    assert_eq!(gateway_transport, Some(json!("discord_gateway")));
+    assert_eq!(http_transport, Some(json!("http")));
+    assert_eq!(
+        (&events[0].kind, &events[0].actor, &events[0].target),
+        (&events[1].kind, &events[1].actor, &events[1].target)
+    );
+    app.server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_duplicate_interaction_is_acted_on_once() {
     let fake = FakeDiscord::new(30_000);
