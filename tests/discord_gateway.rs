@@ -442,6 +442,36 @@ async fn a_duplicate_interaction_is_acted_on_once() {
     app.server.shutdown().await.unwrap();
 }
 
+/// Interactions run in their own tasks: a burst is answered in full while heartbeats keep
+/// going on a short interval, and the connection is never taken for a zombie.
+#[tokio::test]
+async fn a_burst_of_interactions_does_not_hold_up_heartbeats() {
+    let fake = FakeDiscord::new(300);
+    let app = spawn_with_fake(&fake, false).await;
+    fake.wait_greeting(1, Duration::from_secs(10)).await;
+    for i in 0..20u64 {
+        let id = format!("8000000000000001{i:02}");
+        let command = discord_command(&id, GUILD, ALICE, "help", json!([]));
+        fake.order(0, Order::Send(interaction_create(2 + i, &command)));
+    }
+    for i in 0..20u64 {
+        fake.wait_callbacks(&format!("8000000000000001{i:02}"), 1)
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let heartbeats = fake.conns.lock().unwrap()[0]
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f["op"] == 1)
+        .count();
+    assert!(heartbeats >= 2, "{heartbeats} heartbeats");
+    assert_eq!(fake.conn_count(), 1, "no reconnect");
+    assert_eq!(app.command_kinds().await.len(), 20);
+    app.server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn withheld_heartbeat_acks_lead_to_a_resume_at_the_resume_url() {
     let fake = FakeDiscord::new(300);
