@@ -446,7 +446,9 @@ async fn a_duplicate_interaction_is_acted_on_once() {
 /// going on a short interval, and the connection is never taken for a zombie.
 #[tokio::test]
 async fn a_burst_of_interactions_does_not_hold_up_heartbeats() {
-    let fake = FakeDiscord::new(300);
+    // A 1 s interval: short enough to see heartbeats during the burst, long enough that a
+    // loaded CI machine does not miss an ACK.
+    let fake = FakeDiscord::new(1000);
     let app = spawn_with_fake(&fake, false).await;
     fake.wait_greeting(1, Duration::from_secs(10)).await;
     for i in 0..20u64 {
@@ -458,7 +460,7 @@ async fn a_burst_of_interactions_does_not_hold_up_heartbeats() {
         fake.wait_callbacks(&format!("8000000000000001{i:02}"), 1)
             .await;
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let heartbeats = fake.conns.lock().unwrap()[0]
         .received
         .lock()
