@@ -47,6 +47,8 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// The alert sources with their credentials, read from the environment at start.
     pub alert_sources: Vec<AlertCredential>,
+    /// The outbound transports (Socket Mode, the Gateway) and their states, for `/readyz`.
+    pub transports: crate::transport::Transports,
 }
 
 /// An alert source and the secret its requests must carry (a bearer token or an HMAC key).
@@ -218,14 +220,22 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         ),
         None => (Vec::new(), None),
     };
-    let discord_key = match &settings.discord {
-        Some(discord) => Some(
-            VerifyingKey::from_bytes(&discord.public_key)
+    let discord_key = match settings.discord.as_ref().and_then(|d| d.public_key) {
+        Some(key) => Some(
+            VerifyingKey::from_bytes(&key)
                 .map_err(|_| anyhow::anyhow!("DISCORD_PUBLIC_KEY is not a valid Ed25519 key"))?,
         ),
         None => None,
     };
-    if slack_secrets.is_empty() && discord_key.is_none() {
+    let websockets = settings
+        .slack
+        .as_ref()
+        .is_some_and(|s| s.app_token.is_some())
+        || settings
+            .discord
+            .as_ref()
+            .is_some_and(|d| d.gateway.is_some());
+    if slack_secrets.is_empty() && discord_key.is_none() && !websockets {
         tracing::warn!("neither SLACK_SIGNING_SECRET nor DISCORD_PUBLIC_KEY is set: every chat request will be rejected");
     }
     let directory = Arc::new(directory);
@@ -279,6 +289,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         discord_key,
         slack_client: slack_client.clone(),
         metrics: metrics.clone(),
+        transports: crate::transport::Transports::new(metrics.clone()),
     });
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -287,6 +298,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let router = crate::http::router(state.clone(), settings.request_timeout);
     let server_limits = settings.server_limits;
     let runner_task = tokio::spawn(runner.run(stop.clone()));
+    let gateway_client = discord_client.clone();
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         slack_client.clone(),
@@ -300,6 +312,44 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     ));
     let dispatcher_task = tokio::spawn(dispatcher.run(stop.clone()));
     let mut loops: Vec<JoinHandle<()>> = Vec::new();
+    if let Some((slack, app_token)) = settings
+        .slack
+        .as_ref()
+        .and_then(|slack| Some((slack, slack.app_token.clone()?)))
+    {
+        // Socket Mode (SPEC §14): every replica connects; Slack gives each envelope to one
+        // connection, and the HTTP routes keep working beside it.
+        let config = crate::transport::slack_socket::SocketConfig {
+            api_url: slack.api_url.clone(),
+            app_token,
+            ping: settings.transport_ping,
+            backoff_base: Duration::from_secs(1),
+        };
+        loops.push(tokio::spawn(crate::transport::slack_socket::run(
+            state.clone(),
+            config,
+            stop.clone(),
+        )));
+    }
+    if let (Some(discord), Some(client)) = (settings.discord.as_ref(), gateway_client) {
+        if let (Some(gateway), Some(token)) = (&discord.gateway, &discord.bot_token) {
+            // The Discord Gateway (SPEC §14): every replica runs the loop, but only the one
+            // holding the lease opens a session; the others stand by to take over.
+            let config = crate::transport::discord_gateway::GatewayConfig {
+                url: gateway.url.clone(),
+                token: token.clone(),
+                owner: crate::transport::discord_gateway::owner_name(),
+                lease: Default::default(),
+                backoff_base: Duration::from_secs(1),
+            };
+            loops.push(tokio::spawn(crate::transport::discord_gateway::run(
+                state.clone(),
+                client,
+                config,
+                stop.clone(),
+            )));
+        }
+    }
     {
         // Digests: every tenant's `[[digests]]`, checked once a minute; a slot fires once,
         // whatever the number of replicas, and a missed slot is caught up once after downtime.

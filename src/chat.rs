@@ -11,5 +11,5 @@ pub mod message;
 pub mod slack;
 pub mod verify;
 
-pub use invocation::{ArgsInput, InThread, Invocation, Reply, ReplyHandle};
+pub use invocation::{ArgsInput, InThread, Invocation, Reply, ReplyHandle, Transport};
 pub use message::{Button, ButtonKind, Click, Message, MessageRef};

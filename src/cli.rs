@@ -94,6 +94,10 @@ enum Command {
         /// Keep the server running afterwards (until Ctrl-C), to poke at with curl.
         #[arg(long)]
         keep: bool,
+        /// Show the no-public-URL story instead: Slack requests over a fake Socket Mode
+        /// WebSocket, a connection refresh and a re-delivered envelope.
+        #[arg(long, conflicts_with = "keep")]
+        socket_mode: bool,
     },
     /// Print the Slack app manifest or the Discord application commands, from the commands.
     ///
@@ -113,8 +117,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo builds its own settings: nothing in the environment may change or break it.
-    if let Command::Demo { keep } = cli.command {
-        return demo::run(keep);
+    if let Command::Demo { keep, socket_mode } = cli.command {
+        return demo::run(keep, socket_mode);
     }
     // Completions need no configuration either.
     if let Command::Completions { shell } = cli.command {

@@ -9,9 +9,12 @@
 //! - [`people`]: ana, ben, cleo and dan: signed slash commands and button clicks.
 //! - [`fakes`]: the fake Slack and deployer, and the feed that prints what they receive.
 //! - [`transcript`]: Slack bodies rendered as lines of a conversation (pure).
+//! - `socket_mode`: `warden demo --socket-mode`, the same server reached over a fake Slack
+//!   Socket Mode WebSocket instead of HTTP.
 
 pub mod fakes;
 mod people;
+mod socket_mode;
 mod story;
 mod transcript;
 
@@ -50,6 +53,8 @@ const FILES: [(&str, &str); 6] = [
 pub struct Options {
     /// Keep the server running after the story, until Ctrl-C.
     pub keep: bool,
+    /// Play the Socket Mode story (`socket_mode`) instead of the full one.
+    pub socket_mode: bool,
 }
 
 /// Plays the demo; returns when it is over (with `keep`, after Ctrl-C).
@@ -93,6 +98,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let log = dir.join("warden.log");
     init_logs(&log, &settings)?;
     skip_startup_digest(&settings).await?;
+    if options.socket_mode {
+        let played = socket_mode::play(env).await;
+        println!("warden's log: {}", log.display());
+        return played;
+    }
 
     println!("warden demo: the real server on {base}, a fake Slack and a fake deployer, all on 127.0.0.1.");
     println!("  tenant `demo` (Slack workspace T0DEMO), everyone typing in #deploys:");

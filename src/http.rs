@@ -32,8 +32,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 use crate::chat::verify::Rejection;
-use crate::chat::Reply;
-use crate::service::Handled;
 
 /// Bodies larger than this are refused with 413 before anything else happens.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -235,20 +233,6 @@ fn reject(state: &AppState, route: &str, rejection: Rejection) -> Response {
 fn malformed(route: &str, problem: &str) -> Response {
     tracing::warn!(http.route = route, "malformed verified request: {problem}");
     (StatusCode::BAD_REQUEST, Outcome("bad_request"), ()).into_response()
-}
-
-/// What to tell the caller when the database failed: a clear ephemeral message, logged once
-/// here with the cause, and nothing was recorded or run.
-fn unavailable(request_id: &str, error: &anyhow::Error) -> Reply {
-    tracing::error!(request.id = %request_id, "request failed: {error:#}");
-    Reply::ephemeral(format!(
-        "warden could not record this request (its database is unavailable), so it did nothing. Try again in a minute. Reference: `{request_id}`"
-    ))
-}
-
-/// The metrics label of a handled invocation.
-fn outcome_of(handled: Handled) -> Outcome {
-    Outcome(handled.as_str())
 }
 
 /// JSON with an outcome attached.

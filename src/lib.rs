@@ -5,7 +5,8 @@
 //! - [`commands`]: command definitions (`commands/*.toml`), the text grammar, argument validation.
 //! - [`policy`]: tenants, principals, bindings, authorization and rate-limit decisions (pure).
 //! - [`approvals`]: approval rules, votes, the plan hash, request messages, `access` args (pure).
-//! - [`chat`]: signature verification, Slack and Discord wire formats, the neutral invocation.
+//! - [`chat`]: signature verification, Slack and Discord wire formats (Socket Mode and Gateway
+//!   frames included), the neutral invocation.
 //! - [`guard`]: the pipeline tenant → principal → command → args → authorize → rate limit (pure).
 //! - [`service`]: applies a guard decision in one transaction with its audit event (group
 //!   commit), handles button clicks and the `jobs` built-in.
@@ -30,6 +31,9 @@
 //! - [`storage`]: the only SQL, one set of queries for SQLite and PostgreSQL (sqlx `Any`), with
 //!   embedded migrations for each; `Tx` holds the write lock on both.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`transport`]: how chat requests arrive besides the HTTP routes: the answers shared with
+//!   them (Slack and Discord), Slack Socket Mode's connection loop, the Discord Gateway's
+//!   session loop under a database lease, each transport's state (SPEC §14).
 //! - [`http`]: the axum router and handlers; the only module that knows axum.
 //! - [`app`]: assembling state, starting and stopping the server.
 //! - [`cli`]: the `warden` subcommands.
@@ -63,3 +67,4 @@ pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod threads;
+pub mod transport;

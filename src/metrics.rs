@@ -20,6 +20,11 @@
 //! - `warden_database_connections{state}`: this process's pooled database connections,
 //!   `in_use` and `idle`, read at each scrape; with `warden_database_max_connections`, it
 //!   shows a pool running out (requests then fail with "database is unavailable").
+//! - `warden_transport_connected{transport}`: 1 while this process holds a working outbound
+//!   chat connection (`slack_socket`, `discord_gateway`), else 0.
+//! - `warden_transport_reconnects_total{transport, reason}`: connections replaced, by why
+//!   (`refresh` when the platform asked, `closed` when the socket closed, `dead` when pings
+//!   went unanswered, `failed` when opening one failed).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,6 +57,17 @@ struct Step {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabel {
+    transport: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportReason {
+    transport: String,
+    reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -118,6 +134,8 @@ pub struct Metrics {
     outbox: OutboxMetrics,
     connections: Family<ConnectionState, Gauge>,
     max_connections: Gauge,
+    transport_connected: Family<TransportLabel, Gauge>,
+    transport_reconnects: Family<TransportReason, Counter>,
 }
 
 impl Default for Metrics {
@@ -187,7 +205,21 @@ impl Metrics {
             "The most database connections this process opens",
             max_connections.clone(),
         );
+        let transport_connected = Family::<TransportLabel, Gauge>::default();
+        registry.register(
+            "warden_transport_connected",
+            "1 while this process holds a working outbound chat connection, by transport",
+            transport_connected.clone(),
+        );
+        let transport_reconnects = Family::<TransportReason, Counter>::default();
+        registry.register(
+            "warden_transport_reconnects",
+            "Outbound chat connections replaced, by transport and reason",
+            transport_reconnects.clone(),
+        );
         Metrics {
+            transport_connected,
+            transport_reconnects,
             registry,
             requests,
             rejected,
@@ -293,6 +325,25 @@ impl Metrics {
                 .set(value);
         }
         self.max_connections.set(i64::from(max));
+    }
+
+    /// Sets whether `transport` (`slack_socket`, `discord_gateway`) is connected.
+    pub fn transport_connected(&self, transport: &str, connected: bool) {
+        self.transport_connected
+            .get_or_create(&TransportLabel {
+                transport: transport.to_string(),
+            })
+            .set(i64::from(connected));
+    }
+
+    /// Counts one replaced connection of `transport`, by `reason`.
+    pub fn transport_reconnect(&self, transport: &str, reason: &str) {
+        self.transport_reconnects
+            .get_or_create(&TransportReason {
+                transport: transport.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition of every metric.

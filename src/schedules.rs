@@ -66,6 +66,7 @@ pub fn invocation(schedule: &ScheduledCommand, slot: DateTime<Utc>) -> Invocatio
         .unwrap_or((schedule.command.as_str(), ""));
     Invocation {
         request_id: format!("schedule-{}-{}", schedule.name, slot.timestamp_millis()),
+        transport: crate::chat::Transport::Local,
         platform: user.platform,
         workspace: user.workspace.clone(),
         user,

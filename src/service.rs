@@ -166,7 +166,7 @@ impl Service {
             target: target.to_string(),
             channel: channel.clone(),
             request_id: request_id.clone(),
-            details,
+            details: with_transport(details, inv.transport),
         };
         let platform = inv.platform.as_str();
         match guard::prepare(&ctx, inv, now) {
@@ -346,7 +346,7 @@ impl Service {
             target: spec.name.clone(),
             channel: inv.channel.clone().unwrap_or_default(),
             request_id: inv.request_id.clone(),
-            details,
+            details: with_transport(details, inv.transport),
         };
         let mut refused_details =
             json!({ "step": "rate_limit", "platform": inv.platform.as_str() });
@@ -535,4 +535,16 @@ fn in_thread(announce: writer::Announce, parent: Option<crate::outbox::Card>) ->
             out
         })
     })
+}
+
+/// `details` with the request's transport added (`http`, `socket_mode`, `gateway`, `local`), so
+/// that the audit trail says how a request arrived while the guard never looks at it.
+fn with_transport(
+    mut details: serde_json::Value,
+    transport: crate::chat::Transport,
+) -> serde_json::Value {
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("transport".into(), transport.as_str().into());
+    }
+    details
 }

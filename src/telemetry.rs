@@ -8,8 +8,17 @@ use crate::config::{LogFormat, Settings};
 
 /// Installs the global subscriber. Called once by `serve`; a second call is a no-op.
 pub fn init(settings: &Settings) {
-    let filter =
+    let mut filter =
         EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // tungstenite traces every WebSocket frame with its payload: the Discord Gateway's
+    // IDENTIFY carries the bot token, its interactions their tokens, and Socket Mode envelopes
+    // carry response URLs and command text. Its debug lines (close frames) hold none of that,
+    // so the WebSocket crates never log below debug, whatever `RUST_LOG` says.
+    for target in ["tungstenite", "tokio_tungstenite"] {
+        if let Ok(directive) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let json = match settings.log_format {
         Some(LogFormat::Json) => true,
         Some(LogFormat::Pretty) => false,

@@ -226,6 +226,10 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
     env.insert("WARDEN_LOG_FORMAT".into(), "json".into());
     // A Slack API that is down: the mention answer fails and its error is logged.
     env.insert("SLACK_API_URL".into(), "http://127.0.0.1:9/api/".into());
+    // Socket Mode on, against that same dead API: it retries in the background (logging why,
+    // never the token) and must not hold up the shutdown.
+    const APP_TOKEN: &str = "xapp-1-A0WARDEN-l0gsafe7";
+    env.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
     // On PostgreSQL the URL carries a password (the test server trusts loopback, so any
     // password connects), which must not reach the logs either.
     const DB_PASSWORD: &str = "db-password-9f3c51";
@@ -372,6 +376,7 @@ async fn serve_shuts_down_gracefully_and_never_logs_secrets() {
         DB_PASSWORD,
         TEST_KEY,
         "tok_l0gsafe1",
+        APP_TOKEN,
     ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }

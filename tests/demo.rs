@@ -11,9 +11,15 @@ const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
 /// Runs `warden demo` with an empty environment, bounded at 90 s; returns (success, stdout,
 /// stderr, elapsed).
 fn run_demo() -> (bool, String, String, Duration) {
+    run_demo_with(&[])
+}
+
+/// `run_demo`, with extra arguments after `demo`.
+fn run_demo_with(args: &[&str]) -> (bool, String, String, Duration) {
     let started = Instant::now();
     let mut child = Command::new(WARDEN)
         .arg("demo")
+        .args(args)
         .env_clear()
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
@@ -186,4 +192,29 @@ fn the_demo_plays_the_whole_story_with_no_configuration() {
         verify.status.success() && said.contains("audit chain verified"),
         "{said}"
     );
+}
+
+#[test]
+fn the_socket_mode_demo_answers_over_the_websocket_with_no_public_url() {
+    let (ok, out, err, _) = run_demo_with(&["--socket-mode"]);
+    let dir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("warden's log: "))
+        .and_then(|log| std::path::Path::new(log).parent())
+        .map(|d| d.display().to_string());
+    let _cleanup = Cleanup(dir);
+    assert!(
+        ok,
+        "warden demo --socket-mode failed:\n{out}\nstderr:\n{err}"
+    );
+    for expected in [
+        "Slack → warden  hello (connection 1)",
+        "ack e-1 with the answer: ",
+        "warden opened connection 2 while connection 1 was still open",
+        "ack e-2 on connection 2",
+        "the audit log holds 2 commands",
+        "slack_socket: connected",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
 }

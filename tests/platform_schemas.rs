@@ -57,6 +57,16 @@ fn the_slack_manifest_passes_slacks_schema() {
     assert_eq!(errors(&schema, &checked_in), Vec::<String>::new());
 }
 
+/// `warden manifest slack --socket-mode`: no request URLs (Slack's schema makes `url` optional
+/// on slash commands only when Socket Mode is on), and still a valid manifest.
+#[test]
+fn the_socket_mode_manifest_passes_slacks_schema() {
+    let generated =
+        warden::chat::slack::manifest::socket_mode_manifest(&shipped_registry(), "/ops");
+    assert_eq!(errors(&slack_schema(), &generated), Vec::<String>::new());
+    assert_eq!(generated["settings"]["socket_mode_enabled"], true);
+}
+
 #[test]
 fn dedicated_slash_commands_do_not_repeat_themselves_in_the_usage_hint() {
     let manifest = warden::chat::slack::manifest::app_manifest(

@@ -1,6 +1,7 @@
 //! Discord interactions: PING, application commands, button clicks and modal submits.
 //!
-//! Input: an interaction body as Discord posts it (JSON).
+//! Input: an interaction body as Discord posts it (JSON), or a Gateway frame (an
+//! INTERACTION_CREATE carries the same body in `d`).
 //!
 //! Invariants:
 //! - no input panics; a refusal is an error message;
@@ -8,15 +9,36 @@
 //!   channel, with the interaction id as its replay key; `dry_run` and `reason` options become
 //!   the flags, never named arguments;
 //! - a click or a modal submit carries the interaction id in its handle and replay key;
-//! - the interaction token, a credential, never shows in `Debug` output.
+//! - the interaction token, a credential, never shows in `Debug` output (of the parsed
+//!   interaction, or of a Gateway interaction's callback target);
+//! - a Gateway frame is read or refused with a message, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use warden::chat::discord::gateway::{self, Dispatch, Incoming};
 use warden::chat::discord::{parse_interaction, Interaction};
 use warden::chat::ArgsInput;
 use warden::model::Platform;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        match gateway::parse(text) {
+            Ok(Incoming::Dispatch {
+                event: Dispatch::InteractionCreate(body),
+                ..
+            }) => {
+                let _ = parse_interaction(body.to_string().as_bytes(), "req-1".into());
+                if let Some(target) = gateway::callback_target(&body) {
+                    let shown = format!("{target:?}");
+                    if warden_fuzz::recognisable(&target.token, &[&target.id, "CallbackTarget"]) {
+                        assert!(!shown.contains(target.token.as_str()), "{shown}");
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(message) => assert!(!message.is_empty()),
+        }
+    }
     let interaction = match parse_interaction(data, "req-1".into()) {
         Ok(interaction) => interaction,
         Err(message) => {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use warden::chat::slack::{invocation, parse_command, SlashCommand};
-use warden::chat::ArgsInput;
+use warden::chat::{ArgsInput, Transport};
 
 fn fields(cmd: &SlashCommand) -> Vec<(&'static str, Option<String>)> {
     let e = &cmd.event;
@@ -63,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
         &dedicated,
         "req-1".into(),
         Some("key".into()),
+        Transport::Http,
     );
     let ArgsInput::Text(rest) = &inv.input else {
         panic!("a slash command carries text");

@@ -2,7 +2,7 @@
 //!
 //! Input: a JSON document. It is parsed as an Events API body, and as the `payload` of an
 //! interactivity body (form-encoded, as Slack posts it); the input is also tried as a raw
-//! interactivity body.
+//! interactivity body, and as a Socket Mode frame.
 //!
 //! Invariants:
 //! - no input panics; a refusal is an error message;
@@ -10,7 +10,8 @@
 //!   channel, with a replay key naming the action's timestamp and the user, and a message
 //!   reference in the click's own channel;
 //! - a modal submission keeps only values of named inputs and a `slack:` channel;
-//! - the `response_url`, a credential, never shows in `Debug` output.
+//! - the `response_url`, a credential, never shows in `Debug` output;
+//! - a Socket Mode envelope always has a non-empty `envelope_id`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -88,6 +89,13 @@ fuzz_target!(|data: &[u8]| {
     match parse_event(data) {
         Ok(EventRequest::AppMention { event_id, .. }) => {
             assert!(!event_id.is_empty() || json.contains("\"\""))
+        }
+        Ok(_) => {}
+        Err(message) => assert!(!message.is_empty()),
+    }
+    match warden::chat::slack::socket::parse_frame(json) {
+        Ok(warden::chat::slack::socket::Frame::Envelope(envelope)) => {
+            assert!(!envelope.envelope_id.is_empty())
         }
         Ok(_) => {}
         Err(message) => assert!(!message.is_empty()),

@@ -2,11 +2,12 @@
 //! commands, components, modal submits) parsed into serenity's `Interaction` and turned into
 //! neutral types (`wire`); neutral replies and messages built as serenity's interaction
 //! responses and message builders (`render`); the registration bodies (`commands`); and the
-//! REST client that sends the built bodies with warden's own reqwest client (`client`).
-//! Nothing else in warden knows Discord's JSON or serenity.
+//! REST client that sends the built bodies with warden's own reqwest client (`client`); and
+//! the Gateway's op frames (`gateway`). Nothing else in warden knows Discord's JSON or serenity.
 
 pub mod client;
 pub mod commands;
+pub mod gateway;
 pub mod render;
 mod wire;
 

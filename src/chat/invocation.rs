@@ -14,11 +14,39 @@ pub enum ArgsInput {
     Structured(RawArgs),
 }
 
+/// How a request reached warden. It is recorded in the audit details (`transport`) and never
+/// consulted by the guard: every transport ends in the same pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A signed HTTP request to one of warden's routes.
+    Http,
+    /// An envelope over Slack's Socket Mode WebSocket.
+    SocketMode,
+    /// A dispatch over the Discord Gateway WebSocket.
+    Gateway,
+    /// Started inside warden: the CLI, the console, a schedule.
+    Local,
+}
+
+impl Transport {
+    /// The value written into audit details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Http => "http",
+            Transport::SocketMode => "socket_mode",
+            Transport::Gateway => "discord_gateway",
+            Transport::Local => "local",
+        }
+    }
+}
+
 /// One request to run a command, whatever platform it came from.
 #[derive(Debug, Clone)]
 pub struct Invocation {
     /// The id of the HTTP request (or CLI run), carried into logs and audit events.
     pub request_id: String,
+    /// How the request arrived (HTTP, Socket Mode, the Gateway, or from inside warden).
+    pub transport: Transport,
     /// The platform the request came from.
     pub platform: Platform,
     /// The Slack team id, the Discord guild id, or the tenant name for the console.

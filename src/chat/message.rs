@@ -174,6 +174,8 @@ pub struct MessageRef {
 pub struct Click {
     /// The HTTP request id.
     pub request_id: String,
+    /// How the click arrived; recorded with the invocations it starts.
+    pub transport: crate::chat::Transport,
     /// The platform.
     pub platform: Platform,
     /// The Slack team or Discord guild the click came from.

@@ -10,11 +10,14 @@ mod events;
 mod interaction;
 pub mod manifest;
 pub mod render;
+pub mod socket;
 
 pub use client::{ErrorKind, SlackClient, SlackError};
-pub use command::{parse_command, SlashCommand};
+pub use command::{parse_command, parse_command_payload, SlashCommand};
 pub use events::{parse_event, EventRequest};
-pub use interaction::{parse_interaction, InteractionRequest, SlackInteraction};
+pub use interaction::{
+    parse_interaction, parse_interaction_payload, InteractionRequest, SlackInteraction,
+};
 pub use render::{render_reply, render_update};
 
 use std::collections::HashMap;
@@ -31,6 +34,7 @@ pub fn invocation(
     dedicated: &HashMap<String, String>,
     request_id: String,
     replay_key: Option<String>,
+    transport: crate::chat::Transport,
 ) -> Invocation {
     let SlashCommand { event, user_name } = cmd;
     let slash = event.command.0;
@@ -45,6 +49,7 @@ pub fn invocation(
     };
     Invocation {
         request_id,
+        transport,
         platform: Platform::Slack,
         workspace: event.team_id.0.clone(),
         user: PlatformUser {
@@ -95,6 +100,7 @@ mod tests {
             &dedicated,
             "r".into(),
             None,
+            crate::chat::Transport::Http,
         );
         assert_eq!(inv.command, "deploy");
         assert_eq!(inv.input, ArgsInput::Text("api  v1".into()));
@@ -105,10 +111,18 @@ mod tests {
             &dedicated,
             "r".into(),
             None,
+            crate::chat::Transport::Http,
         );
         assert_eq!(inv.command, "deploy");
         assert_eq!(inv.input, ArgsInput::Text("api v1".into()));
-        let inv = invocation(cmd("/ops", "  "), "/ops", &dedicated, "r".into(), None);
+        let inv = invocation(
+            cmd("/ops", "  "),
+            "/ops",
+            &dedicated,
+            "r".into(),
+            None,
+            crate::chat::Transport::Http,
+        );
         assert_eq!(inv.command, "help");
     }
 }

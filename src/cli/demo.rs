@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::demo::Options;
 
-pub(super) fn run(keep: bool) -> ExitCode {
+pub(super) fn run(keep: bool, socket_mode: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -16,7 +16,7 @@ pub(super) fn run(keep: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::demo::run(Options { keep })) {
+    match runtime.block_on(crate::demo::run(Options { keep, socket_mode })) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => super::fail(error),
     }

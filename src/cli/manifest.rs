@@ -13,7 +13,13 @@ pub enum ManifestCommand {
     /// The Slack app manifest (paste it into "Create New App → From an app manifest").
     ///
     /// Example: WARDEN_PUBLIC_URL=https://warden.example.com warden manifest slack
-    Slack,
+    ///
+    /// With --socket-mode: an app that needs no public URL (SLACK_APP_TOKEN, Socket Mode).
+    Slack {
+        /// Print a Socket Mode manifest: `socket_mode_enabled: true`, no request URLs.
+        #[arg(long)]
+        socket_mode: bool,
+    },
     /// The Discord application commands (register them with a bulk overwrite, PUT
     /// /applications/{id}/commands).
     ///
@@ -32,7 +38,10 @@ pub(super) fn run(cmd: ManifestCommand, settings: &Settings) -> ExitCode {
         }
     };
     let json = match cmd {
-        ManifestCommand::Slack => {
+        ManifestCommand::Slack { socket_mode: true } => {
+            crate::chat::slack::manifest::socket_mode_manifest(&registry, &settings.slack_command)
+        }
+        ManifestCommand::Slack { socket_mode: false } => {
             if crate::chat::slack::manifest::is_loopback(&settings.public_url) {
                 eprintln!(
                     "warning: the manifest's URLs point at {}, which Slack cannot reach; set WARDEN_PUBLIC_URL to the address Slack should call (e.g. https://warden.example.com)",

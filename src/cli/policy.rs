@@ -84,6 +84,7 @@ pub(super) async fn run(cmd: PolicyCommand, settings: Settings) -> ExitCode {
             let text = args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
             let inv = Invocation {
                 request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+                transport: crate::chat::Transport::Local,
                 platform: user.platform,
                 workspace: user.workspace.clone(),
                 user,

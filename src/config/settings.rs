@@ -58,7 +58,7 @@ pub struct Settings {
     pub slack_command: String,
     /// Slack settings, or `None` when Slack is disabled (no signing secret).
     pub slack: Option<SlackSettings>,
-    /// Discord settings, or `None` when Discord is disabled (no public key).
+    /// Discord settings, or `None` when Discord is disabled (no public key and no Gateway).
     pub discord: Option<DiscordSettings>,
     /// The log filter (`RUST_LOG`).
     pub log_filter: String,
@@ -68,6 +68,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long a job's lease lasts without renewal (`WARDEN_JOB_LEASE`, default 30s).
     pub job_lease: Duration,
+    /// How often an outbound chat connection is pinged (`WARDEN_TRANSPORT_PING`, default 10s);
+    /// one that has been silent for two intervals is replaced.
+    pub transport_ping: Duration,
     /// How many jobs this process runs at once (`WARDEN_JOB_CONCURRENCY`, default 8).
     pub job_concurrency: usize,
     /// Where alerts go when neither the command nor the tenant names a channel, and where
@@ -89,7 +92,7 @@ pub struct Settings {
     pub environment: std::sync::Arc<HashMap<String, String>>,
 }
 
-/// Slack settings; present only when a signing secret is configured.
+/// Slack settings; present when a signing secret or an app token (Socket Mode) is configured.
 #[derive(Clone)]
 pub struct SlackSettings {
     /// The signing secrets requests are checked against; several during a rotation.
@@ -98,19 +101,33 @@ pub struct SlackSettings {
     pub bot_token: Option<SecretString>,
     /// The Web API base URL, always ending with `/`.
     pub api_url: String,
+    /// The app-level token (`xapp-…`, `SLACK_APP_TOKEN`); when set, warden also receives
+    /// requests over Socket Mode (SPEC §14).
+    pub app_token: Option<SecretString>,
 }
 
-/// Discord settings; present only when a public key is configured.
+/// Discord settings; present when a public key (the HTTP endpoint) or the Gateway is
+/// configured.
 #[derive(Clone)]
 pub struct DiscordSettings {
-    /// The application's Ed25519 public key, already checked to be a valid curve point.
-    pub public_key: [u8; 32],
+    /// The application's Ed25519 public key, already checked to be a valid curve point; `None`
+    /// when interactions come only over the Gateway (the HTTP route then refuses everything).
+    pub public_key: Option<[u8; 32]>,
     /// The application id, if configured.
     pub application_id: Option<String>,
     /// The bot token used to post messages, if configured.
     pub bot_token: Option<SecretString>,
     /// The REST API base URL, without a trailing `/`.
     pub api_url: String,
+    /// The Gateway, when `DISCORD_GATEWAY=1` (SPEC §14).
+    pub gateway: Option<GatewaySettings>,
+}
+
+/// The Discord Gateway's settings.
+#[derive(Clone, Debug)]
+pub struct GatewaySettings {
+    /// `DISCORD_GATEWAY_URL`, or `None` to ask `GET {DISCORD_API_URL}/gateway`.
+    pub url: Option<String>,
 }
 
 /// Prints as `[redacted]`, standing in for a secret in `Debug` output.
@@ -138,6 +155,7 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("job_lease", &self.job_lease)
+            .field("transport_ping", &self.transport_ping)
             .field("job_concurrency", &self.job_concurrency)
             .field("alert_channel", &self.alert_channel)
             .field("channel_rate", &self.channel_rate)
@@ -161,6 +179,7 @@ impl fmt::Debug for SlackSettings {
             )
             .field("bot_token", &self.bot_token.as_ref().map(|_| Redacted))
             .field("api_url", &self.api_url)
+            .field("app_token", &self.app_token.as_ref().map(|_| Redacted))
             .finish()
     }
 }
@@ -168,10 +187,11 @@ impl fmt::Debug for SlackSettings {
 impl fmt::Debug for DiscordSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DiscordSettings")
-            .field("public_key", &hex::encode(self.public_key))
+            .field("public_key", &self.public_key.map(hex::encode))
             .field("application_id", &self.application_id)
             .field("bot_token", &self.bot_token.as_ref().map(|_| Redacted))
             .field("api_url", &self.api_url)
+            .field("gateway", &self.gateway)
             .finish()
     }
 }
@@ -185,6 +205,19 @@ fn http_base(value: &str) -> Result<String, &'static str> {
         .ok_or("must start with http:// or https://")?;
     if rest.trim_end_matches('/').is_empty() || value.chars().any(char::is_whitespace) {
         return Err("must be a URL with a host, e.g. https://warden.example.com");
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+/// Checks that `value` is a `ws://` or `wss://` URL with a host (the Gateway's), and returns
+/// it without trailing slashes.
+fn ws_base(value: &str) -> Result<String, &'static str> {
+    let rest = value
+        .strip_prefix("wss://")
+        .or_else(|| value.strip_prefix("ws://"))
+        .ok_or("must start with wss:// or ws://")?;
+    if rest.trim_end_matches('/').is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("must be a URL with a host, e.g. wss://gateway.discord.gg");
     }
     Ok(value.trim_end_matches('/').to_string())
 }
@@ -311,10 +344,20 @@ impl Settings {
                 }
             },
         };
-        let slack = (!signing_secrets.is_empty()).then(|| SlackSettings {
+        let app_token = get("SLACK_APP_TOKEN").map(|v| {
+            if !v.starts_with("xapp-") {
+                errors.push(
+                    "SLACK_APP_TOKEN: does not start with `xapp-`; Socket Mode needs the app-level token (Basic Information → App-Level Tokens, scope connections:write)"
+                        .to_string(),
+                );
+            }
+            SecretString::from(v)
+        });
+        let slack = (!signing_secrets.is_empty() || app_token.is_some()).then(|| SlackSettings {
             signing_secrets,
             bot_token: slack_bot_token,
             api_url: slack_api_url,
+            app_token,
         });
 
         let public_key = get("DISCORD_PUBLIC_KEY").and_then(|v| {
@@ -338,11 +381,35 @@ impl Settings {
                 String::new()
             }),
         };
-        let discord = public_key.map(|public_key| DiscordSettings {
+        let gateway = match get("DISCORD_GATEWAY") {
+            None | Some("0") | Some("") => None,
+            Some("1") => {
+                if discord_bot_token.is_none() {
+                    errors.push(
+                        "DISCORD_GATEWAY: the Gateway needs DISCORD_BOT_TOKEN (the bot's token, Bot → Reset Token)"
+                            .to_string(),
+                    );
+                }
+                let url = get("DISCORD_GATEWAY_URL").and_then(|v| match ws_base(v) {
+                    Ok(url) => Some(url),
+                    Err(e) => {
+                        errors.push(format!("DISCORD_GATEWAY_URL: `{v}` {e}"));
+                        None
+                    }
+                });
+                Some(GatewaySettings { url })
+            }
+            Some(v) => {
+                errors.push(format!("DISCORD_GATEWAY: `{v}` is neither 1 nor 0"));
+                None
+            }
+        };
+        let discord = (public_key.is_some() || gateway.is_some()).then(|| DiscordSettings {
             public_key,
             application_id,
             bot_token: discord_bot_token,
             api_url: discord_api_url,
+            gateway,
         });
 
         let log_filter = get("RUST_LOG").unwrap_or("info").to_string();
@@ -364,6 +431,20 @@ impl Settings {
                 errors.push(format!("WARDEN_JOB_LEASE: {e}"));
                 Duration::from_secs(30)
             }),
+        };
+        let transport_ping = match get("WARDEN_TRANSPORT_PING") {
+            None => Duration::from_secs(10),
+            Some(v) => match parse_duration(v) {
+                Ok(ping) if ping <= Duration::from_secs(15) => ping,
+                Ok(_) => {
+                    errors.push("WARDEN_TRANSPORT_PING: at most 15s, so that a dead connection is noticed within 30s".to_string());
+                    Duration::from_secs(10)
+                }
+                Err(e) => {
+                    errors.push(format!("WARDEN_TRANSPORT_PING: {e}"));
+                    Duration::from_secs(10)
+                }
+            },
         };
         let job_concurrency = match get("WARDEN_JOB_CONCURRENCY") {
             None => 8,
@@ -440,6 +521,7 @@ impl Settings {
             log_format,
             request_timeout,
             job_lease,
+            transport_ping,
             job_concurrency,
             alert_channel,
             channel_rate,

@@ -102,6 +102,7 @@ fn invocation(user: &str, command: &str, text: &str) -> Invocation {
     };
     Invocation {
         request_id: "test".into(),
+        transport: crate::chat::Transport::Http,
         platform: Platform::Slack,
         workspace: "T01".into(),
         user,

@@ -1,5 +1,6 @@
 //! Discord's interactions endpoint. Verified on the raw bytes first; PING is answered with
-//! `{"type":1}`, as Discord requires before it accepts the endpoint.
+//! `{"type":1}`, as Discord requires before it accepts the endpoint. What is answered is
+//! decided in `transport::discord`, shared with the Gateway.
 
 use std::sync::Arc;
 
@@ -7,12 +8,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{header, json_reply, outcome_of, reject, request_id, unavailable, Outcome, RawBody};
+use super::{header, json_reply, reject, request_id, Outcome, RawBody};
 use crate::app::AppState;
-use crate::chat::discord::{self, Interaction};
+use crate::chat::discord;
 use crate::chat::verify::verify_discord;
-use crate::chat::{ButtonKind, Message, Reply};
-use crate::service::ClickAnswer;
+use crate::chat::Transport;
+use crate::transport::discord as answers;
 
 /// `POST /discord/interactions`.
 pub(super) async fn interactions(
@@ -34,63 +35,8 @@ pub(super) async fn interactions(
         Ok(interaction) => interaction,
         Err(problem) => return unreadable(&problem),
     };
-    match interaction {
-        Interaction::Ping => json_reply(Outcome("ok"), discord::pong()),
-        Interaction::Command(inv) => match state.service.handle(&inv, chrono::Utc::now()).await {
-            Ok((reply, handled)) => json_reply(outcome_of(handled), discord::render_reply(&reply)),
-            Err(error) => json_reply(
-                Outcome("error"),
-                discord::render_reply(&unavailable(&rid, &error)),
-            ),
-        },
-        Interaction::Click { click, .. } => {
-            let (reply, outcome) = match state.service.click(&click, chrono::Utc::now()).await {
-                Ok(ClickAnswer::Reply(reply, handled)) => (reply, outcome_of(handled)),
-                Ok(ClickAnswer::Open(modal)) => {
-                    return json_reply(Outcome("ok"), discord::render::modal(&modal))
-                }
-                Err(error) => (unavailable(&rid, &error), Outcome("error")),
-            };
-            // Confirm / Cancel update the prompt they were on (type 7); anything else answers
-            // with a new message only the clicker sees.
-            if matches!(click.kind, ButtonKind::Confirm | ButtonKind::Cancel) {
-                let message = Message {
-                    text: reply.text,
-                    buttons: reply.buttons,
-                };
-                json_reply(outcome, discord::render_update(&message))
-            } else {
-                json_reply(outcome, discord::render_reply(&reply))
-            }
-        }
-        Interaction::ModalSubmit { submit, .. } => {
-            match state
-                .service
-                .modal_submit(&submit, chrono::Utc::now())
-                .await
-            {
-                Ok((reply, handled)) => {
-                    json_reply(outcome_of(handled), discord::render_reply(&reply))
-                }
-                Err(error) => json_reply(
-                    Outcome("error"),
-                    discord::render_reply(&unavailable(&rid, &error)),
-                ),
-            }
-        }
-        other => {
-            tracing::info!(
-                discord.interaction = other.id().unwrap_or_default(),
-                "component interaction received; not supported yet"
-            );
-            json_reply(
-                Outcome("ok"),
-                discord::render_reply(&Reply::ephemeral(
-                    "Buttons and forms are not supported by this warden build yet; nothing was done.",
-                )),
-            )
-        }
-    }
+    let answer = answers::answer(&state, interaction, &rid, Transport::Http).await;
+    json_reply(Outcome(answer.outcome), answer.body)
 }
 
 /// A verified body that is not an interaction warden can read (an unknown type, a missing

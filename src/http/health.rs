@@ -14,15 +14,24 @@ pub(super) async fn healthz() -> Response {
     (Outcome("ok"), "ok\n").into_response()
 }
 
+/// `/readyz`: 200 when the database answers and is migrated. The body also lists each outbound
+/// transport's state (`slack_socket: connected`), one a line; a transport that is down does
+/// not make the replica unready, since the HTTP routes and the jobs still work.
 pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let transports: String = state
+        .transports
+        .snapshot()
+        .iter()
+        .map(|(name, transport)| format!("{name}: {transport}\n"))
+        .collect();
     match state.service.store.ready().await {
-        Ok(()) => (Outcome("ok"), "ready\n").into_response(),
+        Ok(()) => (Outcome("ok"), format!("ready\n{transports}")).into_response(),
         Err(error) => {
             tracing::warn!("not ready: {error:#}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Outcome("not_ready"),
-                "database unavailable or not migrated\n",
+                format!("database unavailable or not migrated\n{transports}"),
             )
                 .into_response()
         }

@@ -112,6 +112,7 @@ impl Service {
             ));
         }
         let click = Click {
+            transport: crate::chat::Transport::Http,
             request_id: submit.request_id.clone(),
             platform: submit.platform,
             workspace: submit.workspace.clone(),
@@ -492,6 +493,7 @@ pub(super) async fn claim_click(
 fn click_invocation(click: &Click) -> Invocation {
     Invocation {
         request_id: click.request_id.clone(),
+        transport: click.transport,
         platform: click.platform,
         workspace: click.workspace.clone(),
         user: click.user.clone(),

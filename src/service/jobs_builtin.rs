@@ -212,6 +212,7 @@ pub(super) fn retry_invocation(
 ) -> Invocation {
     Invocation {
         request_id: by.request_id.clone(),
+        transport: by.transport,
         platform: by.platform,
         workspace: by.workspace.clone(),
         user: by.user.clone(),

@@ -215,6 +215,34 @@ impl DiscordClient {
         Ok(())
     }
 
+    /// `POST /interactions/{id}/{token}/callback`: the first answer to an interaction that
+    /// came over the Gateway (which, unlike the HTTP endpoint, has no response to put it in).
+    /// `body` is the same interaction response the HTTP route would return.
+    pub async fn interaction_callback(
+        &self,
+        interaction_id: &str,
+        interaction_token: &str,
+        body: &Value,
+    ) -> Result<(), DiscordError> {
+        // The interaction token in the path is the credential; the bot token is not sent.
+        let url = format!(
+            "{}/interactions/{interaction_id}/{interaction_token}/callback",
+            self.api_url
+        );
+        // Discord answers 204 with no body; `send` reads an empty body as null.
+        send("interaction_callback", self.http.post(url).json(body)).await?;
+        Ok(())
+    }
+
+    /// `GET /gateway`: the WebSocket URL to connect the Gateway to.
+    pub async fn gateway_url(&self) -> Result<String, DiscordError> {
+        let url = format!("{}/gateway", self.api_url);
+        let body = send("gateway", self.http.get(url)).await?;
+        super::gateway::parse_gateway_url(body.to_string().as_bytes()).map_err(|problem| {
+            DiscordError::new(ErrorKind::Permanent, format!("gateway: {problem}"))
+        })
+    }
+
     fn bot(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.header(
             reqwest::header::AUTHORIZATION,

@@ -229,6 +229,7 @@ fn invocation(
     let guild = workspace(command.guild_id);
     Ok(Interaction::Command(Box::new(Invocation {
         request_id,
+        transport: crate::chat::Transport::Http,
         platform: Platform::Discord,
         workspace: guild.clone(),
         user: PlatformUser {
@@ -265,6 +266,7 @@ fn click(component: ComponentInteraction, named: bool, request_id: String) -> In
     let channel = component.channel_id.to_string();
     Interaction::Click {
         click: Box::new(Click {
+            transport: crate::chat::Transport::Http,
             request_id,
             platform: Platform::Discord,
             workspace: guild.clone(),

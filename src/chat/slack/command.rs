@@ -44,6 +44,18 @@ pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
     Ok(SlashCommand { event, user_name })
 }
 
+/// Parses the JSON payload of a Socket Mode `slash_commands` envelope: the same fields as the
+/// HTTP form, as a JSON object.
+pub fn parse_command_payload(payload: &serde_json::Value) -> Result<SlashCommand, String> {
+    let event = serde_json::from_value::<SlackCommandEvent>(payload.clone())
+        .map_err(|e| format!("not a Slack slash command: {e}"))?;
+    let user_name = payload
+        .get("user_name")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    Ok(SlashCommand { event, user_name })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

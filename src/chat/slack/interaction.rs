@@ -90,8 +90,17 @@ pub fn parse_interaction(body: &[u8], request_id: String) -> Result<SlackInterac
         .into_iter()
         .find_map(|(k, v)| (k == "payload").then_some(v))
         .ok_or("not a Slack interaction: no `payload` field")?;
-    let mut raw: Value = serde_json::from_str(&payload)
+    let raw: Value = serde_json::from_str(&payload)
         .map_err(|e| format!("not a Slack interaction payload: {e}"))?;
+    parse_interaction_payload(raw, request_id)
+}
+
+/// Classifies an interaction payload already decoded as JSON: the `payload` form field of an
+/// HTTP request, or the `payload` of a Socket Mode `interactive` envelope.
+pub fn parse_interaction_payload(
+    mut raw: Value,
+    request_id: String,
+) -> Result<SlackInteraction, String> {
     let kind = raw
         .get("type")
         .and_then(Value::as_str)
@@ -184,6 +193,7 @@ fn block_actions(event: SlackInteractionBlockActionsEvent, request_id: String) -
     };
     SlackInteraction::Click {
         click: Click {
+            transport: crate::chat::Transport::Http,
             request_id,
             platform: Platform::Slack,
             workspace: team.clone(),

@@ -70,10 +70,56 @@ pub fn app_manifest(registry: &Registry, public_url: &str, root: &str) -> Value 
     })
 }
 
+/// The manifest for an app that receives everything over Socket Mode (SPEC §14): the same
+/// commands, scopes and events, `socket_mode_enabled: true` and no request URLs, since Slack
+/// never calls warden.
+pub fn socket_mode_manifest(registry: &Registry, root: &str) -> Value {
+    let mut manifest = app_manifest(registry, "http://unused.invalid", root);
+    if let Some(commands) = manifest["features"]["slash_commands"].as_array_mut() {
+        for command in commands {
+            if let Some(fields) = command.as_object_mut() {
+                fields.remove("url");
+            }
+        }
+    }
+    let settings = &mut manifest["settings"];
+    for section in ["event_subscriptions", "interactivity"] {
+        if let Some(fields) = settings[section].as_object_mut() {
+            fields.remove("request_url");
+        }
+    }
+    settings["socket_mode_enabled"] = true.into();
+    manifest
+}
+
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
     } else {
         text.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_mode_manifest_has_no_request_urls() {
+        let registry = crate::commands::load::load_dir(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/commands"
+        )))
+        .unwrap();
+        let manifest = socket_mode_manifest(&registry, "/ops");
+        let text = manifest.to_string();
+        assert!(!text.contains("unused.invalid"), "{text}");
+        assert!(!text.contains("request_url"), "{text}");
+        assert_eq!(manifest["settings"]["socket_mode_enabled"], true);
+        assert_eq!(manifest["features"]["slash_commands"][0]["command"], "/ops");
+        assert_eq!(
+            manifest["settings"]["event_subscriptions"]["bot_events"][0],
+            "app_mention"
+        );
     }
 }

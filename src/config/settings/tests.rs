@@ -73,7 +73,7 @@ fn settings_everything_set() {
     assert_eq!(secrets, ["new-secret", "old-secret"]);
     assert_eq!(slack.api_url, "http://127.0.0.1:9999/api/");
     let discord = s.discord.as_ref().unwrap();
-    assert_eq!(hex::encode(discord.public_key), key);
+    assert_eq!(discord.public_key.map(hex::encode), Some(key.to_string()));
     assert_eq!(discord.application_id.as_deref(), Some("123456"));
     assert_eq!(discord.api_url, "http://127.0.0.1:9998/api");
     assert_eq!(s.log_filter, "warden=debug");
@@ -221,5 +221,56 @@ fn secrets_never_in_debug() {
         }
         assert!(text.contains("[redacted]"));
         assert!(text.contains("postgres://warden:[redacted]@db/warden?[redacted]"));
+    }
+}
+
+/// `DISCORD_GATEWAY=1` turns Discord on without a public key, needs the bot token, and takes
+/// only a WebSocket URL as `DISCORD_GATEWAY_URL`.
+#[test]
+fn discord_gateway_settings() {
+    let s = Settings::from_env(&vars(&[
+        ("DISCORD_GATEWAY", "1"),
+        ("DISCORD_BOT_TOKEN", "bot-token-hunter2"),
+    ]))
+    .unwrap();
+    let discord = s.discord.as_ref().unwrap();
+    assert_eq!(discord.public_key, None);
+    assert_eq!(discord.gateway.as_ref().unwrap().url, None);
+    assert!(!format!("{s:?}").contains("hunter2"));
+
+    let s = Settings::from_env(&vars(&[
+        ("DISCORD_GATEWAY", "1"),
+        ("DISCORD_BOT_TOKEN", "t"),
+        ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:5/"),
+    ]))
+    .unwrap();
+    let gateway = s.discord.unwrap().gateway.unwrap();
+    assert_eq!(gateway.url.as_deref(), Some("ws://127.0.0.1:5"));
+
+    assert!(Settings::from_env(&vars(&[("DISCORD_GATEWAY", "0")]))
+        .unwrap()
+        .discord
+        .is_none());
+    for (pairs, want) in [
+        (
+            vec![("DISCORD_GATEWAY", "1")],
+            "DISCORD_GATEWAY: the Gateway needs DISCORD_BOT_TOKEN",
+        ),
+        (
+            vec![("DISCORD_GATEWAY", "yes")],
+            "DISCORD_GATEWAY: `yes` is neither 1 nor 0",
+        ),
+        (
+            vec![
+                ("DISCORD_GATEWAY", "1"),
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("DISCORD_GATEWAY_URL", "https://gateway.discord.gg"),
+            ],
+            "DISCORD_GATEWAY_URL: `https://gateway.discord.gg` must start with wss:// or ws://",
+        ),
+    ] {
+        let errors = Settings::from_env(&vars(&pairs)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with(want), "{}", errors[0]);
     }
 }
