@@ -309,7 +309,7 @@ async fn readyz(base: &str) -> String {
 /// Waits (at most 10 s) until `/readyz` shows `line`.
 async fn wait_ready_line(base: &str, line: &str) -> String {
     let mut body = String::new();
-    for _ in 0..200 {
+    for _ in 0..400 {
         body = readyz(base).await;
         if body.contains(line) {
             return body;
@@ -580,8 +580,13 @@ async fn a_holder_that_loses_its_lease_closes_its_session() {
         .acquire_lease("discord_gateway", "thief/1/x", now_ms, now_ms + 600_000)
         .await
         .unwrap());
-    // The next renewal (at most 5 s away) finds it gone: the session closes.
-    let body = wait_ready_line(&app.base, "discord_gateway: standby").await;
+    // The next renewal (at most 5 s away) finds it gone: the session closes, the state reads
+    // `standby (lease lost)`, and the next standby attempt names the new holder.
+    let body = wait_ready_line(
+        &app.base,
+        "discord_gateway: standby (lease held by thief/1/x",
+    )
+    .await;
     assert!(body.contains("thief/1/x"), "{body}");
     assert_eq!(
         fake.conn_count(),
