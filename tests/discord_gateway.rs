@@ -362,28 +362,7 @@ async fn an_interaction_over_the_gateway_is_answered_through_its_callback_like_h
         .filter(|e| e.kind == "command.invoked")
         .collect();
     assert_eq!(invoked.len(), 2, "{events:?}");
-    let (gateway, http) = (invoked[0], invoked[1]);
-    let details = |text: &str| serde_json::from_str::<Value>(text).unwrap();
-    assert_eq!(details(&gateway.details)["transport"], "discord_gateway");
-    assert_eq!(details(&http.details)["transport"], "http");
-    let without_transport = |text: &String| {
-        let mut details = details(text);
-        details.as_object_mut().unwrap().remove("transport");
-        details
-    };
-    assert_eq!(
-        without_transport(&gateway.details),
-        without_transport(&http.details)
-    );
-    assert_eq!(
-        (
-            &gateway.tenant,
-            &gateway.actor,
-            &gateway.target,
-            &gateway.channel
-        ),
-        (&http.tenant, &http.actor, &http.target, &http.channel)
-    );
+    common::assert_alike_but_transport(invoked[0], "discord_gateway", invoked[1], "http");
     app.server.shutdown().await.unwrap();
 }
 
@@ -406,20 +385,7 @@ async fn the_documented_command_is_answered_alike_over_gateway_and_http() {
     assert_eq!(http.json::<Value>().await.unwrap(), gateway_answer);
     let events = app.audit().await;
     assert_eq!(events.len(), 2, "{events:?}");
-    let without_transport = |text: &str| {
-        let mut details: Value = serde_json::from_str(text).unwrap();
-        let transport = details.as_object_mut().unwrap().remove("transport");
-        (details, transport)
-    };
-    let (gateway, gateway_transport) = without_transport(&events[0].details);
-    let (http, http_transport) = without_transport(&events[1].details);
-    assert_eq!(gateway, http);
-    assert_eq!(gateway_transport, Some(json!("discord_gateway")));
-    assert_eq!(http_transport, Some(json!("http")));
-    assert_eq!(
-        (&events[0].kind, &events[0].actor, &events[0].target),
-        (&events[1].kind, &events[1].actor, &events[1].target)
-    );
+    common::assert_alike_but_transport(&events[0], "discord_gateway", &events[1], "http");
     app.server.shutdown().await.unwrap();
 }
 

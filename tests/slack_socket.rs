@@ -254,28 +254,7 @@ async fn a_slash_command_over_socket_mode_is_acked_with_its_answer_and_audited_l
         .filter(|e| e.kind == "command.invoked")
         .collect();
     assert_eq!(invoked.len(), 2, "{events:?}");
-    let (socket, http) = (invoked[0], invoked[1]);
-    let details = |text: &str| serde_json::from_str::<Value>(text).unwrap();
-    assert_eq!(details(&socket.details)["transport"], "socket_mode");
-    assert_eq!(details(&http.details)["transport"], "http");
-    let without_transport = |text: &String| {
-        let mut details = details(text);
-        details.as_object_mut().unwrap().remove("transport");
-        details
-    };
-    assert_eq!(
-        without_transport(&socket.details),
-        without_transport(&http.details)
-    );
-    assert_eq!(
-        (
-            &socket.tenant,
-            &socket.actor,
-            &socket.target,
-            &socket.channel
-        ),
-        (&http.tenant, &http.actor, &http.target, &http.channel)
-    );
+    common::assert_alike_but_transport(invoked[0], "socket_mode", invoked[1], "http");
     app.server.shutdown().await.unwrap();
 }
 

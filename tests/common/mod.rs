@@ -806,3 +806,39 @@ pub fn click_body(
         serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
     }
 }
+
+/// One command sent over two transports leaves two audit records that are the same apart from
+/// `details.transport`, which names each path (SPEC §14: one pipeline whatever the transport).
+pub fn assert_alike_but_transport(
+    first: &AuditEvent,
+    first_transport: &str,
+    second: &AuditEvent,
+    second_transport: &str,
+) {
+    let split = |event: &AuditEvent| {
+        let mut details: serde_json::Value = serde_json::from_str(&event.details).unwrap();
+        let transport = details.as_object_mut().unwrap().remove("transport");
+        (details, transport)
+    };
+    let (first_details, first_seen) = split(first);
+    let (second_details, second_seen) = split(second);
+    assert_eq!(first_seen, Some(serde_json::json!(first_transport)));
+    assert_eq!(second_seen, Some(serde_json::json!(second_transport)));
+    assert_eq!(first_details, second_details);
+    assert_eq!(
+        (
+            &first.kind,
+            &first.tenant,
+            &first.actor,
+            &first.target,
+            &first.channel
+        ),
+        (
+            &second.kind,
+            &second.tenant,
+            &second.actor,
+            &second.target,
+            &second.channel
+        )
+    );
+}
