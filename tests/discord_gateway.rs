@@ -299,26 +299,6 @@ async fn spawn_with_fake(fake: &FakeDiscord, via_rest: bool) -> TestApp {
     .await
 }
 
-async fn readyz(base: &str) -> String {
-    match reqwest::get(format!("{base}/readyz")).await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// Waits (at most 10 s) until `/readyz` shows `line`.
-async fn wait_ready_line(base: &str, line: &str) -> String {
-    let mut body = String::new();
-    for _ in 0..400 {
-        body = readyz(base).await;
-        if body.contains(line) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never showed `{line}`: {body}");
-}
-
 #[tokio::test]
 async fn an_interaction_over_the_gateway_is_answered_through_its_callback_like_http() {
     let fake = FakeDiscord::new(30_000);
@@ -330,7 +310,7 @@ async fn an_interaction_over_the_gateway_is_answered_through_its_callback_like_h
     assert_eq!(identify["d"]["token"], BOT_TOKEN);
     assert_eq!(identify["d"]["intents"], 0);
     assert!(fake.path(0).contains("v=10"), "{}", fake.path(0));
-    wait_ready_line(&app.base, "discord_gateway: connected").await;
+    common::wait_ready_line(&app.base, "discord_gateway: connected").await;
     let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"warden_transport_connected{transport="discord_gateway"} 1"#),
@@ -454,7 +434,7 @@ async fn withheld_heartbeat_acks_lead_to_a_resume_at_the_resume_url() {
     assert_eq!(resume["d"]["session_id"], "sess-0");
     assert_eq!(resume["d"]["seq"], 1, "READY's sequence number");
     assert_eq!(resume["d"]["token"], BOT_TOKEN);
-    wait_ready_line(&app.base, "discord_gateway: connected").await;
+    common::wait_ready_line(&app.base, "discord_gateway: connected").await;
     // The resumed session delivers.
     let command = discord_command("800000000000000020", GUILD, ALICE, "whoami", json!([]));
     fake.order(1, Order::Send(interaction_create(3, &command)));
@@ -507,7 +487,7 @@ async fn a_refused_token_stops_the_gateway_without_a_retry_loop() {
     let fake = FakeDiscord::new(30_000);
     fake.refuse_token.store(true, Ordering::SeqCst);
     let app = spawn_with_fake(&fake, false).await;
-    let body = wait_ready_line(&app.base, "discord_gateway: stopped").await;
+    let body = common::wait_ready_line(&app.base, "discord_gateway: stopped").await;
     assert!(body.contains("4004"), "{body}");
     assert!(!body.contains(BOT_TOKEN), "{body}");
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -525,7 +505,7 @@ async fn a_holder_that_loses_its_lease_closes_its_session() {
     let fake = FakeDiscord::new(30_000);
     let app = spawn_with_fake(&fake, false).await;
     fake.wait_greeting(1, Duration::from_secs(10)).await;
-    wait_ready_line(&app.base, "discord_gateway: connected").await;
+    common::wait_ready_line(&app.base, "discord_gateway: connected").await;
     let store = &app.server.state.service.store;
     let holder = store
         .lease_holder("discord_gateway")
@@ -548,7 +528,7 @@ async fn a_holder_that_loses_its_lease_closes_its_session() {
         .unwrap());
     // The next renewal (at most 5 s away) finds it gone: the session closes, the state reads
     // `standby (lease lost)`, and the next standby attempt names the new holder.
-    let body = wait_ready_line(
+    let body = common::wait_ready_line(
         &app.base,
         "discord_gateway: standby (lease held by thief/1/x",
     )
@@ -618,12 +598,12 @@ async fn two_replicas_run_one_session_and_the_survivor_takes_over_after_kill_9()
     // Both replicas are up, one connected and the other in standby naming the holder.
     let mut states = Vec::new();
     for base in &bases {
-        let body = wait_ready_line(base, "discord_gateway: ").await;
+        let body = common::wait_ready_line(base, "discord_gateway: ").await;
         states.push(body);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     let holder = loop {
-        states = futures_util::future::join_all(bases.iter().map(|b| readyz(b))).await;
+        states = futures_util::future::join_all(bases.iter().map(|b| common::readyz(b))).await;
         let connected: Vec<usize> = (0..2)
             .filter(|i| states[*i].contains("discord_gateway: connected"))
             .collect();
@@ -654,7 +634,7 @@ async fn two_replicas_run_one_session_and_the_survivor_takes_over_after_kill_9()
     assert_eq!(index, 1);
     assert_eq!(identify["op"], 2);
     let survivor = 1 - holder;
-    wait_ready_line(&bases[survivor], "discord_gateway: connected").await;
+    common::wait_ready_line(&bases[survivor], "discord_gateway: connected").await;
 
     // A graceful stop gives the lease back.
     Command::new("kill")

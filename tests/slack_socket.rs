@@ -200,36 +200,12 @@ async fn spawn_with_fake(fake: &FakeSocketSlack, extra: &[(&str, &str)]) -> Test
     .await
 }
 
-async fn readyz(app: &TestApp) -> String {
-    app.http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits (at most 10 s) until `/readyz` shows `line`.
-async fn wait_ready_line(app: &TestApp, line: &str) -> String {
-    let mut body = String::new();
-    for _ in 0..200 {
-        body = readyz(app).await;
-        if body.contains(line) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never showed `{line}`: {body}");
-}
-
 #[tokio::test]
 async fn a_slash_command_over_socket_mode_is_acked_with_its_answer_and_audited_like_http() {
     let fake = FakeSocketSlack::default();
     let app = spawn_with_fake(&fake, &[]).await;
     fake.wait_conns(1).await;
-    wait_ready_line(&app, "slack_socket: connected").await;
+    common::wait_ready_line(&app.base, "slack_socket: connected").await;
     let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"warden_transport_connected{transport="slack_socket"} 1"#),
@@ -335,7 +311,7 @@ async fn an_abrupt_close_leads_to_a_working_new_connection() {
     fake.wait_conns(1).await;
     fake.order(0, Order::Kill);
     fake.wait_conns(2).await;
-    wait_ready_line(&app, "slack_socket: connected").await;
+    common::wait_ready_line(&app.base, "slack_socket: connected").await;
     fake.order(
         1,
         Order::Send(slash_envelope("env-after", "T0ACME", "U0BOB", "help")),
@@ -371,7 +347,7 @@ async fn a_refused_app_token_stops_the_transport_without_a_retry_loop() {
     let fake = FakeSocketSlack::default();
     *fake.refuse.lock().unwrap() = Some("invalid_auth".into());
     let app = spawn_with_fake(&fake, &[]).await;
-    let body = wait_ready_line(&app, "slack_socket: stopped").await;
+    let body = common::wait_ready_line(&app.base, "slack_socket: stopped").await;
     assert!(body.contains("invalid_auth"), "{body}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(fake.opens.load(Ordering::SeqCst), 1);

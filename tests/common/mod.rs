@@ -842,3 +842,24 @@ pub fn assert_alike_but_transport(
         )
     );
 }
+
+/// `/readyz`'s body at `base` (empty while nothing answers there, e.g. a process starting).
+pub async fn readyz(base: &str) -> String {
+    match reqwest::get(format!("{base}/readyz")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits (at most about 20 s) until `/readyz` at `base` shows `line`, and returns its body.
+pub async fn wait_ready_line(base: &str, line: &str) -> String {
+    let mut body = String::new();
+    for _ in 0..400 {
+        body = readyz(base).await;
+        if body.contains(line) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("/readyz never showed `{line}`: {body}");
+}
