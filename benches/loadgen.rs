@@ -12,6 +12,12 @@
 //! - `bare`: this very binary re-executed with `--bare-server ADDR`, an axum route that reads
 //!   the body and answers 200. It is the ceiling: HTTP, the kernel and the client, nothing else.
 //!
+//! - `sqlite-ceiling`: no HTTP at all. warden's own store (`Store::record_batch`, the SQLite
+//!   writer thread) commits batches of 25 replay keys and `command.invoked` events on a fresh
+//!   database with warden's schema, one connection, back to back, for one phase. Its rows/s is
+//!   what the disk and SQLite allow for warden's statements: warden's req/s is reported as a
+//!   ratio to it.
+//!
 //! For each concurrency level, `concurrency` client tasks share one keep-alive HTTP client and
 //! each sends `/ops help` as alice, in a loop, with a distinct signed body every time (a fresh
 //! `trigger_id`), so no request is a replay. Both targets get exactly the same client work. The
@@ -193,6 +199,11 @@ async fn run() -> anyhow::Result<ExitCode> {
                 concat!(env!("CARGO_MANIFEST_DIR"), "/commands"),
             )
             .env("SLACK_SIGNING_SECRET", SECRET)
+            // `WARDEN_SQLITE_WRITER=sqlx` measures the write path without the writer thread.
+            .env(
+                "WARDEN_SQLITE_WRITER",
+                std::env::var("WARDEN_SQLITE_WRITER").unwrap_or_default(),
+            )
             .env("RUST_LOG", "warn")
             .env("WARDEN_LOG_FORMAT", "json")
             .stdout(log("warden.out")?)
@@ -232,6 +243,8 @@ async fn run() -> anyhow::Result<ExitCode> {
 
     eprintln!("loadgen: {secs} s per phase after {WARMUP:?} of warm-up, concurrency {LEVELS:?}");
     let measure = Duration::from_secs_f64(secs);
+    let ceiling = sqlite_ceiling(&dir.path().join("ceiling.db"), measure).await?;
+    eprintln!("loadgen: sqlite-ceiling: {ceiling:.0} rows/s");
     let counter = Arc::new(AtomicU64::new(1));
     let mut phases = Vec::new();
     for concurrency in LEVELS {
@@ -269,7 +282,7 @@ async fn run() -> anyhow::Result<ExitCode> {
         .env("WARDEN_DATABASE_URL", &database_url)
         .output()
         .context("running warden audit verify")?;
-    let mut failed = report(&phases, &audit);
+    let mut failed = report(&phases, ceiling, &audit);
     if let Err(error) = stopped {
         println!("\n**FAILED:** {error:#}");
         failed = true;
@@ -281,8 +294,56 @@ async fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rows per batch in the `sqlite-ceiling` baseline.
+const CEILING_BATCH: usize = 25;
+
+/// The physical ceiling for warden's durable write: warden's own store and statements on a
+/// fresh database, batches of `CEILING_BATCH` records committed back to back on the SQLite
+/// writer thread for `measure` (after a short warm-up), no HTTP. Returns rows per second.
+async fn sqlite_ceiling(path: &Path, measure: Duration) -> anyhow::Result<f64> {
+    use warden::audit::NewEvent;
+    use warden::storage::{Record, Store};
+    let store = Store::connect(&format!("sqlite://{}", path.display())).await?;
+    store.migrate().await?;
+    anyhow::ensure!(store.has_writer_thread(), "the ceiling needs the SQLite writer thread");
+    let mut n = 0u64;
+    let mut batch = || {
+        (0..CEILING_BATCH)
+            .map(|_| {
+                n += 1;
+                let now = chrono::Utc::now();
+                Record {
+                    replay_key: Some((format!("slack:ceiling-{n}"), now.timestamp() + 3600)),
+                    event: NewEvent {
+                        tenant: "acme".into(),
+                        actor: "alice".into(),
+                        kind: "command.invoked".into(),
+                        target: "help".into(),
+                        channel: "slack:C0OPS".into(),
+                        request_id: format!("req-{n:016x}"),
+                        details: serde_json::json!({"command": "help", "args": [], "platform": "slack"}),
+                    },
+                    at: now,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let warm_until = std::time::Instant::now() + WARMUP;
+    while std::time::Instant::now() < warm_until {
+        store.record_batch(batch()).await?;
+    }
+    let (start, mut rows) = (std::time::Instant::now(), 0usize);
+    while start.elapsed() < measure {
+        let written = store.record_batch(batch()).await?;
+        rows += written.iter().filter(|w| **w).count();
+    }
+    let rate = rows as f64 / start.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(rate)
+}
+
 /// Prints the table, the verdict on the targets and the audit check; returns whether it failed.
-fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
+fn report(phases: &[Phase], ceiling: f64, audit: &std::process::Output) -> bool {
     let bare_rate = |c: usize| {
         let bare = phases
             .iter()
@@ -296,8 +357,11 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
             .find(|p| p.target == "bare+sqlite" && p.concurrency == c)
             .map_or(f64::NAN, Phase::rate)
     };
-    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | vs bare | vs bare+sqlite |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("\n| target | concurrency | requests | req/s | p50 ms | p99 ms | max ms | errors | vs bare | vs bare+sqlite | vs sqlite-ceiling |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| sqlite-ceiling | batches of {CEILING_BATCH} | | {ceiling:.0} rows/s | | | | | | | 1.000 |"
+    );
     for p in phases {
         let (ratio, ratio_sqlite) = if p.target == "bare" {
             (String::new(), String::new())
@@ -312,6 +376,7 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
                 format!("{:.3}", p.rate() / sqlite_rate(p.concurrency)),
             )
         };
+        let ratio_ceiling = format!("{:.3}", p.rate() / ceiling);
         let (n, rate) = (p.tally.latencies_us.len(), p.rate());
         let (p50, p99, max) = (
             p.percentile_ms(0.5),
@@ -319,7 +384,7 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
             p.percentile_ms(1.0),
         );
         let (target, c, errors) = (p.target, p.concurrency, p.tally.errors);
-        println!("| {target} | {c} | {n} | {rate:.0} | {p50:.2} | {p99:.2} | {max:.2} | {errors} | {ratio} | {ratio_sqlite} |");
+        println!("| {target} | {c} | {n} | {rate:.0} | {p50:.2} | {p99:.2} | {max:.2} | {errors} | {ratio} | {ratio_sqlite} | {ratio_ceiling} |");
     }
 
     let mut failed = false;
@@ -337,6 +402,23 @@ fn report(phases: &[Phase], audit: &std::process::Output) -> bool {
         println!(
             "- warden p99 < 10 ms at concurrency 50: {} ({p99:.2} ms)",
             verdict(p99 < 10.0)
+        );
+    }
+    if let Some(w) = wardens().find(|p| p.concurrency == 50) {
+        let (ratio, p99) = (w.rate() / ceiling, w.percentile_ms(0.99));
+        println!(
+            "- warden req/s >= 0.6 x sqlite-ceiling rows/s at concurrency 50: {} ({:.0} vs {ceiling:.0}: {ratio:.3}); p99 <= 8 ms: {} ({p99:.2} ms)",
+            verdict(ratio >= 0.6),
+            w.rate(),
+            verdict(p99 <= 8.0)
+        );
+    }
+    if let Some(w) = wardens().find(|p| p.concurrency == 1) {
+        let (p50, p99) = (w.percentile_ms(0.5), w.percentile_ms(0.99));
+        println!(
+            "- warden at concurrency 1: p50 <= 0.25 ms: {} ({p50:.2} ms); p99 <= 2 ms: {} ({p99:.2} ms)",
+            verdict(p50 <= 0.25),
+            verdict(p99 <= 2.0)
         );
     }
     for w in wardens() {

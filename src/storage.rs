@@ -31,6 +31,7 @@ mod rate;
 mod replay;
 mod schedules;
 mod sealed;
+mod sqlite_writer;
 
 pub use alerts::{AlertRow, NewAlert, StormWindow};
 pub use approvals::{ApprovalRecord, NewApproval};
@@ -45,6 +46,7 @@ pub use pages::DashboardRows;
 pub use rate::WindowUses;
 pub use schedules::SchedulePause;
 pub use sealed::Sealed;
+pub use sqlite_writer::Record;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +112,9 @@ pub struct Store {
     /// is down each writer must fail on its own connection attempt rather than wait behind
     /// every other writer's.
     writer: Arc<Mutex<()>>,
+    /// The SQLite writer thread that commits record batches in one hop (`sqlite_writer.rs`);
+    /// `None` on PostgreSQL and for in-memory or read-only SQLite databases.
+    sqlite_writer: Option<Arc<sqlite_writer::SqliteWriter>>,
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
@@ -170,6 +175,16 @@ pub fn is_data_rejection(error: &anyhow::Error) -> bool {
             sqlx::Error::Encode(_) => true,
             _ => false,
         })
+        || error
+            .chain()
+            .filter_map(|e| e.downcast_ref::<rusqlite::Error>())
+            .any(|e| match e {
+                rusqlite::Error::SqliteFailure(failure, _) => {
+                    data_rejection_code(&failure.extended_code.to_string())
+                }
+                rusqlite::Error::ToSqlConversionFailure(_) => true,
+                _ => false,
+            })
 }
 
 /// The error codes of [`is_data_rejection`]: a PostgreSQL SQLSTATE (always five characters),
@@ -202,10 +217,20 @@ impl Store {
             Backend::Postgres => connect_postgres(url, max_connections.unwrap_or(10)).await,
         }
         .with_context(|| format!("cannot open the database `{shown}`"))?;
+        // `WARDEN_SQLITE_WRITER=sqlx` keeps every write on the sqlx pool: a switch to compare
+        // the two paths (`cargo bench --bench loadgen`) and to fall back if ever needed.
+        let thread_wanted = std::env::var("WARDEN_SQLITE_WRITER").map_or(true, |v| v != "sqlx");
+        let sqlite_writer = match backend {
+            Backend::Sqlite if thread_wanted => sqlite_writer::file_path(url)
+                .and_then(sqlite_writer::SqliteWriter::open)
+                .map(Arc::new),
+            Backend::Sqlite | Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
             outbox_wake: Arc::new(Notify::new()),
             keyring: None,
         })
@@ -305,6 +330,28 @@ impl Store {
         })
     }
 
+    /// Whether `record_batch` commits on the SQLite writer thread (else callers write
+    /// through `begin`).
+    pub fn has_writer_thread(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
+    /// Commits `records` in one transaction on the SQLite writer thread: each claims its
+    /// replay key, if it has one, and appends its event. Returns, per record, whether it was
+    /// written (false: a replay, nothing written). The store's writer queue is held until
+    /// the batch committed, as by a transaction from `begin`. Fails when the store has no
+    /// writer thread (see `has_writer_thread`).
+    pub async fn record_batch(&self, records: Vec<Record>) -> anyhow::Result<Vec<bool>> {
+        let Some(thread) = &self.sqlite_writer else {
+            anyhow::bail!("this store has no SQLite writer thread");
+        };
+        let _writer = self.writer.clone().lock_owned().await;
+        thread
+            .record(records)
+            .await
+            .context("committing a batch on the SQLite writer thread")
+    }
+
     /// The pool's connections: open, idle, and the most it opens.
     pub fn pool_usage(&self) -> (u32, usize, u32) {
         (
@@ -354,7 +401,8 @@ async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
                 conn.execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+                     PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
                 Ok(())

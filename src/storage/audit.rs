@@ -42,16 +42,27 @@ pub(super) struct PendingEvent {
     at: String,
 }
 
+impl PendingEvent {
+    /// `event` at `at`, its time fixed as the chain hashes it (RFC 3339, milliseconds, UTC).
+    pub(super) fn new(event: NewEvent, at: DateTime<Utc>) -> PendingEvent {
+        PendingEvent {
+            event,
+            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+
+    pub(super) fn tenant(&self) -> &str {
+        &self.event.tenant
+    }
+}
+
 impl Tx {
     /// Appends an event to its tenant's chain as part of this transaction. The event is
     /// buffered and written, with every other event of the transaction, when it commits: one
     /// read of each chain head, one multi-row insert, one head update per tenant. The
     /// transaction holds the write lock, so no other writer can extend a chain in between.
     pub fn append_audit(&mut self, event: NewEvent, at: DateTime<Utc>) {
-        self.pending_audit.push(PendingEvent {
-            event,
-            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        });
+        self.pending_audit.push(PendingEvent::new(event, at));
     }
 
     /// Writes the buffered events, chained, and moves the chain heads. Called by `commit`.
@@ -75,38 +86,7 @@ impl Tx {
                 );
             }
             let head = heads.get_mut(&event.tenant).expect("inserted above");
-            let details = serde_json::to_string(&event.details)?;
-            let seq = head.0 + 1;
-            let hash = event_hash(
-                &head.1,
-                &ChainedFields {
-                    tenant: &event.tenant,
-                    seq,
-                    at: &at,
-                    actor: &event.actor,
-                    kind: &event.kind,
-                    target: &event.target,
-                    channel: &event.channel,
-                    request_id: &event.request_id,
-                    details: &details,
-                },
-            );
-            let prev_hash = std::mem::replace(&mut head.1, hash.clone());
-            head.0 = seq;
-            rows.push(AuditEvent {
-                id: 0,
-                tenant: event.tenant,
-                seq,
-                at,
-                actor: event.actor,
-                kind: event.kind,
-                target: event.target,
-                channel: event.channel,
-                request_id: event.request_id,
-                details,
-                prev_hash,
-                hash,
-            });
+            rows.push(link(head, PendingEvent { event, at })?);
         }
         for chunk in rows.chunks(INSERT_CHUNK) {
             let sql = format!(
@@ -143,6 +123,45 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// Chains one event after `head` (the tenant's last sequence number and hash) and moves the
+/// head to it. Both writers use it, the sqlx transaction and the SQLite writer thread, so an
+/// event hashes the same whichever of them commits it.
+pub(super) fn link(head: &mut (i64, String), pending: PendingEvent) -> anyhow::Result<AuditEvent> {
+    let PendingEvent { event, at } = pending;
+    let details = serde_json::to_string(&event.details)?;
+    let seq = head.0 + 1;
+    let hash = event_hash(
+        &head.1,
+        &ChainedFields {
+            tenant: &event.tenant,
+            seq,
+            at: &at,
+            actor: &event.actor,
+            kind: &event.kind,
+            target: &event.target,
+            channel: &event.channel,
+            request_id: &event.request_id,
+            details: &details,
+        },
+    );
+    let prev_hash = std::mem::replace(&mut head.1, hash.clone());
+    head.0 = seq;
+    Ok(AuditEvent {
+        id: 0,
+        tenant: event.tenant,
+        seq,
+        at,
+        actor: event.actor,
+        kind: event.kind,
+        target: event.target,
+        channel: event.channel,
+        request_id: event.request_id,
+        details,
+        prev_hash,
+        hash,
+    })
 }
 
 /// Filters for reading the audit log back.

@@ -149,6 +149,7 @@ impl Store {
             keyring: None,
             pool,
             backend: Backend::Sqlite,
+            sqlite_writer: None,
             writer: Arc::new(Mutex::new(())),
             outbox_wake: Arc::new(Notify::new()),
         })
