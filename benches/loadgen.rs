@@ -86,8 +86,12 @@ fn main() -> ExitCode {
             |()| ExitCode::SUCCESS,
         );
     }
+    // `WARDEN_SQLITE_WRITER` is meant for the warden under test only: the ceiling always uses
+    // the writer thread. It is read and removed before any other thread starts.
+    let writer_choice = std::env::var("WARDEN_SQLITE_WRITER").unwrap_or_default();
+    std::env::remove_var("WARDEN_SQLITE_WRITER");
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
-    runtime.block_on(run()).unwrap_or_else(|error| {
+    runtime.block_on(run(writer_choice)).unwrap_or_else(|error| {
         eprintln!("loadgen: {error:#}");
         ExitCode::FAILURE
     })
@@ -165,7 +169,7 @@ fn bare_sqlite_server(addr: &str, db: &str) -> std::io::Result<()> {
     })
 }
 
-async fn run() -> anyhow::Result<ExitCode> {
+async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
     let secs = match std::env::var("LOADGEN_SECS") {
         Ok(v) => v
             .parse::<f64>()
@@ -200,10 +204,7 @@ async fn run() -> anyhow::Result<ExitCode> {
             )
             .env("SLACK_SIGNING_SECRET", SECRET)
             // `WARDEN_SQLITE_WRITER=sqlx` measures the write path without the writer thread.
-            .env(
-                "WARDEN_SQLITE_WRITER",
-                std::env::var("WARDEN_SQLITE_WRITER").unwrap_or_default(),
-            )
+            .env("WARDEN_SQLITE_WRITER", writer_choice)
             .env("RUST_LOG", "warn")
             .env("WARDEN_LOG_FORMAT", "json")
             .stdout(log("warden.out")?)
