@@ -91,10 +91,12 @@ fn main() -> ExitCode {
     let writer_choice = std::env::var("WARDEN_SQLITE_WRITER").unwrap_or_default();
     std::env::remove_var("WARDEN_SQLITE_WRITER");
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
-    runtime.block_on(run(writer_choice)).unwrap_or_else(|error| {
-        eprintln!("loadgen: {error:#}");
-        ExitCode::FAILURE
-    })
+    runtime
+        .block_on(run(writer_choice))
+        .unwrap_or_else(|error| {
+            eprintln!("loadgen: {error:#}");
+            ExitCode::FAILURE
+        })
 }
 
 /// The baseline: the same runtime flavour as warden's CLI and a route that does nothing.
@@ -306,7 +308,10 @@ async fn sqlite_ceiling(path: &Path, measure: Duration) -> anyhow::Result<f64> {
     use warden::storage::{Record, Store};
     let store = Store::connect(&format!("sqlite://{}", path.display())).await?;
     store.migrate().await?;
-    anyhow::ensure!(store.has_writer_thread(), "the ceiling needs the SQLite writer thread");
+    anyhow::ensure!(
+        store.has_writer_thread(),
+        "the ceiling needs the SQLite writer thread"
+    );
     let mut n = 0u64;
     let mut batch = || {
         (0..CEILING_BATCH)

@@ -140,7 +140,13 @@ async fn write(store: &Store, units: &[Pending]) -> Vec<anyhow::Result<Outcome>>
         Some(records) => store.record_batch(records).await.map(|written| {
             written
                 .into_iter()
-                .map(|w| if w { Outcome::Done(None) } else { Outcome::Replay })
+                .map(|w| {
+                    if w {
+                        Outcome::Done(None)
+                    } else {
+                        Outcome::Replay
+                    }
+                })
                 .collect()
         }),
         None => write_batch(store, units).await,

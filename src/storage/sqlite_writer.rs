@@ -138,7 +138,8 @@ pub(super) fn commit(conn: &mut Connection, records: Vec<Record>) -> anyhow::Res
         let mut claim = tx.prepare_cached(
             "INSERT INTO replay_keys (key, expires_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
         )?;
-        let mut read_head = tx.prepare_cached("SELECT seq, hash FROM audit_heads WHERE tenant = ?1")?;
+        let mut read_head =
+            tx.prepare_cached("SELECT seq, hash FROM audit_heads WHERE tenant = ?1")?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO audit_events (tenant, seq, at, actor, kind, target, channel, request_id, details, prev_hash, hash) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
