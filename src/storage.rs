@@ -345,6 +345,10 @@ impl Store {
         let Some(thread) = &self.sqlite_writer else {
             anyhow::bail!("this store has no SQLite writer thread");
         };
+        // A closed store writes nothing, on either path (the pool refuses `begin` too).
+        if self.pool.is_closed() {
+            anyhow::bail!("the database pool is closed");
+        }
         let _writer = self.writer.clone().lock_owned().await;
         thread
             .record(records)
