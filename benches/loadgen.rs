@@ -25,6 +25,12 @@
 //! warden throughput at least half the bare route's) and `warden audit verify` run on the database
 //! afterwards, whose event count must equal the number of answered requests. Any failed request,
 //! a broken audit chain or a count mismatch makes the process exit non-zero.
+//!
+//! `LOADGEN_SOAK_SECS=120 cargo bench --bench loadgen` runs one long phase at concurrency 50
+//! against warden alone instead, printing the `-wal` file's size and warden's RSS every 10 s
+//! (`support/soak.rs`). `WARDEN_SQLITE_WRITER=sqlx` and `WARDEN_SQLITE_CHECKPOINT=auto` are
+//! passed to the warden under test only, to measure the write path without the writer thread
+//! or without the background checkpointer.
 
 use std::fs::File;
 use std::path::Path;
@@ -37,6 +43,8 @@ use anyhow::Context;
 
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/soak.rs"]
+mod soak;
 
 use load::{free_addr, load, Phase, Server, REQUEST_TIMEOUT, SECRET, WARMUP};
 
@@ -86,13 +94,17 @@ fn main() -> ExitCode {
             |()| ExitCode::SUCCESS,
         );
     }
-    // `WARDEN_SQLITE_WRITER` is meant for the warden under test only: the ceiling always uses
-    // the writer thread. It is read and removed before any other thread starts.
-    let writer_choice = std::env::var("WARDEN_SQLITE_WRITER").unwrap_or_default();
-    std::env::remove_var("WARDEN_SQLITE_WRITER");
+    // `WARDEN_SQLITE_WRITER` and `WARDEN_SQLITE_CHECKPOINT` are meant for the warden under
+    // test only: the ceiling always uses the writer thread and the checkpointer. They are read
+    // and removed before any other thread starts.
+    let mut choices = Vec::new();
+    for name in ["WARDEN_SQLITE_WRITER", "WARDEN_SQLITE_CHECKPOINT"] {
+        choices.push((name, std::env::var(name).unwrap_or_default()));
+        std::env::remove_var(name);
+    }
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
     runtime
-        .block_on(run(writer_choice))
+        .block_on(run(choices))
         .unwrap_or_else(|error| {
             eprintln!("loadgen: {error:#}");
             ExitCode::FAILURE
@@ -171,7 +183,7 @@ fn bare_sqlite_server(addr: &str, db: &str) -> std::io::Result<()> {
     })
 }
 
-async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
+async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
     let secs = match std::env::var("LOADGEN_SECS") {
         Ok(v) => v
             .parse::<f64>()
@@ -205,8 +217,9 @@ async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
                 concat!(env!("CARGO_MANIFEST_DIR"), "/commands"),
             )
             .env("SLACK_SIGNING_SECRET", SECRET)
-            // `WARDEN_SQLITE_WRITER=sqlx` measures the write path without the writer thread.
-            .env("WARDEN_SQLITE_WRITER", writer_choice)
+            // `WARDEN_SQLITE_WRITER=sqlx` measures the write path without the writer thread,
+            // `WARDEN_SQLITE_CHECKPOINT=auto` without the background checkpointer.
+            .envs(choices)
             .env("RUST_LOG", "warn")
             .env("WARDEN_LOG_FORMAT", "json")
             .stdout(log("warden.out")?)
@@ -216,6 +229,37 @@ async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
     if let Err(error) = warden.wait_ready(&client, "warden").await {
         eprintln!("{}", log_tail(dir.path()));
         return Err(error);
+    }
+    let counter = Arc::new(AtomicU64::new(1));
+    if let Ok(v) = std::env::var("LOADGEN_SOAK_SECS") {
+        let soak_secs = v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s > 0.0)
+            .context("LOADGEN_SOAK_SECS: seconds > 0")?;
+        eprintln!("loadgen: soak, warden x{} for {soak_secs} s", soak::SOAK_CONCURRENCY);
+        let (phase, samples) = soak::soak(
+            &client,
+            format!("{}/slack/commands", warden.base),
+            warden.child.id(),
+            dir.path().join("warden.db-wal"),
+            Duration::from_secs_f64(soak_secs),
+            &counter,
+        )
+        .await;
+        let stopped = warden.terminate().await;
+        let audit = audit_verify(&database_url)?;
+        let mut failed = soak::report(&phase, &samples, warden::storage::DEFAULT_SQLITE_WAL_LIMIT);
+        failed |= audit_check(phase.tally.answered, &audit);
+        if let Err(error) = stopped {
+            println!("\n**FAILED:** {error:#}");
+            failed = true;
+        }
+        if failed {
+            eprintln!("loadgen: the soak FAILED\n{}", log_tail(dir.path()));
+            return Ok(ExitCode::FAILURE);
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let bare_addr = free_addr()?;
     let mut bare = Server {
@@ -248,7 +292,6 @@ async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
     let measure = Duration::from_secs_f64(secs);
     let ceiling = sqlite_ceiling(&dir.path().join("ceiling.db"), measure).await?;
     eprintln!("loadgen: sqlite-ceiling: {ceiling:.0} rows/s");
-    let counter = Arc::new(AtomicU64::new(1));
     let mut phases = Vec::new();
     for concurrency in LEVELS {
         for (target, base) in [
@@ -279,12 +322,7 @@ async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
     drop(bare);
     drop(bare_sqlite);
     let stopped = warden.terminate().await;
-    let audit = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("WARDEN_DATABASE_URL", &database_url)
-        .output()
-        .context("running warden audit verify")?;
+    let audit = audit_verify(&database_url)?;
     let mut failed = report(&phases, ceiling, &audit);
     if let Err(error) = stopped {
         println!("\n**FAILED:** {error:#}");
@@ -295,6 +333,16 @@ async fn run(writer_choice: String) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `warden audit verify` on the run's database (after warden stopped).
+fn audit_verify(database_url: &str) -> anyhow::Result<std::process::Output> {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("WARDEN_DATABASE_URL", database_url)
+        .output()
+        .context("running warden audit verify")
 }
 
 /// Rows per batch in the `sqlite-ceiling` baseline.
@@ -437,6 +485,12 @@ fn report(phases: &[Phase], ceiling: f64, audit: &std::process::Output) -> bool 
     // Every correct warden answer wrote exactly one audit event (`command.invoked`), so the
     // verified chain must hold exactly that many, warm-up included.
     let answered: u64 = wardens().map(|p| p.tally.answered).sum();
+    failed | audit_check(answered, audit)
+}
+
+/// Prints the audit check and returns whether it failed: the verified chain must hold exactly
+/// one event per answered warden request.
+fn audit_check(answered: u64, audit: &std::process::Output) -> bool {
     let stdout = String::from_utf8_lossy(&audit.stdout);
     println!("\nAudit (`warden audit verify` on the run's database, after warden stopped):");
     println!("    {}", stdout.trim());
@@ -449,12 +503,12 @@ fn report(phases: &[Phase], ceiling: f64, audit: &std::process::Output) -> bool 
         .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok());
     if audit.status.success() && events == Some(answered) {
         println!("- {answered} audit events for {answered} answered warden requests: PASS");
+        false
     } else {
-        failed = true;
         let status = audit.status;
         println!("- **FAILED:** expected {answered} events in an intact chain ({status})");
+        true
     }
-    failed
 }
 
 /// The end of warden's log, which is where the reason for a failure usually is.

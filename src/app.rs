@@ -175,7 +175,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         Some(settings.database_max_connections),
     )
     .await?
-    .with_keyring(settings.encryption.clone());
+    .with_keyring(settings.encryption.clone())
+    .with_sqlite_wal_limit(settings.sqlite_wal_limit);
     store.migrate().await?;
     if let Some(keyring) = &settings.encryption {
         let sealed = crate::service::seal_legacy(&store, &registry, keyring).await?

@@ -31,6 +31,7 @@ mod rate;
 mod replay;
 mod schedules;
 mod sealed;
+mod sqlite_checkpointer;
 mod sqlite_writer;
 
 pub use alerts::{AlertRow, NewAlert, StormWindow};
@@ -46,6 +47,7 @@ pub use pages::DashboardRows;
 pub use rate::WindowUses;
 pub use schedules::SchedulePause;
 pub use sealed::Sealed;
+pub use sqlite_checkpointer::DEFAULT_SQLITE_WAL_LIMIT;
 pub use sqlite_writer::Record;
 
 use std::sync::Arc;
@@ -66,6 +68,11 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// counting the votes before it, a rate limit counting uses, a chain head read before its
 /// next link) means the same on both databases.
 const WRITE_LOCK_KEY: i64 = 0x7761_7264_656e;
+
+/// The longest a SQLite writer waits for the checkpointer to cut a congested WAL back before
+/// it writes all the same (`Store::writer_turn`). A checkpoint that can succeed takes far less;
+/// one that cannot (a reader holding an old snapshot) must slow writers, not stop them.
+const WAL_WAIT: Duration = Duration::from_millis(200);
 
 /// Which database a `Store` talks to. Queries are written once, in SQL both accept; the few
 /// statements that differ ask for their dialect here.
@@ -115,6 +122,11 @@ pub struct Store {
     /// The SQLite writer thread that commits record batches in one hop (`sqlite_writer.rs`);
     /// `None` on PostgreSQL and for in-memory or read-only SQLite databases.
     sqlite_writer: Option<Arc<sqlite_writer::SqliteWriter>>,
+    /// The thread that checkpoints a SQLite file's WAL in the background and keeps it under
+    /// its bound (`sqlite_checkpointer.rs`); `None` on PostgreSQL, for in-memory and
+    /// read-only databases, and with `WARDEN_SQLITE_CHECKPOINT=auto`. Where it runs, every
+    /// connection of this store that commits has SQLite's automatic checkpoint turned off.
+    checkpointer: Option<Arc<sqlite_checkpointer::Checkpointer>>,
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
@@ -212,25 +224,50 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let shown = crate::config::redact_url(url);
+        // The file a SQLite URL names; `None` for PostgreSQL, in-memory and read-only
+        // databases, which get neither the writer thread nor the checkpointer.
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_writer::file_path(url),
+            Backend::Postgres => None,
+        };
+        // `WARDEN_SQLITE_CHECKPOINT=auto` leaves checkpoints to SQLite, inside the commit
+        // that fills the log: a switch to compare the two (`cargo bench --bench loadgen`).
+        let background_checkpoints = sqlite_file.is_some()
+            && std::env::var("WARDEN_SQLITE_CHECKPOINT").map_or(true, |v| v != "auto");
         let pool = match backend {
-            Backend::Sqlite => connect_sqlite(url).await,
+            Backend::Sqlite => connect_sqlite(url, background_checkpoints).await,
             Backend::Postgres => connect_postgres(url, max_connections.unwrap_or(10)).await,
         }
         .with_context(|| format!("cannot open the database `{shown}`"))?;
+        // The pool's connections no longer checkpoint, so without the checkpointer the log
+        // would grow without bound: failing to start it fails the whole store.
+        let writer = Arc::new(Mutex::new(()));
+        let checkpointer = match sqlite_file {
+            Some(path) if background_checkpoints => Some(Arc::new(
+                sqlite_checkpointer::Checkpointer::start(
+                    path,
+                    DEFAULT_SQLITE_WAL_LIMIT,
+                    writer.clone(),
+                )
+                .with_context(|| format!("cannot checkpoint the database `{shown}`"))?,
+            )),
+            _ => None,
+        };
         // `WARDEN_SQLITE_WRITER=sqlx` keeps every write on the sqlx pool: a switch to compare
         // the two paths (`cargo bench --bench loadgen`) and to fall back if ever needed.
         let thread_wanted = std::env::var("WARDEN_SQLITE_WRITER").map_or(true, |v| v != "sqlx");
-        let sqlite_writer = match backend {
-            Backend::Sqlite if thread_wanted => sqlite_writer::file_path(url)
-                .and_then(sqlite_writer::SqliteWriter::open)
-                .map(Arc::new),
-            Backend::Sqlite | Backend::Postgres => None,
+        let sqlite_writer = match sqlite_file {
+            Some(path) if thread_wanted => {
+                sqlite_writer::SqliteWriter::open(path, background_checkpoints).map(Arc::new)
+            }
+            _ => None,
         };
         Ok(Store {
             pool,
             backend,
-            writer: Arc::new(Mutex::new(())),
+            writer,
             sqlite_writer,
+            checkpointer,
             outbox_wake: Arc::new(Notify::new()),
             keyring: None,
         })
@@ -239,6 +276,15 @@ impl Store {
     /// This store, sealing secret argument values with `keyring` as rows are inserted.
     pub fn with_keyring(mut self, keyring: Option<crate::secrets::Keyring>) -> Store {
         self.keyring = keyring.map(Arc::new);
+        self
+    }
+
+    /// This store, keeping a SQLite file's `-wal` under `bytes` (`WARDEN_SQLITE_WAL_LIMIT`;
+    /// [`DEFAULT_SQLITE_WAL_LIMIT`] otherwise). Nothing changes on PostgreSQL.
+    pub fn with_sqlite_wal_limit(self, bytes: u64) -> Store {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.set_limit(bytes);
+        }
         self
     }
 
@@ -298,7 +344,7 @@ impl Store {
         let mut writer = None;
         let inner = match self.backend {
             Backend::Sqlite => {
-                writer = Some(self.writer.clone().lock_owned().await);
+                writer = Some(self.writer_turn().await);
                 self.pool.begin_with("BEGIN IMMEDIATE").await
             }
             // One round trip: the lock is held from here to the commit, and every round trip
@@ -330,6 +376,25 @@ impl Store {
         })
     }
 
+    /// Takes this process's SQLite writer turn. While the WAL is past half its bound (writes
+    /// outrunning the checkpointer), the turn is handed back and taken again a little later,
+    /// for at most `WAL_WAIT`: the checkpointer needs the turn to cut the log back, and the
+    /// bound is kept by slowing writers down, never by letting the log grow (see
+    /// `sqlite_checkpointer.rs`). Checking costs one `stat`.
+    async fn writer_turn(&self) -> OwnedMutexGuard<()> {
+        let deadline = tokio::time::Instant::now() + WAL_WAIT;
+        loop {
+            let turn = self.writer.clone().lock_owned().await;
+            match &self.checkpointer {
+                Some(c) if tokio::time::Instant::now() < deadline && c.congested() => {
+                    drop(turn);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                _ => return turn,
+            }
+        }
+    }
+
     /// Whether `record_batch` commits on the SQLite writer thread (else callers write
     /// through `begin`).
     pub fn has_writer_thread(&self) -> bool {
@@ -349,7 +414,7 @@ impl Store {
         if self.pool.is_closed() {
             anyhow::bail!("the database pool is closed");
         }
-        let _writer = self.writer.clone().lock_owned().await;
+        let _writer = self.writer_turn().await;
         thread
             .record(records)
             .await
@@ -370,17 +435,22 @@ impl Store {
         self.outbox_wake.clone()
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pool, waiting for connections in use to be returned, and stops the
+    /// checkpointer, waiting for a checkpoint under way to end.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(thread) = self.checkpointer.as_ref().and_then(|c| c.stop()) {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
 /// SQLite: WAL journal (readers never wait for the writer), `synchronous=NORMAL` (a commit
 /// survives a process crash; only a power loss may drop the last transactions), a busy
 /// timeout, and a large page cache with memory-mapped reads so hot pages (chain heads, recent
-/// replay keys, index pages) stay out of read() system calls.
-async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
+/// replay keys, index pages) stay out of read() system calls. With `background_checkpoints`,
+/// the connections never checkpoint: the store's checkpointer thread does.
+async fn connect_sqlite(url: &str, background_checkpoints: bool) -> Result<AnyPool, sqlx::Error> {
     let memory = url.contains(":memory:");
     let url = if memory || url.contains("mode=") {
         url.to_string()
@@ -396,7 +466,7 @@ async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
         // ping saves a round trip to the connection thread on every acquire.
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 // The busy timeout comes first: `journal_mode` needs a lock, and without the
                 // timeout already set it fails at once with SQLITE_BUSY while another process
@@ -409,6 +479,11 @@ async fn connect_sqlite(url: &str) -> Result<AnyPool, sqlx::Error> {
                      PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
+                // Automatic checkpoints are per connection: every connection that commits
+                // must turn them off, or the commit that fills the log checkpoints anyway.
+                if background_checkpoints {
+                    conn.execute("PRAGMA wal_autocheckpoint = 0;").await?;
+                }
                 Ok(())
             })
         })

@@ -48,6 +48,9 @@ pub struct Settings {
     /// Connections per process to PostgreSQL (`WARDEN_DATABASE_MAX_CONNECTIONS`, default 10).
     /// Size it so that replicas × this stays below the server's `max_connections`.
     pub database_max_connections: u32,
+    /// The size in bytes a SQLite database's `-wal` file is kept under by the background
+    /// checkpointer (`WARDEN_SQLITE_WAL_LIMIT`, in MiB, default 64).
+    pub sqlite_wal_limit: u64,
     /// The directory file (`WARDEN_CONFIG`), or `None` when no file is configured.
     pub config_path: Option<PathBuf>,
     /// The folder of command definitions (`WARDEN_COMMANDS_DIR`).
@@ -145,6 +148,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.database_url))
+            .field("sqlite_wal_limit", &self.sqlite_wal_limit)
             .field("config_path", &self.config_path)
             .field("commands_dir", &self.commands_dir)
             .field("public_url", &self.public_url)
@@ -472,6 +476,21 @@ impl Settings {
             },
         };
 
+        let sqlite_wal_limit = match get("WARDEN_SQLITE_WAL_LIMIT") {
+            None => crate::storage::DEFAULT_SQLITE_WAL_LIMIT,
+            // At least 4 MiB: below that the checkpointer would truncate the log several
+            // times a second under load, each time holding the write lock.
+            Some(v) => match v.parse::<u64>() {
+                Ok(mib) if (4..=65_536).contains(&mib) => mib * 1024 * 1024,
+                _ => {
+                    errors.push(format!(
+                        "WARDEN_SQLITE_WAL_LIMIT: `{v}` is not a number of MiB from 4 to 65536"
+                    ));
+                    crate::storage::DEFAULT_SQLITE_WAL_LIMIT
+                }
+            },
+        };
+
         let channel_rate = match get("WARDEN_CHANNEL_RATE") {
             None => 1.0,
             Some(v) => match v.parse::<f64>() {
@@ -511,6 +530,7 @@ impl Settings {
             listen,
             database_url,
             database_max_connections,
+            sqlite_wal_limit,
             config_path,
             commands_dir,
             public_url,

@@ -150,6 +150,8 @@ impl Store {
             pool,
             backend: Backend::Sqlite,
             sqlite_writer: None,
+            // A read-only source commits nothing, so it keeps SQLite's automatic checkpoint.
+            checkpointer: None,
             writer: Arc::new(Mutex::new(())),
             outbox_wake: Arc::new(Notify::new()),
         })

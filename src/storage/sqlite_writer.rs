@@ -57,9 +57,10 @@ pub(super) struct SqliteWriter {
 
 impl SqliteWriter {
     /// Opens `path` (which must exist: sqlx created it) and starts the thread. `None` when
-    /// the file cannot be opened read-write; the store then writes through sqlx alone.
-    pub(super) fn open(path: &str) -> Option<SqliteWriter> {
-        let conn = match open_connection(path) {
+    /// the file cannot be opened read-write; the store then writes through sqlx alone. With
+    /// `background_checkpoints` its commits never checkpoint (the checkpointer thread does).
+    pub(super) fn open(path: &str, background_checkpoints: bool) -> Option<SqliteWriter> {
+        let conn = match open_connection(path, background_checkpoints) {
             Ok(conn) => conn,
             Err(error) => {
                 tracing::warn!("the SQLite writer thread is off, writing through sqlx: {error:#}");
@@ -107,7 +108,7 @@ pub(super) fn file_path(url: &str) -> Option<&str> {
 
 /// The same settings as the sqlx pool's connections (`connect_sqlite`), plus a statement
 /// journal in memory: a batch would otherwise create, write and unlink a temp file.
-fn open_connection(path: &str) -> anyhow::Result<Connection> {
+fn open_connection(path: &str, background_checkpoints: bool) -> anyhow::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -118,6 +119,9 @@ fn open_connection(path: &str) -> anyhow::Result<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
     )?;
+    if background_checkpoints {
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    }
     conn.set_prepared_statement_cache_capacity(16);
     Ok(conn)
 }

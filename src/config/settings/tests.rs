@@ -32,6 +32,7 @@ fn settings_defaults() {
     assert_eq!(s.log_filter, "info");
     assert_eq!(s.log_format, None);
     assert_eq!(s.request_timeout, Duration::from_secs(10));
+    assert_eq!(s.sqlite_wal_limit, 64 * 1024 * 1024);
 }
 
 #[test]
@@ -55,8 +56,10 @@ fn settings_everything_set() {
         ("RUST_LOG", "warden=debug"),
         ("WARDEN_LOG_FORMAT", "json"),
         ("WARDEN_REQUEST_TIMEOUT", "2m"),
+        ("WARDEN_SQLITE_WAL_LIMIT", "16"),
     ]))
     .unwrap();
+    assert_eq!(s.sqlite_wal_limit, 16 * 1024 * 1024);
     assert_eq!(s.listen, "0.0.0.0:9000".parse().unwrap());
     assert_eq!(
         s.config_path,
@@ -183,6 +186,16 @@ fn settings_errors_name_the_variable() {
             "WARDEN_REQUEST_TIMEOUT",
             "10",
             "WARDEN_REQUEST_TIMEOUT: `10` is not a duration",
+        ),
+        (
+            "WARDEN_SQLITE_WAL_LIMIT",
+            "2",
+            "WARDEN_SQLITE_WAL_LIMIT: `2` is not a number of MiB from 4 to 65536",
+        ),
+        (
+            "WARDEN_SQLITE_WAL_LIMIT",
+            "64MiB",
+            "WARDEN_SQLITE_WAL_LIMIT: `64MiB` is not a number of MiB",
         ),
     ];
     for (name, value, want) in cases {

@@ -1,0 +1,144 @@
+//! The soak mode of `cargo bench --bench loadgen` (`LOADGEN_SOAK_SECS=120`): one long phase at
+//! concurrency 50 against warden alone, while the size of the database's `-wal` file and
+//! warden's resident memory (`VmRSS` in `/proc/PID/status`) are sampled every 100 ms. It shows
+//! what a short phase cannot: whether the WAL stays under its bound and memory stays flat.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::load::{load, Phase};
+
+/// The concurrency of the soak: the level at which the WAL grows fastest.
+pub const SOAK_CONCURRENCY: usize = 50;
+
+/// The RSS target of issue 17.
+const RSS_TARGET_KIB: u64 = 64 * 1024;
+
+/// One sample: when (from the start of the soak, warm-up included), the `-wal` file's size,
+/// and warden's resident memory.
+pub struct Sample {
+    pub at: Duration,
+    pub wal_bytes: u64,
+    pub rss_kib: u64,
+}
+
+/// Resident memory of process `pid` in KiB, from `/proc/PID/status` (0 when unreadable).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn wal_bytes(wal: &Path) -> u64 {
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+/// Runs the soak phase against `url` for `measure` (after the usual warm-up) and returns it
+/// with the samples.
+pub async fn soak(
+    client: &reqwest::Client,
+    url: String,
+    pid: u32,
+    wal: PathBuf,
+    measure: Duration,
+    counter: &Arc<AtomicU64>,
+) -> (Phase, Vec<Sample>) {
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let sampling = sampling.clone();
+        async move {
+            let start = Instant::now();
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(Sample {
+                    at: start.elapsed(),
+                    wal_bytes: wal_bytes(&wal),
+                    rss_kib: rss_kib(pid),
+                });
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            samples
+        }
+    });
+    let phase = load(
+        client,
+        "warden",
+        &[url],
+        true,
+        SOAK_CONCURRENCY,
+        measure,
+        counter,
+    )
+    .await;
+    sampling.store(false, Ordering::Relaxed);
+    let samples = sampler.await.unwrap_or_default();
+    (phase, samples)
+}
+
+/// Prints the samples in 10-second windows, the phase's latencies and the verdicts on the WAL
+/// bound and the RSS target; returns whether either was missed or a request failed.
+pub fn report(phase: &Phase, samples: &[Sample], wal_limit: u64) -> bool {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    println!("\n| from s | to s | WAL max MiB | WAL at end MiB | RSS max MiB | RSS at end MiB |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let window = Duration::from_secs(10);
+    for (i, chunk) in samples
+        .chunk_by(|a, b| a.at.as_secs() / window.as_secs() == b.at.as_secs() / window.as_secs())
+        .enumerate()
+    {
+        let (Some(last), wal_max, rss_max) = (
+            chunk.last(),
+            chunk.iter().map(|s| s.wal_bytes).max().unwrap_or(0),
+            chunk.iter().map(|s| s.rss_kib).max().unwrap_or(0),
+        ) else {
+            continue;
+        };
+        let from = i as u64 * window.as_secs();
+        println!(
+            "| {from} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            last.at.as_secs_f64(),
+            mib(wal_max),
+            mib(last.wal_bytes),
+            rss_max as f64 / 1024.0,
+            last.rss_kib as f64 / 1024.0
+        );
+    }
+    let wal_max = samples.iter().map(|s| s.wal_bytes).max().unwrap_or(0);
+    let rss_max = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
+    let (n, rate) = (phase.tally.latencies_us.len(), phase.rate());
+    println!(
+        "\nwarden x{SOAK_CONCURRENCY} for {:.0} s: {n} requests, {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} errors; {} samples",
+        phase.elapsed.as_secs_f64(),
+        phase.percentile_ms(0.5),
+        phase.percentile_ms(0.99),
+        phase.percentile_ms(1.0),
+        phase.tally.errors,
+        samples.len()
+    );
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
+    println!("\nTargets:");
+    println!(
+        "- WAL <= its bound ({:.0} MiB) throughout: {} (max {:.2} MiB)",
+        mib(wal_limit),
+        verdict(wal_max <= wal_limit),
+        mib(wal_max)
+    );
+    println!(
+        "- RSS <= 64 MiB under load: {} (max {:.1} MiB)",
+        verdict(rss_max <= RSS_TARGET_KIB),
+        rss_max as f64 / 1024.0
+    );
+    if phase.tally.errors > 0 {
+        let first = phase.tally.first_error.as_deref().unwrap_or("?");
+        println!(
+            "\n**ERRORS:** {} requests failed; the first: {first}",
+            phase.tally.errors
+        );
+    }
+    wal_max > wal_limit || phase.tally.errors > 0
+}

@@ -1,0 +1,406 @@
+//! The SQLite checkpointer: WAL checkpoints off the commit path, and the `-wal` file bounded.
+//!
+//! In WAL mode every commit appends pages to the `-wal` file, and a checkpoint copies them into
+//! the database file (two fsyncs) so that the log can start over. By default SQLite runs that
+//! checkpoint inside the commit that pushes the log past 1000 pages, so about one request in a
+//! hundred waited for it: that was the c=1 p99 of issue 17. Here every connection of a store
+//! that commits turns the automatic checkpoint off (`PRAGMA wal_autocheckpoint = 0`, on the
+//! sqlx pool's connections and on the writer thread's), and this thread, with its own
+//! connection on the same file, does the work instead:
+//!
+//! - every [`TICK`] it reads the log's size (one `stat`) and does nothing else unless needed;
+//! - every [`INTERVAL`] while the log holds frames, a PASSIVE checkpoint: it copies what it can
+//!   without taking the write lock, so commits go on beside it;
+//! - once the log passes a quarter of its limit, a PASSIVE checkpoint and then a TRUNCATE one.
+//!   Under continuous writes PASSIVE checkpoints alone never let the log start over (a writer
+//!   rewinds the log only when it finds every frame already copied, and new frames keep
+//!   arriving), which is why the log grew without bound in the first attempt (see
+//!   docs/PERFORMANCE.md). TRUNCATE takes the write lock, copies the frames the PASSIVE one
+//!   left, waits for readers still using old frames and cuts the file to zero bytes. Because
+//!   the PASSIVE checkpoint copied nearly everything just before, the write lock is held for
+//!   the last few frames and one fsync, plus at most [`BUSY`] twice if a reader is slow.
+//!   The TRUNCATE first queues for the store's in-process writer turn (`Store::writer`), like
+//!   any transaction: SQLite's busy handler polls in sleeps of milliseconds, and against this
+//!   process's writers, which leave the lock free for microseconds between batches, it almost
+//!   never won;
+//! - once the log passes half its limit, writes are outrunning the checkpoints (a debug build
+//!   committing single records back to back writes over 100 MB of log a second, faster than
+//!   a PASSIVE checkpoint with its fsyncs copies it back here). Then this process's writers
+//!   wait before their turn ([`Checkpointer::congested`], checked by `Store::writer_turn`
+//!   with one `stat`), this thread is woken at once and TRUNCATEs without the PASSIVE step.
+//!   The bound is kept by slowing writers down, not by letting the log grow;
+//! - after a quiet interval in which everything had been copied, a TRUNCATE as well: it has
+//!   nothing to copy, and an idle server's log is then empty.
+//!
+//! The bound: the log stays under its limit as long as a TRUNCATE succeeds. One fails (and is
+//! tried again after [`RETRY`]) only while a reader holds a snapshot older than the log's end
+//! for longer than [`BUSY`]; warden's read transactions last milliseconds. While that lasts,
+//! writers wait at most `WAL_WAIT` (in `storage.rs`) per turn and then write all the same, so a
+//! stuck reader slows warden down instead of stopping it, and a warning says, once per
+//! episode, that the log is over its limit.
+//!
+//! Several processes on one file (replicas, a CLI command beside the server) each run their
+//! own checkpointer. SQLite lets one checkpoint run at a time; the others are told "busy" and
+//! try again at their next tick. A process without a checkpointer (an older warden, the
+//! `sqlite3` shell) keeps SQLite's automatic checkpoint, which does no harm beside this one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+
+/// The `-wal` file's bound when nothing else is configured (`WARDEN_SQLITE_WAL_LIMIT` for the
+/// server): 64 MiB, about two seconds of the heaviest write load measured on a 2-core machine,
+/// and small enough that a log this size is copied back in well under a second.
+pub const DEFAULT_SQLITE_WAL_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// How often the checkpointer reads the log's size. It is the reaction time to a burst of
+/// writes: at the heaviest rate measured (a debug build committing single-record
+/// transactions back to back, about 60 MB/s of log) the log grows by about 1.2 MiB in this
+/// time.
+const TICK: Duration = Duration::from_millis(20);
+
+/// How often a PASSIVE checkpoint runs while the log is below a quarter of its limit.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long the checkpointer's connection waits for a lock (the write lock, or readers of old
+/// frames) before it gives up and tries again at the next tick. A TRUNCATE checkpoint keeps
+/// new writers out while it waits, so this is the longest stall it may add to a commit.
+const BUSY: Duration = Duration::from_millis(100);
+
+/// How long the checkpointer waits after a TRUNCATE that could not finish before it tries
+/// another, so that a long reader does not turn its attempts into a train of writer stalls.
+const RETRY: Duration = Duration::from_millis(250);
+
+/// The handle to the checkpointer thread. The thread ends when [`Checkpointer::stop`] is
+/// called or the handle is dropped.
+#[derive(Debug)]
+pub(super) struct Checkpointer {
+    wal: PathBuf,
+    limit: Arc<AtomicU64>,
+    /// A message wakes the thread for a look at the log before its next tick; dropping the
+    /// sender wakes it and ends it.
+    wake: Mutex<Option<mpsc::Sender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    /// Opens its own connection to `path` (which must exist) and starts the thread, which
+    /// keeps the `-wal` file under `limit` bytes. `writer` is the store's in-process writer
+    /// queue, taken around every checkpoint that needs the write lock.
+    pub(super) fn start(
+        path: &str,
+        limit: u64,
+        writer: Arc<tokio::sync::Mutex<()>>,
+    ) -> anyhow::Result<Checkpointer> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening {path} for the checkpointer"))?;
+        conn.busy_timeout(BUSY)?;
+        let wal = PathBuf::from(format!("{path}-wal"));
+        let limit = Arc::new(AtomicU64::new(limit));
+        let (wake, woken) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("warden-sqlite-checkpointer".into())
+            .spawn({
+                let (wal, limit) = (wal.clone(), limit.clone());
+                move || run(&conn, &wal, &limit, &writer, &woken)
+            })
+            .context("starting the SQLite checkpointer thread")?;
+        Ok(Checkpointer {
+            wal,
+            limit,
+            wake: Mutex::new(Some(wake)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// True when the log is past half its limit: writes are outrunning the checkpoints, and
+    /// the caller should wait before it writes more. Wakes the thread, so the wait is short.
+    pub(super) fn congested(&self) -> bool {
+        let congested = wal_size(&self.wal) >= self.limit.load(Ordering::Relaxed) / 2;
+        if congested {
+            if let Ok(Some(wake)) = self.wake.lock().as_deref() {
+                let _ = wake.send(());
+            }
+        }
+        congested
+    }
+
+    /// Changes the bound; the thread applies it at its next tick.
+    pub(super) fn set_limit(&self, bytes: u64) {
+        self.limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Tells the thread to end, and returns it to be joined (`None` when already stopped). It
+    /// ends within one checkpoint, which waits at most [`BUSY`] for each lock.
+    pub(super) fn stop(&self) -> Option<JoinHandle<()>> {
+        drop(self.wake.lock().map(|mut s| s.take()));
+        self.thread.lock().ok().and_then(|mut t| t.take())
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports: whether it was kept from finishing, the frames in the
+/// log, and how many of them are now in the database file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Outcome {
+    busy: bool,
+    log: i64,
+    copied: i64,
+}
+
+impl Outcome {
+    /// True when every frame of the log is in the database file.
+    fn complete(self) -> bool {
+        !self.busy && self.log >= 0 && self.log == self.copied
+    }
+}
+
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Outcome> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok(Outcome {
+            busy: row.get::<_, i64>(0)? != 0,
+            log: row.get(1)?,
+            copied: row.get(2)?,
+        })
+    })
+}
+
+/// The log's size in bytes; a missing file (no writes yet, or all connections closed) is
+/// empty.
+fn wal_size(wal: &Path) -> u64 {
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+/// A TRUNCATE checkpoint in this process's writer turn (see the module's comment).
+fn truncate(conn: &Connection, writer: &tokio::sync::Mutex<()>) -> rusqlite::Result<Outcome> {
+    let _turn = writer.blocking_lock();
+    checkpoint(conn, "TRUNCATE")
+}
+
+fn run(
+    conn: &Connection,
+    wal: &Path,
+    limit: &AtomicU64,
+    writer: &tokio::sync::Mutex<()>,
+    wake: &mpsc::Receiver<()>,
+) {
+    let mut last_passive = Instant::now();
+    // The last PASSIVE checkpoint's report: the same complete report twice in a row means
+    // nothing was written in between.
+    let mut previous: Option<Outcome> = None;
+    let mut last_error: Option<String> = None;
+    let mut over_limit = false;
+    let mut retry_at = Instant::now();
+    let mut report = |result: rusqlite::Result<Outcome>| match result {
+        Ok(outcome) => {
+            last_error = None;
+            Some(outcome)
+        }
+        Err(error) => {
+            // Logged once per distinct error, not at every tick.
+            let text = error.to_string();
+            if last_error.as_deref() != Some(&text) {
+                tracing::warn!("SQLite checkpoint failed, trying again: {text}");
+                last_error = Some(text);
+            }
+            None
+        }
+    };
+    loop {
+        match wake.recv_timeout(TICK) {
+            // Several waiting writers may each have sent a wake-up: one look serves them all.
+            Ok(()) => while wake.try_recv().is_ok() {},
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let size = wal_size(wal);
+        if size == 0 {
+            over_limit = false;
+            continue;
+        }
+        let limit = limit.load(Ordering::Relaxed);
+        if size > limit && !over_limit {
+            tracing::warn!(
+                wal.bytes = size,
+                wal.limit = limit,
+                "the SQLite WAL is over its limit: a reader may be holding an old snapshot"
+            );
+        }
+        over_limit = size > limit;
+        let now = Instant::now();
+        if size >= limit / 4 && now >= retry_at {
+            // Past half the limit this process's writers are waiting already: a PASSIVE
+            // step would only make them wait longer.
+            if size < limit / 2 {
+                report(checkpoint(conn, "PASSIVE"));
+            }
+            let truncated = report(truncate(conn, writer));
+            if !truncated.is_some_and(Outcome::complete) {
+                retry_at = now + RETRY;
+            }
+            last_passive = now;
+            previous = None;
+        } else if now.duration_since(last_passive) >= INTERVAL {
+            let outcome = report(checkpoint(conn, "PASSIVE"));
+            if outcome.is_some_and(Outcome::complete) && outcome == previous {
+                report(truncate(conn, writer));
+                previous = None;
+            } else {
+                previous = outcome;
+            }
+            last_passive = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use super::wal_size;
+    use crate::audit::NewEvent;
+    use crate::storage::{Record, Store};
+
+    /// Small enough that the test's writes (about 16 KiB of log per transaction) fill a
+    /// quarter of it many times over. Without the checkpointer the log grows past it; with
+    /// SQLite's automatic checkpoint instead, the file is never cut back (it is reused from
+    /// its start), which the count of cuts below catches.
+    const LIMIT: u64 = 16 * 1024 * 1024;
+
+    fn record(n: usize) -> Record {
+        let at = chrono::Utc::now();
+        Record {
+            replay_key: Some((format!("slack:wal-{n}"), at.timestamp() + 3600)),
+            event: NewEvent {
+                tenant: "acme".into(),
+                actor: "alice".into(),
+                kind: "command.invoked".into(),
+                target: "help".into(),
+                channel: "slack:C0OPS".into(),
+                request_id: format!("req-{n}"),
+                details: serde_json::json!({"command": "help", "n": n}),
+            },
+            at,
+        }
+    }
+
+    async fn open(url: &str) -> Store {
+        let store = Store::connect(url)
+            .await
+            .unwrap()
+            .with_sqlite_wal_limit(LIMIT);
+        store.migrate().await.unwrap();
+        assert!(store.checkpointer.is_some(), "a SQLite file gets a checkpointer");
+        store
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&store.pool).await.unwrap()
+    }
+
+    /// `stores` stores on one file (as two replicas would be), each with its own writer
+    /// thread and checkpointer, write `transactions` single-record transactions in turn
+    /// while a sampler reads the `-wal` file's size every millisecond.
+    async fn write_continuously(stores: usize, transactions: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let url = format!("sqlite://{}", path.display());
+        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+        let mut open_stores = Vec::new();
+        for _ in 0..stores {
+            open_stores.push(open(&url).await);
+        }
+
+        let writing = std::sync::Arc::new(AtomicBool::new(true));
+        let sampler = std::thread::spawn({
+            let (wal, writing) = (wal.clone(), writing.clone());
+            move || {
+                // The largest size seen, and how often the file was cut back from past a
+                // quarter of the bound: proof that the writes did fill the log repeatedly.
+                let (mut max, mut cuts, mut last) = (0u64, 0u32, 0u64);
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while writing.load(std::sync::atomic::Ordering::Relaxed)
+                    && Instant::now() < deadline
+                {
+                    let size = wal_size(&wal);
+                    max = max.max(size);
+                    if last >= LIMIT / 4 && size < last / 2 {
+                        cuts += 1;
+                    }
+                    last = size;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                (max, cuts)
+            }
+        });
+
+        // Every loop is bounded in time as well as in count, so a stuck writer fails the
+        // test instead of hanging it.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        for n in 0..transactions {
+            assert!(Instant::now() < deadline, "only {n} transactions in 90 s");
+            let written = open_stores[n % stores]
+                .record_batch(vec![record(n)])
+                .await
+                .unwrap();
+            assert_eq!(written, [true]);
+        }
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        let (max, cuts) = sampler.join().unwrap();
+        eprintln!("{stores} store(s), {transactions} transactions: WAL max {max} bytes, cut back {cuts} times");
+        assert!(max <= LIMIT, "the WAL reached {max} bytes, over {LIMIT}");
+        assert!(
+            cuts >= 5,
+            "the WAL was cut back only {cuts} times: the writes did not exercise the bound"
+        );
+
+        // Once writes stop, a quiet interval later the log is copied back and emptied.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wal_size(&wal) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the idle WAL still has {} bytes after 10 s",
+                wal_size(&wal)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // Closing stops the checkpointer promptly; every row is there after reopening, and
+        // every replay key is still claimed.
+        for store in open_stores {
+            tokio::time::timeout(Duration::from_secs(5), store.close())
+                .await
+                .expect("close returns within 5 s");
+        }
+        let reopened = open(&url).await;
+        let want = i64::try_from(transactions).unwrap();
+        let events = "SELECT COUNT(*) FROM audit_events WHERE kind = 'command.invoked'";
+        assert_eq!(count(&reopened, events).await, want);
+        assert_eq!(count(&reopened, "SELECT COUNT(*) FROM replay_keys").await, want);
+        assert_eq!(
+            count(&reopened, "SELECT MAX(seq) FROM audit_heads WHERE tenant = 'acme'").await,
+            want
+        );
+        let replayed = reopened.record_batch(vec![record(0)]).await.unwrap();
+        assert_eq!(replayed, [false], "a replay key survives the reopen");
+        reopened.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn continuous_writes_keep_the_wal_under_its_bound() {
+        write_continuously(1, 4000).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_stores_on_one_file_share_the_bound() {
+        write_continuously(2, 3000).await;
+    }
+}
