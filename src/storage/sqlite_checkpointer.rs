@@ -24,8 +24,8 @@
 //!   process's writers, which leave the lock free for microseconds between batches, it almost
 //!   never won;
 //! - once the log passes half its limit, writes are outrunning the checkpoints (a debug build
-//!   committing single records back to back writes over 100 MB of log a second, faster than
-//!   a PASSIVE checkpoint with its fsyncs copies it back here). Then this process's writers
+//!   committing single records back to back writes tens of MB of log a second, faster than a
+//!   PASSIVE checkpoint with its fsyncs copies it back on this machine). Then this process's writers
 //!   wait before their turn ([`Checkpointer::congested`], checked by `Store::writer_turn`
 //!   with one `stat`), this thread is woken at once and TRUNCATEs without the PASSIVE step.
 //!   The bound is kept by slowing writers down, not by letting the log grow;
@@ -58,10 +58,8 @@ use rusqlite::{Connection, OpenFlags};
 /// and small enough that a log this size is copied back in well under a second.
 pub const DEFAULT_SQLITE_WAL_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// How often the checkpointer reads the log's size. It is the reaction time to a burst of
-/// writes: at the heaviest rate measured (a debug build committing single-record
-/// transactions back to back, about 60 MB/s of log) the log grows by about 1.2 MiB in this
-/// time.
+/// How often the checkpointer reads the log's size when no writer woke it: its reaction time
+/// to a burst of writes below half the limit.
 const TICK: Duration = Duration::from_millis(20);
 
 /// How often a PASSIVE checkpoint runs while the log is below a quarter of its limit.
