@@ -103,12 +103,10 @@ fn main() -> ExitCode {
         std::env::remove_var(name);
     }
     let runtime = tokio::runtime::Runtime::new().expect("the client runtime starts");
-    runtime
-        .block_on(run(choices))
-        .unwrap_or_else(|error| {
-            eprintln!("loadgen: {error:#}");
-            ExitCode::FAILURE
-        })
+    runtime.block_on(run(choices)).unwrap_or_else(|error| {
+        eprintln!("loadgen: {error:#}");
+        ExitCode::FAILURE
+    })
 }
 
 /// The baseline: the same runtime flavour as warden's CLI and a route that does nothing.
@@ -237,7 +235,10 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
             .ok()
             .filter(|s| *s > 0.0)
             .context("LOADGEN_SOAK_SECS: seconds > 0")?;
-        eprintln!("loadgen: soak, warden x{} for {soak_secs} s", soak::SOAK_CONCURRENCY);
+        eprintln!(
+            "loadgen: soak, warden x{} for {soak_secs} s",
+            soak::SOAK_CONCURRENCY
+        );
         let (phase, samples) = soak::soak(
             &client,
             format!("{}/slack/commands", warden.base),

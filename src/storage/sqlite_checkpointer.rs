@@ -296,12 +296,18 @@ mod tests {
             .unwrap()
             .with_sqlite_wal_limit(LIMIT);
         store.migrate().await.unwrap();
-        assert!(store.checkpointer.is_some(), "a SQLite file gets a checkpointer");
+        assert!(
+            store.checkpointer.is_some(),
+            "a SQLite file gets a checkpointer"
+        );
         store
     }
 
     async fn count(store: &Store, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&store.pool).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
     }
 
     /// `stores` stores on one file (as two replicas would be), each with its own writer
@@ -382,9 +388,16 @@ mod tests {
         let want = i64::try_from(transactions).unwrap();
         let events = "SELECT COUNT(*) FROM audit_events WHERE kind = 'command.invoked'";
         assert_eq!(count(&reopened, events).await, want);
-        assert_eq!(count(&reopened, "SELECT COUNT(*) FROM replay_keys").await, want);
         assert_eq!(
-            count(&reopened, "SELECT MAX(seq) FROM audit_heads WHERE tenant = 'acme'").await,
+            count(&reopened, "SELECT COUNT(*) FROM replay_keys").await,
+            want
+        );
+        assert_eq!(
+            count(
+                &reopened,
+                "SELECT MAX(seq) FROM audit_heads WHERE tenant = 'acme'"
+            )
+            .await,
             want
         );
         let replayed = reopened.record_batch(vec![record(0)]).await.unwrap();
