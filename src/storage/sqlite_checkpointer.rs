@@ -54,8 +54,8 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 
 /// The `-wal` file's bound when nothing else is configured (`WARDEN_SQLITE_WAL_LIMIT` for the
-/// server): 64 MiB, about two seconds of the heaviest write load measured on a 2-core machine,
-/// and small enough that a log this size is copied back in well under a second.
+/// server): 64 MiB. In a 2-minute soak at 50 connections on a 2-core machine the log peaked at
+/// 23–29 MiB (docs/PERFORMANCE.md), so writers were never held back at half of it.
 pub const DEFAULT_SQLITE_WAL_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// How often the checkpointer reads the log's size when no writer woke it: its reaction time
