@@ -447,8 +447,11 @@ impl Store {
 
 /// SQLite: WAL journal (readers never wait for the writer), `synchronous=NORMAL` (a commit
 /// survives a process crash; only a power loss may drop the last transactions), a busy
-/// timeout, and a large page cache with memory-mapped reads so hot pages (chain heads, recent
-/// replay keys, index pages) stay out of read() system calls. With `background_checkpoints`,
+/// timeout, and memory-mapped reads so hot pages (chain heads, recent replay keys, index
+/// pages) stay out of read() system calls. Each pooled connection keeps a page cache of at
+/// most 8 MiB: pages of the database file are read through the map and need no copy, so the
+/// cache mostly holds pages read back from the WAL, and with 64 MiB per connection (eight
+/// of them) the heap under load reached 81 MiB in the 2-minute soak (docs/PERFORMANCE.md). With `background_checkpoints`,
 /// the connections never checkpoint: the store's checkpointer thread does.
 async fn connect_sqlite(url: &str, background_checkpoints: bool) -> Result<AnyPool, sqlx::Error> {
     let memory = url.contains(":memory:");
@@ -475,7 +478,7 @@ async fn connect_sqlite(url: &str, background_checkpoints: bool) -> Result<AnyPo
                 conn.execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; \
+                     PRAGMA cache_size = -8192; PRAGMA mmap_size = 268435456; \
                      PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
