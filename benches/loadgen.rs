@@ -30,7 +30,8 @@
 //! against warden alone instead, printing the `-wal` file's size and warden's RSS every 10 s
 //! (`support/soak.rs`). `WARDEN_SQLITE_WRITER=sqlx` and `WARDEN_SQLITE_CHECKPOINT=auto` are
 //! passed to the warden under test only, to measure the write path without the writer thread
-//! or without the background checkpointer.
+//! or without the background checkpointer. `LOADGEN_SOAK_CONCURRENCY=1` soaks at another
+//! concurrency (for a profile of one connection, say).
 
 use std::fs::File;
 use std::path::Path;
@@ -237,7 +238,7 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
             .context("LOADGEN_SOAK_SECS: seconds > 0")?;
         eprintln!(
             "loadgen: soak, warden x{} for {soak_secs} s",
-            soak::SOAK_CONCURRENCY
+            soak::soak_concurrency()
         );
         let (phase, samples) = soak::soak(
             &client,

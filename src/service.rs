@@ -432,9 +432,27 @@ impl Service {
         unit: Unit,
         slot: Option<writer::SlotClaim>,
     ) -> anyhow::Result<Outcome> {
+        let replay_key = inv.replay_key.as_deref().map(without_nul);
+        let unit = match (unit, &slot) {
+            (Unit::Record(event), None) if self.store.has_writer_thread() => {
+                // One hop to the SQLite writer thread and one back, instead of through the
+                // writer task as well (`storage/sqlite_writer.rs`).
+                let record = crate::storage::Record {
+                    replay_key: replay_key.map(|k| (k, now.timestamp() + REPLAY_KEY_TTL_SECS)),
+                    event,
+                    at: now,
+                };
+                return Ok(if self.store.record(record).await? {
+                    Outcome::Done(None)
+                } else {
+                    Outcome::Replay
+                });
+            }
+            (unit, _) => unit,
+        };
         let (done, result) = oneshot::channel();
         let submission = Submission {
-            replay_key: inv.replay_key.as_deref().map(without_nul),
+            replay_key,
             now,
             unit,
             slot,

@@ -33,6 +33,7 @@ mod schedules;
 mod sealed;
 mod sqlite_checkpointer;
 mod sqlite_writer;
+mod writer_turn;
 
 pub use alerts::{AlertRow, NewAlert, StormWindow};
 pub use approvals::{ApprovalRecord, NewApproval};
@@ -56,7 +57,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor, Transaction};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::{Notify, OwnedMutexGuard};
 
 /// The migrations embedded in the binary, one set per database.
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -68,11 +69,6 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// counting the votes before it, a rate limit counting uses, a chain head read before its
 /// next link) means the same on both databases.
 const WRITE_LOCK_KEY: i64 = 0x7761_7264_656e;
-
-/// The longest a SQLite writer waits for the checkpointer to cut a congested WAL back before
-/// it writes all the same (`Store::writer_turn`). A checkpoint that can succeed takes far less;
-/// one that cannot (a reader holding an old snapshot) must slow writers, not stop them.
-const WAL_WAIT: Duration = Duration::from_millis(200);
 
 /// Which database a `Store` talks to. Queries are written once, in SQL both accept; the few
 /// statements that differ ask for their dialect here.
@@ -112,21 +108,15 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite writers of this process queue here, in order and without sleeping, instead of
-    /// all issuing `BEGIN IMMEDIATE` and then polling SQLite's busy handler, which sleeps in
-    /// growing steps and turns contention into multi-millisecond tail latency. PostgreSQL
-    /// needs no such queue: its advisory lock grants waiters in order, and while the server
-    /// is down each writer must fail on its own connection attempt rather than wait behind
-    /// every other writer's.
-    writer: Arc<Mutex<()>>,
+    /// This process's turn to write to SQLite (`writer_turn.rs`), and the thread that
+    /// checkpoints a SQLite file's WAL in the background and keeps it under its bound
+    /// (`sqlite_checkpointer.rs`; `None` on PostgreSQL, for in-memory and read-only
+    /// databases, and with `WARDEN_SQLITE_CHECKPOINT=auto`). Where the checkpointer runs,
+    /// every connection of this store that commits has SQLite's automatic checkpoint off.
+    turn: writer_turn::WriterTurn,
     /// The SQLite writer thread that commits record batches in one hop (`sqlite_writer.rs`);
     /// `None` on PostgreSQL and for in-memory or read-only SQLite databases.
     sqlite_writer: Option<Arc<sqlite_writer::SqliteWriter>>,
-    /// The thread that checkpoints a SQLite file's WAL in the background and keeps it under
-    /// its bound (`sqlite_checkpointer.rs`); `None` on PostgreSQL, for in-memory and
-    /// read-only databases, and with `WARDEN_SQLITE_CHECKPOINT=auto`. Where it runs, every
-    /// connection of this store that commits has SQLite's automatic checkpoint turned off.
-    checkpointer: Option<Arc<sqlite_checkpointer::Checkpointer>>,
     /// Signalled after a transaction that wrote outbox rows commits, so the dispatcher in this
     /// process delivers them at once instead of at its next poll.
     outbox_wake: Arc<Notify>,
@@ -241,13 +231,13 @@ impl Store {
         .with_context(|| format!("cannot open the database `{shown}`"))?;
         // The pool's connections no longer checkpoint, so without the checkpointer the log
         // would grow without bound: failing to start it fails the whole store.
-        let writer = Arc::new(Mutex::new(()));
-        let checkpointer = match sqlite_file {
+        let mut turn = writer_turn::WriterTurn::plain();
+        turn.checkpointer = match sqlite_file {
             Some(path) if background_checkpoints => Some(Arc::new(
                 sqlite_checkpointer::Checkpointer::start(
                     path,
                     DEFAULT_SQLITE_WAL_LIMIT,
-                    writer.clone(),
+                    turn.queue.clone(),
                 )
                 .with_context(|| format!("cannot checkpoint the database `{shown}`"))?,
             )),
@@ -258,16 +248,16 @@ impl Store {
         let thread_wanted = std::env::var("WARDEN_SQLITE_WRITER").map_or(true, |v| v != "sqlx");
         let sqlite_writer = match sqlite_file {
             Some(path) if thread_wanted => {
-                sqlite_writer::SqliteWriter::open(path, background_checkpoints).map(Arc::new)
+                sqlite_writer::SqliteWriter::open(path, background_checkpoints, turn.clone())
+                    .map(Arc::new)
             }
             _ => None,
         };
         Ok(Store {
             pool,
             backend,
-            writer,
+            turn,
             sqlite_writer,
-            checkpointer,
             outbox_wake: Arc::new(Notify::new()),
             keyring: None,
         })
@@ -282,7 +272,7 @@ impl Store {
     /// This store, keeping a SQLite file's `-wal` under `bytes` (`WARDEN_SQLITE_WAL_LIMIT`;
     /// [`DEFAULT_SQLITE_WAL_LIMIT`] otherwise). Nothing changes on PostgreSQL.
     pub fn with_sqlite_wal_limit(self, bytes: u64) -> Store {
-        if let Some(checkpointer) = &self.checkpointer {
+        if let Some(checkpointer) = &self.turn.checkpointer {
             checkpointer.set_limit(bytes);
         }
         self
@@ -344,7 +334,7 @@ impl Store {
         let mut writer = None;
         let inner = match self.backend {
             Backend::Sqlite => {
-                writer = Some(self.writer_turn().await);
+                writer = Some(self.turn.take().await);
                 self.pool.begin_with("BEGIN IMMEDIATE").await
             }
             // One round trip: the lock is held from here to the commit, and every round trip
@@ -376,36 +366,26 @@ impl Store {
         })
     }
 
-    /// Takes this process's SQLite writer turn. While the WAL is past half its bound (writes
-    /// outrunning the checkpointer), the turn is handed back and taken again a little later,
-    /// for at most `WAL_WAIT`: the checkpointer needs the turn to cut the log back, and the
-    /// bound is kept by slowing writers down, never by letting the log grow (see
-    /// `sqlite_checkpointer.rs`). Checking costs one `stat`.
-    async fn writer_turn(&self) -> OwnedMutexGuard<()> {
-        let deadline = tokio::time::Instant::now() + WAL_WAIT;
-        loop {
-            let turn = self.writer.clone().lock_owned().await;
-            match &self.checkpointer {
-                Some(c) if tokio::time::Instant::now() < deadline && c.congested() => {
-                    drop(turn);
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                _ => return turn,
-            }
-        }
-    }
-
-    /// Whether `record_batch` commits on the SQLite writer thread (else callers write
-    /// through `begin`).
+    /// Whether `record` and `record_batch` commit on the SQLite writer thread (else callers
+    /// write through `begin`).
     pub fn has_writer_thread(&self) -> bool {
         self.sqlite_writer.is_some()
     }
 
-    /// Commits `records` in one transaction on the SQLite writer thread: each claims its
-    /// replay key, if it has one, and appends its event. Returns, per record, whether it was
-    /// written (false: a replay, nothing written). The store's writer queue is held until
-    /// the batch committed, as by a transaction from `begin`. Fails when the store has no
-    /// writer thread (see `has_writer_thread`).
+    /// Commits one record on the SQLite writer thread: it claims its replay key, if it has
+    /// one, and appends its event. Returns whether it was written (false: a replay, nothing
+    /// written). The thread commits the records that queued up together in one transaction,
+    /// taking this process's writer turn as a transaction from `begin` does; a record the
+    /// database refuses fails alone. Fails when the store has no writer thread (see
+    /// `has_writer_thread`).
+    pub async fn record(&self, record: Record) -> anyhow::Result<bool> {
+        let written = self.record_batch(vec![record]).await?;
+        Ok(written.first().copied().unwrap_or(false))
+    }
+
+    /// Commits `records` in one transaction on the SQLite writer thread (with other
+    /// records queued at the same time): per record, whether it was written. When the
+    /// database refuses the transaction, all of `records` fail together.
     pub async fn record_batch(&self, records: Vec<Record>) -> anyhow::Result<Vec<bool>> {
         let Some(thread) = &self.sqlite_writer else {
             anyhow::bail!("this store has no SQLite writer thread");
@@ -414,7 +394,6 @@ impl Store {
         if self.pool.is_closed() {
             anyhow::bail!("the database pool is closed");
         }
-        let _writer = self.writer_turn().await;
         thread
             .record(records)
             .await
@@ -439,7 +418,7 @@ impl Store {
     /// checkpointer, waiting for a checkpoint under way to end.
     pub async fn close(&self) {
         self.pool.close().await;
-        if let Some(thread) = self.checkpointer.as_ref().and_then(|c| c.stop()) {
+        if let Some(thread) = self.turn.checkpointer.as_ref().and_then(|c| c.stop()) {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }

@@ -11,7 +11,14 @@ use std::time::{Duration, Instant};
 use crate::load::{load, Phase};
 
 /// The concurrency of the soak: the level at which the WAL grows fastest.
-pub const SOAK_CONCURRENCY: usize = 50;
+/// `LOADGEN_SOAK_CONCURRENCY` overrides it, for example to profile one connection.
+pub fn soak_concurrency() -> usize {
+    std::env::var("LOADGEN_SOAK_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|c| *c > 0)
+        .unwrap_or(50)
+}
 
 /// The RSS target of issue 17.
 const RSS_TARGET_KIB: u64 = 64 * 1024;
@@ -77,7 +84,7 @@ pub async fn soak(
         "warden",
         &[url],
         true,
-        SOAK_CONCURRENCY,
+        soak_concurrency(),
         measure,
         counter,
     )
@@ -122,7 +129,8 @@ pub fn report(phase: &Phase, samples: &[Sample], wal_limit: u64) -> bool {
     let anon_max = samples.iter().map(|s| s.anon_kib).max().unwrap_or(0);
     let (n, rate) = (phase.tally.latencies_us.len(), phase.rate());
     println!(
-        "\nwarden x{SOAK_CONCURRENCY} for {:.0} s: {n} requests, {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} errors; {} samples",
+        "\nwarden x{} for {:.0} s: {n} requests, {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} errors; {} samples",
+        soak_concurrency(),
         phase.elapsed.as_secs_f64(),
         phase.percentile_ms(0.5),
         phase.percentile_ms(0.99),

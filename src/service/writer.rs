@@ -1,5 +1,9 @@
 //! Group commit: one task writes the effects of many concurrent requests in one transaction.
 //!
+//! Requests that only record an event (built-in answers such as help, refusals) skip this
+//! task on SQLite files: they go straight to the storage's SQLite writer thread, which groups
+//! them the same way (`Service::submit`). Everything else comes here.
+//!
 //! SQLite has a single writer, and with sqlx every statement crosses threads, so one
 //! transaction per request caps throughput at a couple of thousand requests a second and turns
 //! concurrency into queueing. The writer instead takes whatever has queued up (up to
@@ -26,7 +30,7 @@ use crate::model::RateLimit;
 use crate::outbox::Outbound;
 use crate::policy::rate::{self, RateLimited};
 use crate::storage::{NewApproval, NewConfirmation};
-use crate::storage::{Record, Store, Tx};
+use crate::storage::{Store, Tx};
 
 use super::REPLAY_KEY_TTL_SECS;
 
@@ -136,21 +140,7 @@ pub(super) fn spawn(store: Store) -> mpsc::Sender<Submission> {
 /// Writes a batch, and when the database refused it for the data of some unit, each unit
 /// alone. Returns one result per unit, in order.
 async fn write(store: &Store, units: &[Pending]) -> Vec<anyhow::Result<Outcome>> {
-    let first = match records(store, units) {
-        Some(records) => store.record_batch(records).await.map(|written| {
-            written
-                .into_iter()
-                .map(|w| {
-                    if w {
-                        Outcome::Done(None)
-                    } else {
-                        Outcome::Replay
-                    }
-                })
-                .collect()
-        }),
-        None => write_batch(store, units).await,
-    };
+    let first = write_batch(store, units).await;
     let error = match first {
         Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
         Err(error) => error,
@@ -177,28 +167,6 @@ async fn write(store: &Store, units: &[Pending]) -> Vec<anyhow::Result<Outcome>>
         results.push(result);
     }
     results
-}
-
-/// The batch as records for the SQLite writer thread, which commits it in one hop: only when
-/// the store has that thread and every unit only records an event (the hot path: built-in
-/// answers such as help, and refusals). Anything else goes through a sqlx transaction.
-fn records(store: &Store, units: &[Pending]) -> Option<Vec<Record>> {
-    if !store.has_writer_thread() {
-        return None;
-    }
-    units
-        .iter()
-        .map(|(key, now, unit, slot)| match (unit, slot) {
-            (Unit::Record(event), None) => Some(Record {
-                replay_key: key
-                    .clone()
-                    .map(|k| (k, now.timestamp() + REPLAY_KEY_TTL_SECS)),
-                event: event.clone(),
-                at: *now,
-            }),
-            _ => None,
-        })
-        .collect()
 }
 
 async fn write_batch(store: &Store, units: &[Pending]) -> anyhow::Result<Vec<Outcome>> {

@@ -42,17 +42,18 @@ pub(super) struct PendingEvent {
     at: String,
 }
 
+/// An event's time as the chain hashes and stores it: RFC 3339, milliseconds, UTC.
+pub(super) fn chain_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 impl PendingEvent {
     /// `event` at `at`, its time fixed as the chain hashes it (RFC 3339, milliseconds, UTC).
     pub(super) fn new(event: NewEvent, at: DateTime<Utc>) -> PendingEvent {
         PendingEvent {
             event,
-            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            at: chain_time(at),
         }
-    }
-
-    pub(super) fn tenant(&self) -> &str {
-        &self.event.tenant
     }
 }
 
@@ -130,24 +131,12 @@ impl Tx {
 /// event hashes the same whichever of them commits it.
 pub(super) fn link(head: &mut (i64, String), pending: PendingEvent) -> anyhow::Result<AuditEvent> {
     let PendingEvent { event, at } = pending;
-    let details = serde_json::to_string(&event.details)?;
-    let seq = head.0 + 1;
-    let hash = event_hash(
-        &head.1,
-        &ChainedFields {
-            tenant: &event.tenant,
-            seq,
-            at: &at,
-            actor: &event.actor,
-            kind: &event.kind,
-            target: &event.target,
-            channel: &event.channel,
-            request_id: &event.request_id,
-            details: &details,
-        },
-    );
-    let prev_hash = std::mem::replace(&mut head.1, hash.clone());
-    head.0 = seq;
+    let Linked {
+        seq,
+        details,
+        prev_hash,
+        hash,
+    } = link_borrowed(head, &event, &at)?;
     Ok(AuditEvent {
         id: 0,
         tenant: event.tenant,
@@ -158,6 +147,49 @@ pub(super) fn link(head: &mut (i64, String), pending: PendingEvent) -> anyhow::R
         target: event.target,
         channel: event.channel,
         request_id: event.request_id,
+        details,
+        prev_hash,
+        hash,
+    })
+}
+
+/// What chaining adds to an event: its place in the chain, its details as stored, and the
+/// hashes.
+pub(super) struct Linked {
+    pub seq: i64,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// [`link`] without taking the event: the SQLite writer thread binds the event's own fields
+/// and keeps the records, so that a batch it must retry unit by unit needs no copies.
+/// `at` is the time as the chain hashes it ([`chain_time`]).
+pub(super) fn link_borrowed(
+    head: &mut (i64, String),
+    event: &NewEvent,
+    at: &str,
+) -> anyhow::Result<Linked> {
+    let details = serde_json::to_string(&event.details)?;
+    let seq = head.0 + 1;
+    let hash = event_hash(
+        &head.1,
+        &ChainedFields {
+            tenant: &event.tenant,
+            seq,
+            at,
+            actor: &event.actor,
+            kind: &event.kind,
+            target: &event.target,
+            channel: &event.channel,
+            request_id: &event.request_id,
+            details: &details,
+        },
+    );
+    let prev_hash = std::mem::replace(&mut head.1, hash.clone());
+    head.0 = seq;
+    Ok(Linked {
+        seq,
         details,
         prev_hash,
         hash,

@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 use futures_util::TryStreamExt;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, Executor, Row};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 use super::{values_list, Backend, Store};
 
@@ -151,8 +151,7 @@ impl Store {
             backend: Backend::Sqlite,
             sqlite_writer: None,
             // A read-only source commits nothing, so it keeps SQLite's automatic checkpoint.
-            checkpointer: None,
-            writer: Arc::new(Mutex::new(())),
+            turn: super::writer_turn::WriterTurn::plain(),
             outbox_wake: Arc::new(Notify::new()),
         })
     }

@@ -30,7 +30,7 @@
 //!   process writes beside this one, a reader holds an old snapshot, or writes outrun the
 //!   checkpoints: a debug build committing single records back to back writes tens of MB of
 //!   log a second). Then this process's writers wait before their turn
-//!   ([`Checkpointer::congested`], checked by `Store::writer_turn` with one `stat`), this
+//!   ([`Checkpointer::congested`], checked by `WriterTurn::take` with one `stat`), this
 //!   thread is woken at once and runs a TRUNCATE checkpoint in the writer turn: it copies what
 //!   is left, waits (at most [`BUSY`]) for readers still using old frames and cuts the file to
 //!   zero bytes. The bound is kept by slowing writers down, not by letting the log grow;
@@ -40,7 +40,7 @@
 //! The bound: the log stays under its limit as long as a TRUNCATE succeeds. One fails (and is
 //! tried again after [`RETRY`]) only while a reader holds a snapshot older than the log's end
 //! for longer than [`BUSY`]; warden's read transactions last milliseconds. While that lasts,
-//! writers wait at most `WAL_WAIT` (in `storage.rs`) per turn and then write all the same, so a
+//! writers wait at most `WAL_WAIT` (in `writer_turn.rs`) per turn and then write all the same, so a
 //! stuck reader slows warden down instead of stopping it, and a warning says, once per
 //! episode, that the log is over its limit.
 //!
@@ -370,7 +370,7 @@ mod tests {
             .with_sqlite_wal_limit(LIMIT);
         store.migrate().await.unwrap();
         assert!(
-            store.checkpointer.is_some(),
+            store.turn.checkpointer.is_some(),
             "a SQLite file gets a checkpointer"
         );
         store
