@@ -8,8 +8,10 @@
 
 mod builtins;
 pub mod explain;
+mod help_cache;
 
 pub use explain::Explanation;
+pub use help_cache::HelpCache;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -209,6 +211,9 @@ pub struct Context<'a> {
     /// Whether secret argument values can be kept sealed (`WARDEN_ENCRYPTION_KEYS` is set);
     /// without it, commands with secret arguments are refused (SPEC §16).
     pub can_seal: bool,
+    /// Where `help` lists are kept once rendered (the service's, for its registry and
+    /// root); `None` renders every time.
+    pub help_cache: Option<&'a HelpCache>,
 }
 
 /// The name recorded as actor: the person when the identity is linked to one, else the raw
@@ -301,7 +306,7 @@ pub fn prepare<'r>(ctx: &Context<'r>, inv: &Invocation, now: DateTime<Utc>) -> P
 
     match inv.command.as_str() {
         "help" => {
-            let text = builtins::help(ctx, &grants, &raw);
+            let text = builtins::help(ctx, &tenant_name, &grants, &raw);
             return Prepared::Builtin(BuiltinAnswer {
                 tenant: tenant_name,
                 principal,

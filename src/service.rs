@@ -65,6 +65,9 @@ pub struct Service {
     /// The job runner (woken when a job is queued; also makes job links).
     pub runner: Arc<Runner>,
     bindings: Arc<BindingsCache>,
+    /// `help` lists rendered once per (tenant, role set): valid for `registry` and `root`,
+    /// which never change while the service lives.
+    help_cache: Arc<guard::HelpCache>,
     writer: mpsc::Sender<Submission>,
     /// For Alertmanager's silences API: a short timeout, since a click is answered within
     /// Slack's 3 seconds.
@@ -111,6 +114,7 @@ impl Service {
         let bindings = Arc::new(BindingsCache::new(store.clone()));
         Service {
             bindings,
+            help_cache: Arc::default(),
             store,
             directory,
             registry,
@@ -154,6 +158,7 @@ impl Service {
             root: &self.root,
             runtime_bindings: &runtime,
             can_seal: self.runner.keyring.is_some(),
+            help_cache: Some(&self.help_cache),
         };
         // A request holding a NUL is refused by the guard; its refusal is recorded with the
         // NUL replaced, because no database text column may hold one.

@@ -70,6 +70,7 @@ pub(super) async fn run(cmd: PolicyCommand, settings: Settings) -> ExitCode {
         root: &settings.slack_command,
         runtime_bindings: &runtime,
         can_seal: settings.encryption.is_some(),
+        help_cache: None,
     };
     match cmd {
         PolicyCommand::Explain {

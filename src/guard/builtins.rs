@@ -6,8 +6,9 @@ use crate::policy::{self, Grant, Principal};
 
 use super::Context;
 
-/// `help` lists the commands the caller may run; `help NAME` describes one command.
-pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String {
+/// `help` lists the commands the caller may run; `help NAME` describes one command. The list
+/// comes from the service's cache when the context has one (`help_cache.rs`).
+pub(super) fn help(ctx: &Context<'_>, tenant: &str, grants: &[Grant], raw: &RawArgs) -> String {
     let wanted = raw.positional.first().cloned().or_else(|| {
         raw.named
             .iter()
@@ -36,6 +37,16 @@ pub(super) fn help(ctx: &Context<'_>, grants: &[Grant], raw: &RawArgs) -> String
             ),
         };
     }
+    match ctx.help_cache {
+        Some(cache) => cache
+            .get_or_render(tenant, grants, || help_list(ctx, grants))
+            .to_string(),
+        None => help_list(ctx, grants),
+    }
+}
+
+/// The list `help` answers: the built-ins, then every command the grants may run.
+fn help_list(ctx: &Context<'_>, grants: &[Grant]) -> String {
     let mut lines = vec!["Commands you may run:".to_string()];
     lines.push(format!(
         "`{} help [COMMAND]`: this list, or one command's usage",

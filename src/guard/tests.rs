@@ -145,6 +145,7 @@ fn why_agrees_with_the_real_path() {
         root: "/ops",
         runtime_bindings: &runtime,
         can_seal: true,
+        help_cache: None,
     };
     // (case, user, command and arguments, uses in the rate window, expected verdict, words
     // the answer must contain)
@@ -299,6 +300,7 @@ fn why_shows_only_the_callers_bindings() {
         root: "/ops",
         runtime_bindings: &runtime,
         can_seal: true,
+        help_cache: None,
     };
     let Prepared::Why(why) = prepare(&ctx, &invocation("UOLGA", "why", "restart api"), now())
     else {
@@ -329,6 +331,7 @@ fn why_without_a_command_is_refused_with_its_usage() {
         root: "/ops",
         runtime_bindings: &[],
         can_seal: true,
+        help_cache: None,
     };
     match prepare(&ctx, &invocation("UOLGA", "why", "  "), now()) {
         Prepared::Refused(refusal) => {
@@ -349,6 +352,7 @@ fn why_offers_break_glass_only_to_those_who_may_use_it() {
         root: "/ops",
         runtime_bindings: &[],
         can_seal: true,
+        help_cache: None,
     };
     for (user, offered) in [("UBEA", true), ("UVIC", false)] {
         let inv = invocation(user, "why", "restart api env=prod");
@@ -362,4 +366,42 @@ fn why_offers_break_glass_only_to_those_who_may_use_it() {
             "{user}: {text}"
         );
     }
+}
+
+/// The cached `help` list is the list: for every kind of caller (viewer, operator in one
+/// environment, operator in two, expired grant, break-glass), twice each, the answer through
+/// the cache equals the answer built afresh, and callers with different roles see different
+/// lists.
+#[test]
+fn cached_help_is_the_same_list_per_role_set() {
+    let directory: Directory = parse_directory(Path::new("warden.toml"), DIRECTORY).unwrap();
+    let registry = registry();
+    let runtime = breakglass();
+    let cache = super::HelpCache::default();
+    let ctx = |help_cache| Context {
+        directory: &directory,
+        registry: &registry,
+        root: "/ops",
+        runtime_bindings: &runtime,
+        can_seal: true,
+        help_cache,
+    };
+    let help =
+        |ctx: &Context<'_>, user: &str| match prepare(ctx, &invocation(user, "help", ""), now()) {
+            Prepared::Builtin(answer) => answer.text,
+            other => panic!("{other:?}"),
+        };
+    let users = ["UVIC", "UOLGA", "UEXP", "UBEA", "UPAT"];
+    for _ in 0..2 {
+        for user in users {
+            assert_eq!(
+                help(&ctx(Some(&cache)), user),
+                help(&ctx(None), user),
+                "{user}"
+            );
+        }
+    }
+    // Vic and Exp hold the same grants now (Exp's operator grant expired): one list for both.
+    assert_eq!(cache.len(), users.len() - 1);
+    assert_ne!(help(&ctx(None), "UVIC"), help(&ctx(None), "UPAT"));
 }

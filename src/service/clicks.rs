@@ -348,6 +348,7 @@ impl Service {
             root: &self.root,
             runtime_bindings: &runtime,
             can_seal: self.runner.keyring.is_some(),
+            help_cache: Some(&self.help_cache),
         };
         let accepted = match guard::prepare(&ctx, &again, now) {
             Prepared::Accepted(accepted) => accepted,

@@ -111,6 +111,7 @@ impl Service {
             root: &self.root,
             runtime_bindings: &runtime,
             can_seal: self.runner.keyring.is_some(),
+            help_cache: Some(&self.help_cache),
         };
         let claim = || SlotClaim {
             tenant: schedule.tenant.clone(),
