@@ -31,7 +31,8 @@
 //! (`support/soak.rs`). `WARDEN_SQLITE_WRITER=sqlx` and `WARDEN_SQLITE_CHECKPOINT=auto` are
 //! passed to the warden under test only, to measure the write path without the writer thread
 //! or without the background checkpointer. `LOADGEN_SOAK_CONCURRENCY=1` soaks at another
-//! concurrency (for a profile of one connection, say).
+//! concurrency (for a profile of one connection, say). `WARDEN_BENCH_BINARY=PATH` measures
+//! another build of warden (`--features mimalloc`, say) against the same baselines.
 
 use std::fs::File;
 use std::path::Path;
@@ -47,7 +48,7 @@ mod load;
 #[path = "support/soak.rs"]
 mod soak;
 
-use load::{free_addr, load, Phase, Server, REQUEST_TIMEOUT, SECRET, WARMUP};
+use load::{free_addr, load, warden_binary, Phase, Server, REQUEST_TIMEOUT, SECRET, WARMUP};
 
 const LEVELS: [usize; 3] = [1, 10, 50];
 const DEFAULT_SECS: f64 = 5.0;
@@ -205,7 +206,7 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
     let warden_addr = free_addr()?;
     let mut warden = Server {
         base: format!("http://{warden_addr}"),
-        child: Command::new(env!("CARGO_BIN_EXE_warden"))
+        child: Command::new(warden_binary())
             .arg("serve")
             .env_clear()
             .env("WARDEN_LISTEN", &warden_addr)
@@ -339,7 +340,7 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
 
 /// Runs `warden audit verify` on the run's database (after warden stopped).
 fn audit_verify(database_url: &str) -> anyhow::Result<std::process::Output> {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
+    Command::new(warden_binary())
         .args(["audit", "verify"])
         .env_clear()
         .env("WARDEN_DATABASE_URL", database_url)

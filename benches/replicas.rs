@@ -5,7 +5,8 @@
 //! Run it with `cargo bench --bench replicas`. PostgreSQL comes from
 //! `WARDEN_BENCH_DATABASE_URL` (an administrator's URL; a fresh database is made per target),
 //! or else `.ci/postgres` starts a throwaway cluster on loopback for the run.
-//! `REPLICAS_SECS=2` shortens each measured phase (5 s by default, after 1 s of warm-up).
+//! `REPLICAS_SECS=2` shortens each measured phase (5 s by default, after 1 s of warm-up);
+//! `WARDEN_BENCH_BINARY=PATH` measures another build of warden (another commit, say).
 //!
 //! - Throughput: `/ops help` as in the `loadgen` bench (signature check, guard, one write
 //!   transaction with the replay key and the audit event), from a closed loop of 10 and of 50
@@ -287,7 +288,7 @@ async fn run() -> anyhow::Result<ExitCode> {
                 measured.failures.push(format!("{error:#}"));
             }
         }
-        let audit = Command::new(env!("CARGO_BIN_EXE_warden"))
+        let audit = Command::new(load::warden_binary())
             .args(["audit", "verify"])
             .env_clear()
             .env("WARDEN_DATABASE_URL", &target.database_url)
@@ -315,7 +316,7 @@ fn spawn(
     let log = dir.join(format!("{}-{i}.log", target.name.replace(' ', "-")));
     Ok(Server {
         base: format!("http://{addr}"),
-        child: Command::new(env!("CARGO_BIN_EXE_warden"))
+        child: Command::new(load::warden_binary())
             .arg("serve")
             .env_clear()
             .env("WARDEN_LISTEN", &addr)

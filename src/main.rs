@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// Only with `--features mimalloc` (docs/PERFORMANCE.md, "The allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     warden::cli::main()
 }

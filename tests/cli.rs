@@ -610,3 +610,49 @@ fn database_passwords_with_awkward_characters_are_never_printed() {
         }
     });
 }
+
+/// One transaction may append to several tenants' chains (a batch holds everybody's
+/// requests): each chain gets its own contiguous sequence, both when the tenants have no head
+/// yet and when they have, and `warden audit verify` accepts them all.
+#[tokio::test]
+async fn one_transaction_extends_many_tenants_chains() {
+    let app = TestApp::spawn().await;
+    let store = &app.server.state.service.store;
+    let tenants = ["acme", "globex", "initech"];
+    for round in 0..2 {
+        let mut tx = store.begin().await.unwrap();
+        for n in 0..7 {
+            tx.append_audit(
+                warden::audit::NewEvent {
+                    tenant: tenants[n % 3].to_string(),
+                    actor: "alice".into(),
+                    kind: "command.invoked".into(),
+                    target: format!("round-{round}-{n}"),
+                    channel: "slack:C01".into(),
+                    request_id: String::new(),
+                    details: serde_json::json!({ "n": n }),
+                },
+                chrono::Utc::now(),
+            );
+        }
+        tx.commit().await.unwrap();
+    }
+    let env = [("WARDEN_DATABASE_URL", app.database_url())];
+    let (code, out, err) = warden(&env, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("14 events"), "{out}");
+    let (_, export, _) = warden(&env, &["audit", "export", "--format", "jsonl"]);
+    let rows: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (tenant, expected) in [("acme", 6), ("globex", 4), ("initech", 4)] {
+        let mine: Vec<&serde_json::Value> =
+            rows.iter().filter(|r| r["tenant"] == tenant).collect();
+        assert_eq!(mine.len(), expected, "{tenant}");
+        for pair in mine.windows(2) {
+            assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "{tenant}");
+        }
+    }
+    app.server.shutdown().await.unwrap();
+}

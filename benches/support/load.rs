@@ -221,6 +221,14 @@ pub async fn send(
     Ok(())
 }
 
+/// The warden binary under test: this build's, or `WARDEN_BENCH_BINARY` (another build, of
+/// another commit or with other features, to compare two builds in one sitting against the
+/// same baselines).
+pub fn warden_binary() -> String {
+    std::env::var("WARDEN_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warden").to_string())
+}
+
 /// A free loopback port, picked by the kernel and released for the server to bind.
 pub fn free_addr() -> std::io::Result<String> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
