@@ -647,8 +647,7 @@ async fn one_transaction_extends_many_tenants_chains() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     for (tenant, expected) in [("acme", 6), ("globex", 4), ("initech", 4)] {
-        let mine: Vec<&serde_json::Value> =
-            rows.iter().filter(|r| r["tenant"] == tenant).collect();
+        let mine: Vec<&serde_json::Value> = rows.iter().filter(|r| r["tenant"] == tenant).collect();
         assert_eq!(mine.len(), expected, "{tenant}");
         for pair in mine.windows(2) {
             assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "{tenant}");

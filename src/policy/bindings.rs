@@ -20,6 +20,19 @@ pub struct Grant {
     pub source: String,
 }
 
+#[cfg(test)]
+impl Grant {
+    /// A grant from `warden.toml` without expiry, for tests.
+    pub(crate) fn for_test(role: Role, envs: &[&str]) -> Grant {
+        Grant {
+            role,
+            environments: envs.iter().map(|e| e.to_string()).collect(),
+            expires: None,
+            source: "warden.toml:1".into(),
+        }
+    }
+}
+
 impl Grant {
     /// True when the grant applies in `environment`: it lists it or `*`.
     pub fn covers(&self, environment: &str) -> bool {

@@ -105,12 +105,7 @@ mod tests {
     use super::*;
 
     fn grant(role: Role, envs: &[&str]) -> Grant {
-        Grant {
-            role,
-            environments: envs.iter().map(|e| e.to_string()).collect(),
-            expires: None,
-            source: "warden.toml:1".into(),
-        }
+        Grant::for_test(role, envs)
     }
 
     #[test]
