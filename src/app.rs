@@ -188,7 +188,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             );
         }
     }
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    if store.sqlite_wal().is_some() {
+        metrics.register_sqlite_wal();
+    }
+    let metrics = Arc::new(metrics);
     let slack_dedicated = registry
         .iter()
         .filter_map(|spec| {

@@ -20,6 +20,18 @@
 //! - `warden_database_connections{state}`: this process's pooled database connections,
 //!   `in_use` and `idle`, read at each scrape; with `warden_database_max_connections`, it
 //!   shows a pool running out (requests then fail with "database is unavailable").
+//! - `warden_sqlite_wal_bytes` and `warden_sqlite_wal_limit_bytes` (these three families
+//!   only where the SQLite checkpointer runs, read at each scrape): the `-wal` file's size and its bound
+//!   (`WARDEN_SQLITE_WAL_LIMIT`). The size staying above half the bound means writes are being
+//!   held back (runbooks/database.md).
+//! - `warden_sqlite_checkpoints_total{kind, result}`: the checkpointer's work, by why it ran
+//!   (`passive` in the background, `catch_up` in the writer turn under continuous writes,
+//!   `bound` when the log passed half its limit, `idle` when writes stopped) and how it ended
+//!   (`complete`, `partial`, `failed`). `partial` passive copies are normal under load;
+//!   `partial` or `failed` bound checkpoints that keep rising mean a reader is holding an old
+//!   snapshot.
+//! - `warden_sqlite_writes_delayed_total`: write transactions held back because the log was
+//!   past half its limit.
 //! - `warden_transport_connected{transport}`: 1 while this process holds a working outbound
 //!   chat connection (`slack_socket`, `discord_gateway`), else 0.
 //! - `warden_transport_reconnects_total{transport, reason}`: connections replaced, by why
@@ -32,6 +44,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::storage::WalStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteOutcome {
@@ -76,6 +90,12 @@ struct ConnectionState {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckpointLabels {
+    kind: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryResult {
     result: String,
 }
@@ -114,6 +134,67 @@ impl OutboxMetrics {
     }
 }
 
+/// The SQLite log families. The checkpointer keeps its own counters (storage knows nothing of
+/// Prometheus); each scrape copies them here.
+#[derive(Debug, Default)]
+struct WalMetrics {
+    bytes: Gauge,
+    limit: Gauge,
+    checkpoints: Family<CheckpointLabels, Counter>,
+    writes_delayed: Counter,
+    /// Held while copying, so that two concurrent scrapes do not both add the same increase.
+    copying: std::sync::Mutex<()>,
+}
+
+impl WalMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "warden_sqlite_wal_bytes",
+            "Size of the SQLite -wal file",
+            self.bytes.clone(),
+        );
+        registry.register(
+            "warden_sqlite_wal_limit_bytes",
+            "The bound the checkpointer keeps the SQLite -wal file under",
+            self.limit.clone(),
+        );
+        registry.register(
+            "warden_sqlite_checkpoints",
+            "SQLite checkpoints by why they ran (passive, catch_up, bound, idle) and how they ended (complete, partial, failed)",
+            self.checkpoints.clone(),
+        );
+        registry.register(
+            "warden_sqlite_writes_delayed",
+            "SQLite write transactions held back because the -wal file was past half its bound",
+            self.writes_delayed.clone(),
+        );
+    }
+
+    fn update(&self, stats: &WalStats) {
+        let _copying = self.copying.lock().unwrap_or_else(|e| e.into_inner());
+        self.bytes
+            .set(i64::try_from(stats.wal_bytes).unwrap_or(i64::MAX));
+        self.limit
+            .set(i64::try_from(stats.limit).unwrap_or(i64::MAX));
+        for &(kind, result, n) in &stats.checkpoints {
+            let labels = CheckpointLabels {
+                kind: kind.as_str(),
+                result: result.as_str(),
+            };
+            catch_up(&self.checkpoints.get_or_create(&labels), n);
+        }
+        catch_up(&self.writes_delayed, stats.writes_delayed);
+    }
+}
+
+/// Moves `counter` up to `total`, a count kept elsewhere that only grows.
+fn catch_up(counter: &Counter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -132,6 +213,8 @@ pub struct Metrics {
     schedule_runs: Family<Outcome, Counter>,
     alerts: Family<Outcome, Counter>,
     outbox: OutboxMetrics,
+    /// Registered only where the SQLite checkpointer runs (`register_sqlite_wal`).
+    wal: Option<WalMetrics>,
     connections: Family<ConnectionState, Gauge>,
     max_connections: Gauge,
     transport_connected: Family<TransportLabel, Gauge>,
@@ -229,6 +312,7 @@ impl Metrics {
             schedule_runs,
             alerts,
             outbox,
+            wal: None,
             connections,
             max_connections,
         }
@@ -325,6 +409,21 @@ impl Metrics {
                 .set(value);
         }
         self.max_connections.set(i64::from(max));
+    }
+
+    /// Adds the SQLite log's families, for a store whose checkpointer runs (elsewhere they
+    /// would only show zeros that mean nothing).
+    pub fn register_sqlite_wal(&mut self) {
+        let wal = WalMetrics::default();
+        wal.register(&mut self.registry);
+        self.wal = Some(wal);
+    }
+
+    /// Copies the SQLite log's size, bound and checkpoint counters (read at each scrape).
+    pub fn sqlite_wal(&self, stats: &WalStats) {
+        if let Some(wal) = &self.wal {
+            wal.update(stats);
+        }
     }
 
     /// Sets whether `transport` (`slack_socket`, `discord_gateway`) is connected.

@@ -48,7 +48,9 @@ pub use pages::DashboardRows;
 pub use rate::WindowUses;
 pub use schedules::SchedulePause;
 pub use sealed::Sealed;
-pub use sqlite_checkpointer::DEFAULT_SQLITE_WAL_LIMIT;
+pub use sqlite_checkpointer::{
+    CheckpointKind, CheckpointResult, WalStats, DEFAULT_SQLITE_WAL_LIMIT,
+};
 pub use sqlite_writer::Record;
 
 use std::sync::Arc;
@@ -407,6 +409,12 @@ impl Store {
             self.pool.num_idle(),
             self.pool.options().get_max_connections(),
         )
+    }
+
+    /// The SQLite log's size, bound and checkpoint counters; `None` where no checkpointer
+    /// runs (PostgreSQL, in-memory and read-only databases, `WARDEN_SQLITE_CHECKPOINT=auto`).
+    pub fn sqlite_wal(&self) -> Option<WalStats> {
+        self.turn.checkpointer.as_ref().map(|c| c.stats())
     }
 
     /// Notified whenever this process committed outbox rows.

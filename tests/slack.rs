@@ -540,6 +540,23 @@ async fn probes_and_metrics() {
     let idle = gauge("warden_database_connections{state=\"idle\"} ");
     let in_use = gauge("warden_database_connections{state=\"in_use\"} ");
     assert!(idle + in_use >= 1 && idle + in_use <= max, "{metrics}");
+    // SQLite's log: its size under the bound (64 MiB by default), and the checkpointer's
+    // counters, listed from the start so that an alert on them has a series to watch.
+    // PostgreSQL has neither.
+    if common::db::on_postgres() {
+        assert!(!metrics.contains("warden_sqlite_"), "{metrics}");
+    } else {
+        assert_eq!(gauge("warden_sqlite_wal_limit_bytes "), 64 * 1024 * 1024);
+        let wal = gauge("warden_sqlite_wal_bytes ");
+        assert!((0..32 * 1024 * 1024).contains(&wal), "{metrics}");
+        for series in [
+            "warden_sqlite_checkpoints_total{kind=\"bound\",result=\"partial\"} ",
+            "warden_sqlite_checkpoints_total{kind=\"passive\",result=\"complete\"} ",
+            "warden_sqlite_writes_delayed_total ",
+        ] {
+            assert!(gauge(series) >= 0, "{series}");
+        }
+    }
     let missing = app
         .http
         .get(format!("{}/nope", app.base))

@@ -41,6 +41,9 @@ pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let (open, idle, max) = state.service.store.pool_usage();
     state.metrics.database_pool(open, idle, max);
+    if let Some(wal) = state.service.store.sqlite_wal() {
+        state.metrics.sqlite_wal(&wal);
+    }
     (
         Outcome("ok"),
         [(

@@ -90,12 +90,116 @@ const BUSY: Duration = Duration::from_millis(100);
 /// another, so that a long reader does not turn its attempts into a train of writer stalls.
 const RETRY: Duration = Duration::from_millis(250);
 
+/// Why a checkpoint ran (the `kind` label of `warden_sqlite_checkpoints_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// The background PASSIVE copy, every [`INTERVAL`] while the log holds frames, and its
+    /// catch-up rounds.
+    Passive,
+    /// The last PASSIVE copy of a catch-up, in the writer turn.
+    CatchUp,
+    /// A TRUNCATE because the log passed half its limit (writers were being held back).
+    Bound,
+    /// A TRUNCATE of an idle log.
+    Idle,
+}
+
+/// How a checkpoint ended (the `result` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointResult {
+    /// Every frame of the log is in the database file.
+    Complete,
+    /// Some frames were left: commits went on during a PASSIVE copy (normal under load), or
+    /// a reader kept a TRUNCATE from finishing (not normal when it lasts).
+    Partial,
+    /// SQLite returned an error.
+    Failed,
+}
+
+impl CheckpointKind {
+    pub const ALL: [CheckpointKind; 4] = [
+        CheckpointKind::Passive,
+        CheckpointKind::CatchUp,
+        CheckpointKind::Bound,
+        CheckpointKind::Idle,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointKind::Passive => "passive",
+            CheckpointKind::CatchUp => "catch_up",
+            CheckpointKind::Bound => "bound",
+            CheckpointKind::Idle => "idle",
+        }
+    }
+}
+
+impl CheckpointResult {
+    pub const ALL: [CheckpointResult; 3] = [
+        CheckpointResult::Complete,
+        CheckpointResult::Partial,
+        CheckpointResult::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointResult::Complete => "complete",
+            CheckpointResult::Partial => "partial",
+            CheckpointResult::Failed => "failed",
+        }
+    }
+}
+
+/// What the checkpointer has done since it started, and the log's size now: what `/metrics`
+/// exports, and what the tests check to tell which path kept the log bounded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalStats {
+    pub wal_bytes: u64,
+    pub limit: u64,
+    /// Checkpoints by why they ran and how they ended, every combination listed.
+    pub checkpoints: Vec<(CheckpointKind, CheckpointResult, u64)>,
+    /// Writer turns held back because the log was past half its limit.
+    pub writes_delayed: u64,
+}
+
+impl WalStats {
+    /// The checkpoints of `kind` that ended in `result`.
+    pub fn count(&self, kind: CheckpointKind, result: CheckpointResult) -> u64 {
+        self.checkpoints
+            .iter()
+            .find(|(k, r, _)| *k == kind && *r == result)
+            .map_or(0, |(_, _, n)| *n)
+    }
+
+    /// The checkpoints of `kind`, however they ended.
+    pub fn total(&self, kind: CheckpointKind) -> u64 {
+        CheckpointResult::ALL
+            .iter()
+            .map(|&result| self.count(kind, result))
+            .sum()
+    }
+}
+
+/// The counters behind [`WalStats`], shared by the thread and its handle.
+#[derive(Debug, Default)]
+struct Counts {
+    checkpoints: [[AtomicU64; 3]; 4],
+    writes_delayed: AtomicU64,
+}
+
+impl Counts {
+    fn checkpoint(&self, kind: CheckpointKind, result: CheckpointResult) {
+        self.checkpoints[kind as usize][result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The handle to the checkpointer thread. The thread ends when [`Checkpointer::stop`] is
 /// called or the handle is dropped.
 #[derive(Debug)]
 pub(super) struct Checkpointer {
     wal: PathBuf,
     limit: Arc<AtomicU64>,
+    counts: Arc<Counts>,
     /// A message wakes the thread for a look at the log before its next tick; dropping the
     /// sender wakes it and ends it.
     wake: Mutex<Option<mpsc::Sender<()>>>,
@@ -119,17 +223,27 @@ impl Checkpointer {
         conn.busy_timeout(BUSY)?;
         let wal = PathBuf::from(format!("{path}-wal"));
         let limit = Arc::new(AtomicU64::new(limit));
+        let counts = Arc::new(Counts::default());
         let (wake, woken) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("warden-sqlite-checkpointer".into())
             .spawn({
-                let (wal, limit) = (wal.clone(), limit.clone());
-                move || run(&conn, &wal, &limit, &writer, &woken)
+                let (wal, limit, counts) = (wal.clone(), limit.clone(), counts.clone());
+                move || {
+                    let shared = Shared {
+                        wal: &wal,
+                        limit: &limit,
+                        counts: &counts,
+                        writer: &writer,
+                    };
+                    run(&conn, &shared, &woken)
+                }
             })
             .context("starting the SQLite checkpointer thread")?;
         Ok(Checkpointer {
             wal,
             limit,
+            counts,
             wake: Mutex::new(Some(wake)),
             thread: Mutex::new(Some(thread)),
         })
@@ -145,6 +259,29 @@ impl Checkpointer {
             }
         }
         congested
+    }
+
+    /// Counts one writer turn held back because the log was [`congested`](Self::congested).
+    pub(super) fn writer_delayed(&self) {
+        self.counts.writes_delayed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The log's size now, its bound, and the counters.
+    pub(super) fn stats(&self) -> WalStats {
+        let mut checkpoints = Vec::with_capacity(12);
+        for kind in CheckpointKind::ALL {
+            for result in CheckpointResult::ALL {
+                let n =
+                    self.counts.checkpoints[kind as usize][result as usize].load(Ordering::Relaxed);
+                checkpoints.push((kind, result, n));
+            }
+        }
+        WalStats {
+            wal_bytes: wal_size(&self.wal),
+            limit: self.limit.load(Ordering::Relaxed),
+            checkpoints,
+            writes_delayed: self.counts.writes_delayed.load(Ordering::Relaxed),
+        }
     }
 
     /// Changes the bound; the thread applies it at its next tick.
@@ -192,23 +329,41 @@ fn wal_size(wal: &Path) -> u64 {
     std::fs::metadata(wal).map_or(0, |m| m.len())
 }
 
-/// A checkpoint in this process's writer turn (see the module's comment).
-fn in_turn(
-    conn: &Connection,
-    writer: &tokio::sync::Mutex<()>,
-    mode: &str,
-) -> rusqlite::Result<Outcome> {
-    let _turn = writer.blocking_lock();
-    checkpoint(conn, mode)
+/// What the thread shares with its handle and the store.
+struct Shared<'a> {
+    wal: &'a Path,
+    limit: &'a AtomicU64,
+    counts: &'a Counts,
+    /// This process's writer queue, taken around every checkpoint that needs the write lock.
+    writer: &'a tokio::sync::Mutex<()>,
 }
 
-fn run(
-    conn: &Connection,
-    wal: &Path,
-    limit: &AtomicU64,
-    writer: &tokio::sync::Mutex<()>,
-    wake: &mpsc::Receiver<()>,
-) {
+impl Shared<'_> {
+    /// Runs one checkpoint of `kind` and counts it. Every kind but the background PASSIVE
+    /// copy runs in this process's writer turn, so no commit of this process adds frames
+    /// while it copies the last ones.
+    fn checkpoint(&self, conn: &Connection, kind: CheckpointKind) -> rusqlite::Result<Outcome> {
+        let mode = match kind {
+            CheckpointKind::Passive | CheckpointKind::CatchUp => "PASSIVE",
+            CheckpointKind::Bound | CheckpointKind::Idle => "TRUNCATE",
+        };
+        let outcome = if kind != CheckpointKind::Passive {
+            let _turn = self.writer.blocking_lock();
+            checkpoint(conn, mode)
+        } else {
+            checkpoint(conn, mode)
+        };
+        let result = match &outcome {
+            Ok(outcome) if outcome.complete() => CheckpointResult::Complete,
+            Ok(_) => CheckpointResult::Partial,
+            Err(_) => CheckpointResult::Failed,
+        };
+        self.counts.checkpoint(kind, result);
+        outcome
+    }
+}
+
+fn run(conn: &Connection, shared: &Shared<'_>, wake: &mpsc::Receiver<()>) {
     // A WAL frame is a page and a 24-byte header; the page size is fixed once the database
     // exists, which it does before the checkpointer starts.
     let frame_bytes = conn
@@ -245,12 +400,12 @@ fn run(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        let size = wal_size(wal);
+        let size = wal_size(shared.wal);
         if size == 0 {
             over_limit = false;
             continue;
         }
-        let limit = limit.load(Ordering::Relaxed);
+        let limit = shared.limit.load(Ordering::Relaxed);
         if size > limit && !over_limit {
             tracing::warn!(
                 wal.bytes = size,
@@ -265,7 +420,7 @@ fn run(
             // writing beside this one, or a reader holding an old snapshot), and this
             // process's writers are waiting already. Cut the file back in the writer turn.
             if now >= retry_at {
-                let truncated = report(in_turn(conn, writer, "TRUNCATE"));
+                let truncated = report(shared.checkpoint(conn, CheckpointKind::Bound));
                 if !truncated.is_some_and(Outcome::complete) {
                     retry_at = now + RETRY;
                 }
@@ -278,7 +433,7 @@ fn run(
             continue;
         }
         last_passive = now;
-        let Some(outcome) = report(checkpoint(conn, "PASSIVE")) else {
+        let Some(outcome) = report(shared.checkpoint(conn, CheckpointKind::Passive)) else {
             continue;
         };
         if Some(outcome) != previous {
@@ -288,7 +443,7 @@ fn run(
         let unchanged = now != unchanged_since;
         if outcome.complete() && now.duration_since(unchanged_since) >= QUIET {
             // Nothing was written for a while and every frame is in the database file.
-            report(in_turn(conn, writer, "TRUNCATE"));
+            report(shared.checkpoint(conn, CheckpointKind::Idle));
             previous = None;
             continue;
         }
@@ -302,7 +457,7 @@ fn run(
         let mut known = outcome.log;
         let mut restarted = false;
         for _ in 0..CATCH_UP_ROUNDS {
-            let Some(next) = report(checkpoint(conn, "PASSIVE")) else {
+            let Some(next) = report(shared.checkpoint(conn, CheckpointKind::Passive)) else {
                 break;
             };
             let written = next.log - known;
@@ -313,7 +468,7 @@ fn run(
             }
         }
         if !restarted {
-            report(in_turn(conn, writer, "PASSIVE"));
+            report(shared.checkpoint(conn, CheckpointKind::CatchUp));
         }
     }
 }
@@ -323,7 +478,7 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::time::{Duration, Instant};
 
-    use super::wal_size;
+    use super::{wal_size, CheckpointKind, CheckpointResult, WalStats};
     use crate::audit::NewEvent;
     use crate::storage::{Record, Store};
 
@@ -385,8 +540,13 @@ mod tests {
 
     /// `stores` stores on one file (as two replicas would be), each with its own writer
     /// thread and checkpointer, write `transactions` single-record transactions in turn
-    /// while a sampler reads the `-wal` file's size every millisecond.
-    async fn write_continuously(stores: usize, transactions: usize) {
+    /// (with a `pause` after each, if any) while a sampler reads the `-wal` file's size every
+    /// millisecond. Returns the largest size seen and each store's counters.
+    async fn write_continuously(
+        stores: usize,
+        transactions: usize,
+        pause: Option<Duration>,
+    ) -> (u64, Vec<WalStats>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let url = format!("sqlite://{}", path.display());
@@ -429,10 +589,14 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(written, [true]);
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
         }
         writing.store(false, std::sync::atomic::Ordering::Relaxed);
         let (max, restarts) = sampler.join().unwrap();
-        eprintln!("{stores} store(s), {transactions} transactions: WAL max {max} bytes, started over {restarts} times");
+        let stats: Vec<WalStats> = open_stores.iter().filter_map(Store::sqlite_wal).collect();
+        eprintln!("{stores} store(s), {transactions} transactions: WAL max {max} bytes, started over {restarts} times; {stats:?}");
         assert!(max <= LIMIT, "the WAL reached {max} bytes, over {LIMIT}");
         assert!(
             restarts >= 3,
@@ -476,15 +640,133 @@ mod tests {
         let replayed = reopened.record_batch(vec![record(0)]).await.unwrap();
         assert_eq!(replayed, [false], "a replay key survives the reopen");
         reopened.close().await;
+        (max, stats)
     }
 
+    /// A reader holding an old snapshot keeps every checkpoint from finishing, so the log
+    /// cannot start over: past half its bound the store's writes are held back and the
+    /// checkpointer's TRUNCATEs cannot complete. Once the reader ends, a TRUNCATE cuts the
+    /// file, and writes are no longer held back. Nothing written meanwhile is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stuck_reader_holds_writers_back_until_the_bound_checkpoint_cuts_the_log() {
+        const SMALL: u64 = 1024 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let url = format!("sqlite://{}", path.display());
+        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+        let store = open(&url).await.with_sqlite_wal_limit(SMALL);
+        let stats = |store: &Store| store.sqlite_wal().expect("a checkpointer");
+        let mut n = 0;
+        let mut write = |store: &Store| {
+            n += 1;
+            let record = record(n);
+            let store = store.clone();
+            async move { assert_eq!(store.record_batch(vec![record]).await.unwrap(), [true]) }
+        };
+        write(&store).await;
+
+        // Another process's reader (a `sqlite3` shell left in a transaction) pins the
+        // snapshot that holds the first record.
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let seen: i64 = reader
+            .query_row("SELECT COUNT(*) FROM audit_events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(seen, 1);
+
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while wal_size(&wal) < SMALL / 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the log never reached half its bound"
+            );
+            write(&store).await;
+        }
+        let before = stats(&store).writes_delayed;
+        for _ in 0..3 {
+            write(&store).await;
+        }
+        let held = stats(&store);
+        assert!(
+            held.writes_delayed >= before + 3,
+            "writes past half the bound were not held back: {held:?}"
+        );
+        assert_eq!(
+            held.count(CheckpointKind::Bound, CheckpointResult::Complete),
+            0,
+            "a TRUNCATE completed beside a reader of old frames: {held:?}"
+        );
+        let blocked = held.count(CheckpointKind::Bound, CheckpointResult::Partial)
+            + held.count(CheckpointKind::Bound, CheckpointResult::Failed);
+        assert!(blocked >= 1, "no TRUNCATE was tried: {held:?}");
+
+        // The reader ends: the next TRUNCATE cuts the file.
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = stats(&store);
+            if now.count(CheckpointKind::Bound, CheckpointResult::Complete) >= 1
+                && now.wal_bytes < SMALL / 2
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the log was not cut back: {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let before = stats(&store).writes_delayed;
+        for _ in 0..3 {
+            write(&store).await;
+        }
+        assert_eq!(
+            stats(&store).writes_delayed,
+            before,
+            "writes were still held back after the log was cut"
+        );
+
+        let events = "SELECT COUNT(*) FROM audit_events WHERE kind = 'command.invoked'";
+        assert_eq!(count(&store, events).await, i64::try_from(n).unwrap());
+        store.close().await;
+    }
+
+    /// Back-to-back single-record commits of a debug build write the log faster than the
+    /// background copies follow (about 120 MiB/s here): the bound holds all the same, by
+    /// holding writers back (the path `a_stuck_reader_…` checks on its own).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn continuous_writes_keep_the_wal_under_its_bound() {
-        write_continuously(1, 4000).await;
+        write_continuously(1, 4000, None).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_stores_on_one_file_share_the_bound() {
-        write_continuously(2, 3000).await;
+        write_continuously(2, 3000, None).await;
+    }
+
+    /// At a write rate the background copies can follow (here at most about 16 MiB/s of
+    /// log, a quarter of what fills half the bound between two PASSIVE checkpoints), the log
+    /// starts over again and again without any TRUNCATE and without holding a single write
+    /// back: the bound is kept by the PASSIVE copies and the catch-up, not by the fallback.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_the_copies_keep_up_with_are_never_held_back() {
+        let (max, stats) = write_continuously(1, 3000, Some(Duration::from_millis(1))).await;
+        let [stats] = &stats[..] else {
+            panic!("one store, one checkpointer: {stats:?}")
+        };
+        assert_eq!(stats.writes_delayed, 0, "writes were held back: {stats:?}");
+        assert_eq!(
+            stats.total(CheckpointKind::Bound),
+            0,
+            "the fallback TRUNCATE ran: {stats:?}"
+        );
+        assert!(max < LIMIT / 2, "the log reached {max} bytes");
+        let copied_all = stats.count(CheckpointKind::Passive, CheckpointResult::Complete)
+            + stats.count(CheckpointKind::CatchUp, CheckpointResult::Complete);
+        assert!(
+            copied_all >= 3,
+            "the log was copied whole only {copied_all} times: {stats:?}"
+        );
     }
 }

@@ -47,11 +47,13 @@ impl WriterTurn {
     /// Takes the turn from async code.
     pub(super) async fn take(&self) -> OwnedMutexGuard<()> {
         let deadline = tokio::time::Instant::now() + WAL_WAIT;
+        let mut first = true;
         loop {
             let turn = self.queue.clone().lock_owned().await;
-            if tokio::time::Instant::now() >= deadline || !self.congested() {
+            if tokio::time::Instant::now() >= deadline || !self.congested(first) {
                 return turn;
             }
+            first = false;
             drop(turn);
             tokio::time::sleep(CONGESTED_PAUSE).await;
         }
@@ -61,17 +63,28 @@ impl WriterTurn {
     /// must never be called from async code, where it would block a runtime worker.
     pub(super) fn take_blocking(&self) -> MutexGuard<'_, ()> {
         let deadline = Instant::now() + WAL_WAIT;
+        let mut first = true;
         loop {
             let turn = self.queue.blocking_lock();
-            if Instant::now() >= deadline || !self.congested() {
+            if Instant::now() >= deadline || !self.congested(first) {
                 return turn;
             }
+            first = false;
             drop(turn);
             std::thread::sleep(CONGESTED_PAUSE);
         }
     }
 
-    fn congested(&self) -> bool {
-        self.checkpointer.as_ref().is_some_and(|c| c.congested())
+    /// Whether the log is congested; the first look of a turn that finds it so counts one
+    /// delayed write (`warden_sqlite_writes_delayed_total`).
+    fn congested(&self, first: bool) -> bool {
+        let Some(checkpointer) = &self.checkpointer else {
+            return false;
+        };
+        let congested = checkpointer.congested();
+        if congested && first {
+            checkpointer.writer_delayed();
+        }
+        congested
     }
 }

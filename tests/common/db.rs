@@ -101,6 +101,12 @@ async fn create_database(admin: &str, name: &str) {
     let mut conn = sqlx::postgres::PgConnection::connect(admin)
         .await
         .expect("WARDEN_TEST_DATABASE_URL: cannot connect");
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let mut sweep = false;
+    SWEPT.call_once(|| sweep = true);
+    if sweep {
+        drop_databases_of_ended_runs(&mut conn).await;
+    }
     for attempt in 0.. {
         let exists: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
@@ -115,7 +121,17 @@ async fn create_database(admin: &str, name: &str) {
             .execute(&mut conn)
             .await
         {
-            Ok(_) => break,
+            Ok(_) => {
+                // The owner's process id, so that a later run can drop this database once
+                // this process has ended (see `drop_databases_of_ended_runs`).
+                let comment = format!(
+                    "COMMENT ON DATABASE {name} IS '{}{}'",
+                    owner_prefix(),
+                    std::process::id()
+                );
+                sqlx::query(&comment).execute(&mut conn).await.unwrap();
+                break;
+            }
             // Two tests creating databases at the same instant can collide on the template
             // database; the second simply tries again.
             Err(e) if attempt < 20 => {
@@ -126,4 +142,54 @@ async fn create_database(admin: &str, name: &str) {
         }
     }
     conn.close().await.ok();
+}
+
+/// The start of a test database's comment, before its owner's process id: the machine's
+/// name, since only this machine's processes can be looked up.
+fn owner_prefix() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
+    format!("warden test on {host} pid ")
+}
+
+/// Drops the test databases whose test process has ended, so that running the suite again
+/// and again against a developer's server does not fill its disk (CI throws the whole
+/// server away). A database without the owner's comment (from before it was added) or
+/// whose owner still runs (another test binary of this run, or a suite running beside
+/// this one) is left alone; a failed drop is only reported, since it cannot affect this run.
+async fn drop_databases_of_ended_runs(conn: &mut sqlx::postgres::PgConnection) {
+    let owned: Vec<(String, String)> = match sqlx::query_as(
+        "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d \
+         WHERE d.datname LIKE 'warden\\_t\\_%' \
+         AND shobj_description(d.oid, 'pg_database') LIKE 'warden test on %'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("listing old test databases: {e}");
+            return;
+        }
+    };
+    let prefix = owner_prefix();
+    for (name, comment) in owned {
+        // Only this machine's processes can be looked up in its /proc.
+        let Some(pid) = comment.strip_prefix(&prefix) else {
+            continue;
+        };
+        if Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        if let Err(e) = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut *conn)
+            .await
+        {
+            eprintln!("dropping old test database {name}: {e}");
+        }
+    }
 }
