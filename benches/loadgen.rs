@@ -31,7 +31,9 @@
 //! (`support/soak.rs`). `WARDEN_SQLITE_WRITER=sqlx` and `WARDEN_SQLITE_CHECKPOINT=auto` are
 //! passed to the warden under test only, to measure the write path without the writer thread
 //! or without the background checkpointer. `LOADGEN_SOAK_CONCURRENCY=1` soaks at another
-//! concurrency (for a profile of one connection, say). `WARDEN_BENCH_BINARY=PATH` measures
+//! concurrency (for a profile of one connection, say), and `LOADGEN_SOAK_PAUSE_MS=20` has each
+//! client wait that long after every answer, so that every request finds warden idle (the
+//! latency one person's command sees, every thread's wake-up included). `WARDEN_BENCH_BINARY=PATH` measures
 //! another build of warden (`--features mimalloc`, say) against the same baselines.
 
 use std::fs::File;
@@ -48,10 +50,16 @@ mod load;
 #[path = "support/soak.rs"]
 mod soak;
 
-use load::{free_addr, load, warden_binary, Phase, Server, REQUEST_TIMEOUT, SECRET, WARMUP};
+use load::{
+    free_addr, load, warden_binary, Clients, Phase, Server, REQUEST_TIMEOUT, SECRET, WARMUP,
+};
 
 const LEVELS: [usize; 3] = [1, 10, 50];
 const DEFAULT_SECS: f64 = 5.0;
+
+/// The pause between an answer and the next request in the paced phase: long enough for
+/// every thread to fall asleep, as between two people's commands.
+const PACED_PAUSE: Duration = Duration::from_millis(10);
 
 /// One tenant and one viewer, the shape of `tests/common/mod.rs`'s directory, cut down.
 const DIRECTORY: &str = r#"
@@ -309,7 +317,7 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
                 target,
                 &[url],
                 check_help,
-                concurrency,
+                Clients::closed(concurrency),
                 measure,
                 &counter,
             )
@@ -322,11 +330,46 @@ async fn run(choices: Vec<(&str, String)>) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // One person's pace: every request finds the server idle and pays every wake-up, which
+    // the closed loop above hides (its next request is already there when a thread looks).
+    let mut paced = Vec::new();
+    for (target, base) in [
+        ("bare", &bare.base),
+        ("bare+sqlite", &bare_sqlite.base),
+        ("warden", &warden.base),
+    ] {
+        let url = format!("{base}/slack/commands");
+        let phase = load(
+            &client,
+            target,
+            &[url],
+            target == "warden",
+            Clients {
+                concurrency: 1,
+                pause: PACED_PAUSE,
+            },
+            measure,
+            &counter,
+        )
+        .await;
+        eprintln!(
+            "loadgen: {target} x1 paced: p50 {:.2} ms",
+            phase.percentile_ms(0.5)
+        );
+        paced.push(phase);
+    }
+
     drop(bare);
     drop(bare_sqlite);
     let stopped = warden.terminate().await;
     let audit = audit_verify(&database_url)?;
-    let mut failed = report(&phases, ceiling, &audit);
+    let paced_failed = report_paced(&paced);
+    let answered_paced: u64 = paced
+        .iter()
+        .filter(|p| p.target == "warden")
+        .map(|p| p.tally.answered)
+        .sum();
+    let mut failed = report(&phases, ceiling, answered_paced, &audit) | paced_failed;
     if let Err(error) = stopped {
         println!("\n**FAILED:** {error:#}");
         failed = true;
@@ -399,8 +442,54 @@ async fn sqlite_ceiling(path: &Path, measure: Duration) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
+/// Prints the paced phases: each target's latency when every request finds it idle, and
+/// what warden adds to the bare route's. Returns whether a request failed.
+fn report_paced(paced: &[Phase]) -> bool {
+    let bare_p50 = paced
+        .iter()
+        .find(|p| p.target == "bare")
+        .map_or(f64::NAN, |p| p.percentile_ms(0.5));
+    println!(
+        "\nOne person's pace: one connection, {} ms between an answer and the next request\n",
+        PACED_PAUSE.as_millis()
+    );
+    println!("| target | requests | p50 ms | p99 ms | max ms | errors | p50 over bare ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for p in paced {
+        let (n, p50) = (p.tally.latencies_us.len(), p.percentile_ms(0.5));
+        let over = if p.target == "bare" {
+            String::new()
+        } else {
+            format!("{:.2}", p50 - bare_p50)
+        };
+        println!(
+            "| {} | {n} | {p50:.2} | {:.2} | {:.2} | {} | {over} |",
+            p.target,
+            p.percentile_ms(0.99),
+            p.percentile_ms(1.0),
+            p.tally.errors
+        );
+    }
+    let mut failed = false;
+    for p in paced.iter().filter(|p| p.tally.errors > 0) {
+        failed = true;
+        let first = p.tally.first_error.as_deref().unwrap_or("?");
+        println!(
+            "\n**ERRORS:** {} paced: {} requests failed; the first: {first}",
+            p.target, p.tally.errors
+        );
+    }
+    failed
+}
+
 /// Prints the table, the verdict on the targets and the audit check; returns whether it failed.
-fn report(phases: &[Phase], ceiling: f64, audit: &std::process::Output) -> bool {
+/// `answered_paced` counts warden's answers in the paced phase, which wrote events too.
+fn report(
+    phases: &[Phase],
+    ceiling: f64,
+    answered_paced: u64,
+    audit: &std::process::Output,
+) -> bool {
     let bare_rate = |c: usize| {
         let bare = phases
             .iter()
@@ -487,7 +576,7 @@ fn report(phases: &[Phase], ceiling: f64, audit: &std::process::Output) -> bool 
 
     // Every correct warden answer wrote exactly one audit event (`command.invoked`), so the
     // verified chain must hold exactly that many, warm-up included.
-    let answered: u64 = wardens().map(|p| p.tally.answered).sum();
+    let answered: u64 = wardens().map(|p| p.tally.answered).sum::<u64>() + answered_paced;
     failed | audit_check(answered, audit)
 }
 

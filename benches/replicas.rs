@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use load::{free_addr, load, Phase, Server, REQUEST_TIMEOUT, SECRET};
+use load::{free_addr, load, Clients, Phase, Server, REQUEST_TIMEOUT, SECRET};
 use warden::chat::verify::slack_signature;
 
 const LEVELS: [usize; 2] = [10, 50];
@@ -257,7 +257,7 @@ async fn run() -> anyhow::Result<ExitCode> {
                 target.name,
                 &urls,
                 true,
-                concurrency,
+                Clients::closed(concurrency),
                 Duration::from_secs_f64(secs),
                 &counter,
             )

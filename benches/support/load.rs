@@ -109,19 +109,39 @@ impl Phase {
     }
 }
 
-/// One closed-loop phase: `concurrency` tasks each send a request as soon as the last answer
-/// arrived. Task `i` sends to `urls[i % urls.len()]`, so several replicas share the load
-/// evenly. Requests sent during the warm-up are checked but not timed; answers are checked to
-/// be warden's help when `check_help`.
+/// How a phase's clients behave: how many, each sending its next request `pause` after the
+/// last answer (zero: at once, a script's pace; 10 ms: a person's, every request finding the
+/// server idle).
+#[derive(Clone, Copy, Debug)]
+pub struct Clients {
+    pub concurrency: usize,
+    pub pause: Duration,
+}
+
+impl Clients {
+    /// `concurrency` clients sending back to back.
+    pub fn closed(concurrency: usize) -> Clients {
+        Clients {
+            concurrency,
+            pause: Duration::ZERO,
+        }
+    }
+}
+
+/// One closed-loop phase: each of `clients` sends a request as soon as its last answer
+/// arrived (or its pause after). Task `i` sends to `urls[i % urls.len()]`, so several
+/// replicas share the load evenly. Requests sent during the warm-up are checked but not
+/// timed; answers are checked to be warden's help when `check_help`.
 pub async fn load(
     client: &reqwest::Client,
     target: &'static str,
     urls: &[String],
     check_help: bool,
-    concurrency: usize,
+    clients: Clients,
     measure: Duration,
     counter: &Arc<AtomicU64>,
 ) -> Phase {
+    let Clients { concurrency, pause } = clients;
     let measure_from = Instant::now() + WARMUP;
     let until = measure_from + measure;
     let mut tasks = tokio::task::JoinSet::new();
@@ -145,6 +165,9 @@ pub async fn load(
                     let us = done.duration_since(sent).as_micros();
                     t.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
                     t.last_done = Some(done);
+                }
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
                 }
             }
             t

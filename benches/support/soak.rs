@@ -1,14 +1,16 @@
 //! The soak mode of `cargo bench --bench loadgen` (`LOADGEN_SOAK_SECS=120`): one long phase at
 //! concurrency 50 against warden alone, while the size of the database's `-wal` file and
 //! warden's resident memory (`VmRSS` in `/proc/PID/status`) are sampled every 100 ms. It shows
-//! what a short phase cannot: whether the WAL stays under its bound and memory stays flat.
+//! what a short phase cannot: whether the WAL stays under its bound and memory stays flat. It
+//! also reads warden's CPU time (`/proc/PID/stat`), to report the CPU each request cost: the
+//! price of latency work such as the writer thread's spin.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::load::{load, Phase};
+use crate::load::{load, Clients, Phase, WARMUP};
 
 /// The concurrency of the soak: the level at which the WAL grows fastest.
 /// `LOADGEN_SOAK_CONCURRENCY` overrides it, for example to profile one connection.
@@ -18,6 +20,16 @@ pub fn soak_concurrency() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|c| *c > 0)
         .unwrap_or(50)
+}
+
+/// The pause each client takes after an answer before its next request
+/// (`LOADGEN_SOAK_PAUSE_MS`, default none): with a pause every request finds warden idle, as
+/// a person's command does, and pays every thread's wake-up.
+pub fn soak_pause() -> Duration {
+    std::env::var("LOADGEN_SOAK_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_millis)
 }
 
 /// The RSS target of issue 17.
@@ -30,6 +42,29 @@ pub struct Sample {
     pub wal_bytes: u64,
     pub rss_kib: u64,
     pub anon_kib: u64,
+    /// warden's CPU time so far, user and system, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// Linux's `USER_HZ`, the unit of `/proc/PID/stat`'s times: 100 on every mainstream kernel
+/// build (`getconf CLK_TCK`).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The user and system CPU time of process `pid` in clock ticks, from `/proc/PID/stat`
+/// (fields 14 and 15, counted after the parenthesised command name); 0 when unreadable.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
 }
 
 /// Resident memory of process `pid` in KiB, from `/proc/PID/status`: all of it (`VmRSS`) and
@@ -73,6 +108,7 @@ pub async fn soak(
                     wal_bytes: wal_bytes(&wal),
                     rss_kib,
                     anon_kib,
+                    cpu_ticks: cpu_ticks(pid),
                 });
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -84,7 +120,10 @@ pub async fn soak(
         "warden",
         &[url],
         true,
-        soak_concurrency(),
+        Clients {
+            concurrency: soak_concurrency(),
+            pause: soak_pause(),
+        },
         measure,
         counter,
     )
@@ -129,8 +168,12 @@ pub fn report(phase: &Phase, samples: &[Sample], wal_limit: u64) -> bool {
     let anon_max = samples.iter().map(|s| s.anon_kib).max().unwrap_or(0);
     let (n, rate) = (phase.tally.latencies_us.len(), phase.rate());
     println!(
-        "\nwarden x{} for {:.0} s: {n} requests, {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} errors; {} samples",
+        "\nwarden x{}{} for {:.0} s: {n} requests, {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} errors; {} samples",
         soak_concurrency(),
+        match soak_pause().as_millis() {
+            0 => String::new(),
+            ms => format!(" with {ms} ms between requests"),
+        },
         phase.elapsed.as_secs_f64(),
         phase.percentile_ms(0.5),
         phase.percentile_ms(0.99),
@@ -138,6 +181,16 @@ pub fn report(phase: &Phase, samples: &[Sample], wal_limit: u64) -> bool {
         phase.tally.errors,
         samples.len()
     );
+    // CPU over the measured part: from the first sample after the warm-up to the last.
+    if let (Some(first), Some(last)) = (samples.iter().find(|s| s.at >= WARMUP), samples.last()) {
+        let cpu = last.cpu_ticks.saturating_sub(first.cpu_ticks) as f64 / TICKS_PER_SECOND;
+        let wall = (last.at - first.at).as_secs_f64().max(f64::EPSILON);
+        println!(
+            "warden CPU: {cpu:.2} s in {wall:.1} s ({:.2} cores), {:.0} µs per request",
+            cpu / wall,
+            cpu * 1e6 / (rate * wall).max(1.0)
+        );
+    }
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
     println!("\nTargets:");
     println!(
