@@ -18,7 +18,9 @@
 //! a request arriving every 10 ms from 0.73 to 0.61 ms (docs/PERFORMANCE.md, "Fifth sitting").
 //! It blocks a worker for one single-record commit only while nothing else arrives, and never
 //! for another process's lock: with the file's write lock taken, the record goes to this
-//! thread, which waits. Requests arriving back to back all take the batches below.
+//! thread, which waits. It is off where commits still checkpoint
+//! (`WARDEN_SQLITE_CHECKPOINT=auto`). Requests arriving back to back all take the batches
+//! below.
 //!
 //! It changes none of the guarantees:
 //! - one transaction per batch, opened with `BEGIN IMMEDIATE`, so SQLite's file lock still
@@ -97,6 +99,10 @@ struct Shared {
     /// When the last commit on either path ended, in microseconds since `epoch`.
     last_end_us: AtomicU64,
     epoch: Instant,
+    /// Whether the idle path may be taken: only where commits never checkpoint (the
+    /// checkpointer thread does), since SQLite's automatic checkpoint inside a commit (two
+    /// fsyncs) must not run on a runtime worker.
+    idle_path: bool,
     /// Commits made on the idle path and batches the thread committed (for the tests).
     inline_commits: AtomicU64,
     thread_batches: AtomicU64,
@@ -113,7 +119,8 @@ impl Shared {
     fn idle(&self) -> bool {
         let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let gap = u64::try_from(IDLE_GAP.as_micros()).unwrap_or(u64::MAX);
-        self.queued.load(Ordering::Acquire) == 0
+        self.idle_path
+            && self.queued.load(Ordering::Acquire) == 0
             && now.saturating_sub(self.last_end_us.load(Ordering::Relaxed)) >= gap
     }
 }
@@ -139,6 +146,7 @@ impl SqliteWriter {
         let shared = Arc::new(Shared {
             conn: tokio::sync::Mutex::new(conn),
             turn,
+            idle_path: background_checkpoints,
             queued: AtomicUsize::new(0),
             last_end_us: AtomicU64::new(0),
             epoch: Instant::now(),
