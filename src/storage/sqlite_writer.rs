@@ -11,9 +11,10 @@
 //! thread wake-ups per request, most of the latency at one connection). The connection stays
 //! open, so its page cache stays warm.
 //!
-//! One exception, for one person's command: when nothing is queued and no commit ended in the
-//! last millisecond, the caller commits its record on its own runtime worker, holding the same
-//! connection (`SqliteWriter::record`). From idle, handing over costs two thread wake-ups
+//! One exception, for one person's command: when nothing is queued and either no commit ended
+//! in the last millisecond or the last eight commits were lone callers' (one submission,
+//! nothing queued behind it when it ended), the caller commits its record on its own runtime worker,
+//! holding the same connection (`SqliteWriter::record`). From idle, handing over costs two thread wake-ups
 //! (this thread's, then the caller's for the answer), and a commit on the spot took the p50 of
 //! a request arriving every 10 ms from 0.73 to 0.61 ms (docs/PERFORMANCE.md, "Fifth sitting").
 //! It blocks a worker for one single-record commit only while nothing else arrives, and never
@@ -39,7 +40,7 @@
 //! library, and the schema is the one sqlx's migrations created: this thread never migrates.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long no batch must have ended, with nothing queued, before a submission is committed
 /// on the caller's own thread instead of the writer thread's (see [`SqliteWriter::record`]).
 const IDLE_GAP: Duration = Duration::from_millis(1);
+
+/// How many commits in a row must have been lone callers' (one submission, nothing queued
+/// behind it) before a submission arriving within [`IDLE_GAP`] of the last commit takes the
+/// idle path. One was not enough: at ten connections lone commits happen now and then, and
+/// the commits they let onto runtime workers cost 0.84–0.91 of the throughput in two of three
+/// runs (docs/PERFORMANCE.md, "Sixth sitting").
+const ALONE_STREAK: u32 = 8;
 
 /// One unit of a record batch: an event to append, after claiming its replay key if it has
 /// one.
@@ -98,6 +106,10 @@ struct Shared {
     queued: AtomicUsize,
     /// When the last commit on either path ended, in microseconds since `epoch`.
     last_end_us: AtomicU64,
+    /// How many commits in a row, on either path, held one submission and found nothing
+    /// queued when they ended: their callers were alone, as one person's commands are, even
+    /// when each follows the last within [`IDLE_GAP`].
+    alone: AtomicU32,
     epoch: Instant,
     /// Whether the idle path may be taken: only where commits never checkpoint (the
     /// checkpointer thread does), since SQLite's automatic checkpoint inside a commit (two
@@ -109,19 +121,35 @@ struct Shared {
 }
 
 impl Shared {
-    fn mark_end(&self) {
+    /// Notes the end of a commit of `submissions` submissions, with the connection still
+    /// held (so no other commit can end in between).
+    fn mark_end(&self, submissions: usize) {
         let us = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.last_end_us.store(us, Ordering::Relaxed);
+        if submissions == 1 && self.queued.load(Ordering::Acquire) == 0 {
+            let streak = self.alone.load(Ordering::Relaxed);
+            self.alone
+                .store(streak.saturating_add(1), Ordering::Relaxed);
+        } else {
+            self.alone.store(0, Ordering::Relaxed);
+        }
     }
 
-    /// True when nothing is queued and no commit ended within [`IDLE_GAP`]: requests are not
-    /// arriving back to back, so there is no batch to join.
+    /// True when nothing is queued and either the last [`ALONE_STREAK`] commits were lone
+    /// callers' (one submission each, nobody queued behind it) or no commit ended within
+    /// [`IDLE_GAP`]: there is no batch to join. Requests that overlap leave submissions
+    /// queued behind a commit, which turns the idle path off until they stop for
+    /// [`IDLE_GAP`] or [`ALONE_STREAK`] lone commits in a row.
     fn idle(&self) -> bool {
+        if !self.idle_path || self.queued.load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        if self.alone.load(Ordering::Relaxed) >= ALONE_STREAK {
+            return true;
+        }
         let now = u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let gap = u64::try_from(IDLE_GAP.as_micros()).unwrap_or(u64::MAX);
-        self.idle_path
-            && self.queued.load(Ordering::Acquire) == 0
-            && now.saturating_sub(self.last_end_us.load(Ordering::Relaxed)) >= gap
+        now.saturating_sub(self.last_end_us.load(Ordering::Relaxed)) >= gap
     }
 }
 
@@ -149,6 +177,7 @@ impl SqliteWriter {
             idle_path: background_checkpoints,
             queued: AtomicUsize::new(0),
             last_end_us: AtomicU64::new(0),
+            alone: AtomicU32::new(0),
             epoch: Instant::now(),
             inline_commits: AtomicU64::new(0),
             thread_batches: AtomicU64::new(0),
@@ -172,13 +201,14 @@ impl SqliteWriter {
     /// record, whether it was written (false: its replay key had been claimed already,
     /// nothing was written for it).
     ///
-    /// When requests are not arriving back to back (nothing queued, no commit in the last
-    /// [`IDLE_GAP`]) and the connection is free, the caller commits on its own thread: one
-    /// person's command then pays no thread wake-up at all, where handing it over costs two
-    /// from idle (the writer thread's, then the caller's for the answer; about 0.15 ms of the
-    /// 0.7 ms such a request takes, docs/PERFORMANCE.md). That blocks one runtime worker for
-    /// one single-record commit (about 0.1 ms), which is only done when nothing else is
-    /// arriving. Once requests come back to back, they all go to the thread and its batches.
+    /// When requests are not overlapping (nothing queued, and no commit in the last
+    /// [`IDLE_GAP`] or the last [`ALONE_STREAK`] ones lone callers') and the connection is free, the caller
+    /// commits on its own thread: one person's command then pays no thread wake-up at all,
+    /// where handing it over costs two from idle (the writer thread's, then the caller's for
+    /// the answer; about 0.15 ms of the 0.7 ms such a request takes, docs/PERFORMANCE.md).
+    /// That blocks one runtime worker for one single-record commit (about 0.1 ms), which is
+    /// only done when nothing else is arriving. Once requests overlap, they all go to the
+    /// thread and its batches.
     pub(super) async fn record(&self, records: Vec<Record>) -> anyhow::Result<Vec<bool>> {
         if self.shared.idle() {
             if let Ok(mut conn) = self.shared.conn.try_lock() {
@@ -186,7 +216,7 @@ impl SqliteWriter {
                 // gives up (its future dropped) either committed nothing or all of it.
                 let _turn = self.shared.turn.take().await;
                 if let Some(result) = commit_without_waiting(&mut conn, &records) {
-                    self.shared.mark_end();
+                    self.shared.mark_end(1);
                     self.shared.inline_commits.fetch_add(1, Ordering::Relaxed);
                     return result;
                 }
@@ -270,7 +300,7 @@ fn run(shared: &Shared, jobs: mpsc::Receiver<Job>) {
             shared.queued.fetch_sub(batch.len(), Ordering::AcqRel);
             let _turn = shared.turn.take_blocking();
             let results = commit_jobs(&mut conn, &batch);
-            shared.mark_end();
+            shared.mark_end(batch.len());
             shared.thread_batches.fetch_add(1, Ordering::Relaxed);
             results
         };
@@ -563,6 +593,29 @@ mod tests {
         let events = "SELECT COUNT(*) FROM audit_events";
         assert_eq!(count(&store, events).await, 20);
         assert_eq!(store.verify_audit().await.unwrap().unwrap(), 20);
+    }
+
+    /// One person's commands, each sent when the previous one was answered, commit on the
+    /// idle path however closely they follow each other (after at most a streak of lone
+    /// commits): nothing ever queued behind one. (With the one-millisecond gap alone, every
+    /// one after the first went to the thread, paying its two wake-ups.)
+    #[tokio::test]
+    async fn one_callers_records_back_to_back_all_commit_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(dir.path()).await;
+        for n in 0..50 {
+            assert!(store
+                .record(record("help", &format!("k-{n}")))
+                .await
+                .unwrap());
+        }
+        let (inline, batches) = paths(&store);
+        assert!(
+            batches <= u64::from(super::ALONE_STREAK) && inline + batches == 50,
+            "a lone caller's records went to the thread: {inline} inline, {batches} batches"
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM audit_events").await, 50);
+        assert_eq!(store.verify_audit().await.unwrap().unwrap(), 50);
     }
 
     /// While another process holds the file's write lock, an isolated record does not wait
