@@ -13,15 +13,16 @@
 //!
 //! One exception, for one person's command: when nothing is queued and either no commit ended
 //! in the last millisecond or the last eight commits were lone callers' (one submission,
-//! nothing queued behind it when it ended), the caller commits its record on its own runtime worker,
-//! holding the same connection (`SqliteWriter::record`). From idle, handing over costs two thread wake-ups
-//! (this thread's, then the caller's for the answer), and a commit on the spot took the p50 of
-//! a request arriving every 10 ms from 0.73 to 0.61 ms (docs/PERFORMANCE.md, "Fifth sitting").
+//! nothing queued behind it when it ended), the caller commits its record on its own runtime
+//! worker, holding the same connection (`SqliteWriter::record`). From idle, handing over costs
+//! two thread wake-ups (this thread's, then the caller's for the answer), and a commit on the
+//! spot took the p50 of a request arriving every 10 ms from 0.73 to 0.61 ms
+//! (docs/PERFORMANCE.md, "Fifth sitting").
 //! It blocks a worker for one single-record commit only while nothing else arrives, and never
 //! for another process's lock: with the file's write lock taken, the record goes to this
 //! thread, which waits. It is off where commits still checkpoint
-//! (`WARDEN_SQLITE_CHECKPOINT=auto`). Requests arriving back to back all take the batches
-//! below.
+//! (`WARDEN_SQLITE_CHECKPOINT=auto`). Requests that overlap (anything queued behind a
+//! commit) all take the batches below.
 //!
 //! It changes none of the guarantees:
 //! - one transaction per batch, opened with `BEGIN IMMEDIATE`, so SQLite's file lock still
@@ -202,10 +203,11 @@ impl SqliteWriter {
     /// nothing was written for it).
     ///
     /// When requests are not overlapping (nothing queued, and no commit in the last
-    /// [`IDLE_GAP`] or the last [`ALONE_STREAK`] ones lone callers') and the connection is free, the caller
-    /// commits on its own thread: one person's command then pays no thread wake-up at all,
-    /// where handing it over costs two from idle (the writer thread's, then the caller's for
-    /// the answer; about 0.15 ms of the 0.7 ms such a request takes, docs/PERFORMANCE.md).
+    /// [`IDLE_GAP`] or the last [`ALONE_STREAK`] ones lone callers') and the connection is
+    /// free, the caller commits on its own thread: one person's command then pays no thread
+    /// wake-up at all, where handing it over costs two from idle (the writer thread's, then
+    /// the caller's for the answer; about 0.15 ms of the 0.7 ms such a request takes,
+    /// docs/PERFORMANCE.md).
     /// That blocks one runtime worker for one single-record commit (about 0.1 ms), which is
     /// only done when nothing else is arriving. Once requests overlap, they all go to the
     /// thread and its batches.
@@ -244,6 +246,11 @@ impl SqliteWriter {
             self.shared.inline_commits.load(Ordering::Relaxed),
             self.shared.thread_batches.load(Ordering::Relaxed),
         )
+    }
+
+    /// How many lone commits in a row have ended most recently.
+    fn streak(&self) -> u32 {
+        self.shared.alone.load(Ordering::Relaxed)
     }
 }
 
@@ -616,6 +623,61 @@ mod tests {
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM audit_events").await, 50);
         assert_eq!(store.verify_audit().await.unwrap().unwrap(), 50);
+    }
+
+    /// A burst after a streak of lone commits still goes to the thread's batches (all but the
+    /// one record that found the connection free), and what queued behind a commit ends the
+    /// streak, so the requests that follow the burst no longer take the idle path until
+    /// they are alone again.
+    #[tokio::test]
+    async fn a_burst_after_a_lone_callers_streak_goes_to_the_thread_and_ends_the_streak() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(dir.path()).await;
+        let streak = super::ALONE_STREAK + 2;
+        for n in 0..streak {
+            assert!(store
+                .record(record("help", &format!("lone-{n}")))
+                .await
+                .unwrap());
+        }
+        let writer = store.sqlite_writer.as_ref().expect("a writer thread");
+        assert!(
+            writer.streak() >= super::ALONE_STREAK,
+            "no streak was built"
+        );
+        let (lone_inline, _) = paths(&store);
+
+        // The writer turn is held, so the first of the burst (idle path) waits for it with the
+        // connection, and the others queue for the thread meanwhile.
+        let turn = store.turn.queue.clone().lock_owned().await;
+        let mut sent = Vec::new();
+        for n in 0..20 {
+            let store = store.clone();
+            sent.push(tokio::spawn(async move {
+                store.record(record("help", &format!("burst-{n}"))).await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(turn);
+        for handle in sent {
+            assert!(handle.await.unwrap().unwrap());
+        }
+        let (inline, batches) = paths(&store);
+        assert_eq!(
+            inline - lone_inline,
+            1,
+            "more than one record of the burst took the idle path"
+        );
+        assert!(batches >= 1, "no record of the burst went to the thread");
+        assert!(
+            writer.streak() < super::ALONE_STREAK,
+            "the burst did not end the streak: {}",
+            writer.streak()
+        );
+        let total = u64::from(streak) + 20;
+        let events = count(&store, "SELECT COUNT(*) FROM audit_events").await;
+        assert_eq!(u64::try_from(events).unwrap(), total);
+        assert_eq!(store.verify_audit().await.unwrap().unwrap(), total);
     }
 
     /// While another process holds the file's write lock, an isolated record does not wait
